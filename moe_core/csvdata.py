@@ -1,0 +1,173 @@
+"""Read a user's CSV file into features, a target and optional cluster ids, with one-sentence errors.
+
+Format: a header row; numeric feature columns; a target column named `y`, `label` or `target` (or
+chosen); integer or text targets are classes, decimal targets are a regression; an optional integer
+`cluster` column is used only by the specialisation metrics. Nothing is executed or unpickled.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from moe_core.config import ConfigError
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+MAX_COLUMNS = 130
+MIN_ROWS = 4
+TARGET_NAMES = ("y", "label", "target")
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    x_ND: np.ndarray
+    y_N: np.ndarray  # int64 class ids or float32 values
+    cluster_N: np.ndarray | None
+    feature_names: tuple[str, ...]
+    target_name: str
+    class_names: tuple[str, ...]  # empty for a regression
+
+
+def read_csv(source: str | Path | bytes, target: str | None = None) -> CsvTable:
+    """Parse a CSV from a path or raw bytes; every problem raises ConfigError naming the column or line."""
+    raw = _read_bytes(source)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError("The file is not UTF-8 text; save it as a plain UTF-8 CSV.") from None
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ConfigError("The CSV file is empty; it needs a header row and data rows.")
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    _check_shape(header, body)
+    target_col = _find_target(header, target)
+    cluster_col = header.index("cluster") if "cluster" in header and target_col != header.index("cluster") else None
+    feature_cols = [i for i in range(len(header)) if i not in (target_col, cluster_col)]
+    if not feature_cols:
+        raise ConfigError("The CSV file has no feature column besides the target; add at least one numeric column.")
+    x_ND = np.stack([_numeric_column(header[i], [r[i] for r in body]) for i in feature_cols], axis=1)
+    y_N, class_names = _target_column(header[target_col], [r[target_col] for r in body])
+    cluster_N = None if cluster_col is None else _cluster_column([r[cluster_col] for r in body])
+    names = tuple(header[i] for i in feature_cols)
+    return CsvTable(x_ND.astype(np.float32), y_N, cluster_N, names, header[target_col], class_names)
+
+
+def _read_bytes(source: str | Path | bytes) -> bytes:
+    if isinstance(source, bytes):
+        raw = source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"The CSV file '{path}' does not exist.")
+        if path.stat().st_size > MAX_BYTES:
+            raise ConfigError(f"The CSV file is larger than {MAX_BYTES // 2**20} MB; use fewer rows.")
+        raw = path.read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(f"The CSV file is larger than {MAX_BYTES // 2**20} MB; use fewer rows.")
+    return raw
+
+
+def _check_shape(header: list[str], body: list[list[str]]) -> None:
+    if len(header) < 2:
+        raise ConfigError("The CSV file has only one column; it needs feature columns and a target column.")
+    if len(header) > MAX_COLUMNS:
+        raise ConfigError(f"The CSV file has {len(header)} columns; the limit is {MAX_COLUMNS}.")
+    if len(set(header)) != len(header) or "" in header:
+        raise ConfigError("Every column needs its own non-empty name in the header row.")
+    if not body:
+        raise ConfigError("The CSV file has a header but no data rows.")
+    if len(body) < MIN_ROWS:
+        raise ConfigError(f"The CSV file has {len(body)} data rows; it needs at least {MIN_ROWS}.")
+    if len(body) > MAX_ROWS:
+        raise ConfigError(f"The CSV file has {len(body)} data rows; the limit is {MAX_ROWS}.")
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise ConfigError(f"Line {line} has {len(row)} values but the header has {len(header)} columns.")
+
+
+def _find_target(header: list[str], target: str | None) -> int:
+    if target is not None:
+        if target not in header:
+            raise ConfigError(f"The target column '{target}' is not in the file; its columns are {', '.join(header)}.")
+        return header.index(target)
+    for name in TARGET_NAMES:
+        if name in header:
+            return header.index(name)
+    raise ConfigError("No target column: name it y, label or target, or choose it with data.target.")
+
+
+def _numeric_column(name: str, cells: list[str]) -> np.ndarray:
+    values = np.empty(len(cells), dtype=np.float64)
+    for row, cell in enumerate(cells):
+        line = row + 2
+        text = cell.strip()
+        if text == "" or text.lower() in ("nan", "na", "null", "none"):
+            raise ConfigError(f"Column '{name}' has a missing value on line {line}; fill it in or remove the row.")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(
+                f"Column '{name}' holds the text '{text[:20]}' on line {line}; feature columns must be numbers."
+            ) from None
+        if not math.isfinite(value):
+            raise ConfigError(f"Column '{name}' has an infinite value on line {line}; use finite numbers.")
+        values[row] = value
+    return values
+
+
+def _target_column(name: str, cells: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    texts = [c.strip() for c in cells]
+    for line, text in enumerate(texts, start=2):
+        if text == "" or text.lower() in ("nan", "na", "null", "none"):
+            raise ConfigError(
+                f"The target column '{name}' has a missing value on line {line}; fill it in or remove the row."
+            )
+    decimals = [t for t in texts if _is_float(t) and not _is_int(t)]
+    if not decimals:
+        return _classes(name, texts)
+    for line, text in enumerate(texts, start=2):
+        if not _is_float(text):
+            raise ConfigError(
+                f"The target column '{name}' mixes numbers with the text '{text[:20]}' on line {line}; "
+                "use only numbers (a regression) or only class names."
+            )
+    return _numeric_column(name, texts).astype(np.float32), ()
+
+
+def _classes(name: str, texts: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    labels = sorted(set(texts), key=lambda t: (not _is_int(t), int(t) if _is_int(t) else 0, t))
+    if len(labels) < 2:
+        raise ConfigError(f"The target column '{name}' has only one class; a classification needs at least two.")
+    if len(labels) > 64:
+        raise ConfigError(f"The target column '{name}' has {len(labels)} classes; the limit is 64.")
+    index = {label: i for i, label in enumerate(labels)}
+    return np.array([index[t] for t in texts], dtype=np.int64), tuple(labels)
+
+
+def _cluster_column(cells: list[str]) -> np.ndarray:
+    for line, cell in enumerate(cells, start=2):
+        if not _is_int(cell.strip()):
+            raise ConfigError(f"Column 'cluster' must hold whole numbers; line {line} has '{cell.strip()[:20]}'.")
+    return np.array([int(c) for c in cells], dtype=np.int64)
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,138 @@
+"""Load, collapse, router and specialisation metrics (design.md section 6) as pure numpy functions.
+
+Shapes: N points, E experts, C latent clusters. A contingency table is [E, C]: points of cluster c
+whose first-choice expert is e. Formulas: reference/routing-metrics-papers.md section 2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import normalized_mutual_info_score
+
+DEAD_SHARE = 0.01  # an expert is dead below 1% of its fair share 1/E
+
+
+def load_share(load_E: np.ndarray) -> np.ndarray:
+    """Each expert's fraction of the routed slots (sums to 1)."""
+    load_E = np.asarray(load_E, dtype=np.float64)
+    total = load_E.sum()
+    return load_E / total if total > 0 else np.full_like(load_E, 1.0 / len(load_E))
+
+
+def entropy(share_E: np.ndarray) -> float:
+    """Shannon entropy in nats, with 0 log 0 = 0."""
+    p = np.asarray(share_E, dtype=np.float64)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum()) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def normalized_entropy(share_E: np.ndarray) -> float:
+    """Usage entropy divided by log E: 1 for perfect balance, 0 when one expert takes everything."""
+    n = len(share_E)
+    return 1.0 if n == 1 else entropy(share_E) / np.log(n)
+
+
+def effective_experts(share_E: np.ndarray) -> float:
+    """exp(entropy): how many equally used experts would give the same entropy."""
+    return float(np.exp(entropy(share_E)))
+
+
+def cv_squared(load_E: np.ndarray) -> float:
+    """Var / mean^2 with the population variance: 0 balanced, E - 1 all on one expert (T2T CVSquared)."""
+    load_E = np.asarray(load_E, dtype=np.float64)
+    mean = load_E.mean()
+    return float(load_E.var() / (mean**2 + 1e-10))
+
+
+def max_violation(load_E: np.ndarray) -> float:
+    """MaxVio = (max load - mean load) / mean load (Wang et al. 2024): 0 balanced, E - 1 collapsed."""
+    load_E = np.asarray(load_E, dtype=np.float64)
+    mean = load_E.mean()
+    return float((load_E.max() - mean) / mean) if mean > 0 else 0.0
+
+
+def dead_experts(share_E: np.ndarray) -> int:
+    """Experts whose share is below 1% of the fair share 1/E."""
+    share_E = np.asarray(share_E)
+    return int((share_E < DEAD_SHARE / len(share_E)).sum())
+
+
+def router_z(logits_NE: np.ndarray) -> float:
+    """ST-MoE's z = mean_x (logsumexp_j h_j(x))^2."""
+    logits_NE = np.asarray(logits_NE, dtype=np.float64)
+    top = logits_NE.max(axis=1, keepdims=True)
+    lse_N = top[:, 0] + np.log(np.exp(logits_NE - top).sum(axis=1))
+    return float((lse_N**2).mean())
+
+
+def confidence(probs_NE: np.ndarray) -> float:
+    """Mean top-1 router probability."""
+    return float(np.asarray(probs_NE).max(axis=1).mean())
+
+
+def margin(probs_NE: np.ndarray) -> float:
+    """Mean gap between the top-1 and top-2 router probabilities (1 with a single expert)."""
+    probs_NE = np.asarray(probs_NE)
+    if probs_NE.shape[1] == 1:
+        return 1.0
+    top2 = -np.partition(-probs_NE, 1, axis=1)[:, :2]
+    return float((top2[:, 0] - top2[:, 1]).mean())
+
+
+def gate_entropy(probs_NE: np.ndarray) -> np.ndarray:
+    """Each point's router entropy over log E, [N]: 0 certain, 1 undecided."""
+    probs_NE = np.asarray(probs_NE, dtype=np.float64)
+    n_experts = probs_NE.shape[1]
+    if n_experts == 1:
+        return np.zeros(len(probs_NE))
+    p = np.clip(probs_NE, 1e-12, 1.0)
+    return -(p * np.log(p)).sum(axis=1) / np.log(n_experts)
+
+
+def flip_rate(previous_N: np.ndarray | None, current_N: np.ndarray) -> float | None:
+    """Share of probe points whose first-choice expert changed since the last snapshot (None at first)."""
+    if previous_N is None or len(previous_N) != len(current_N):
+        return None
+    return float((np.asarray(previous_N) != np.asarray(current_N)).mean())
+
+
+def contingency(expert_N: np.ndarray, cluster_N: np.ndarray, n_experts: int, n_clusters: int) -> np.ndarray:
+    """[E, C] counts of cluster-c points whose first-choice expert is e."""
+    table = np.zeros((n_experts, n_clusters), dtype=np.int64)
+    np.add.at(table, (np.asarray(expert_N), np.asarray(cluster_N)), 1)
+    return table
+
+
+def purity(table_EC: np.ndarray) -> float:
+    """sum_e max_c n[e, c] / N: 1 when every expert serves a single cluster."""
+    table_EC = np.asarray(table_EC)
+    total = table_EC.sum()
+    return float(table_EC.max(axis=1).sum() / total) if total else 0.0
+
+
+def cluster_nmi(expert_N: np.ndarray, cluster_N: np.ndarray) -> float:
+    """Normalised mutual information I / sqrt(H(C) H(E)) between expert and cluster (scikit-learn)."""
+    return float(normalized_mutual_info_score(cluster_N, expert_N, average_method="geometric"))
+
+
+def dispatch_entropy(table_EC: np.ndarray) -> float:
+    """Chen et al. 2022: sum_e (n_e / N) H(cluster | expert e), natural log; 0 = one cluster per expert."""
+    table_EC = np.asarray(table_EC, dtype=np.float64)
+    total = table_EC.sum()
+    if total == 0:
+        return 0.0
+    n_E = table_EC.sum(axis=1)
+    used = n_E > 0
+    return float(sum(n / total * entropy(row / n) for n, row in zip(n_E[used], table_EC[used], strict=True)))
+
+
+def per_expert_mean(values_N: np.ndarray, expert_N: np.ndarray, n_experts: int) -> np.ndarray:
+    """Mean of a per-point value over each expert's points, [E]; NaN for an expert with no points."""
+    sums = np.bincount(expert_N, weights=values_N, minlength=n_experts)
+    counts = np.bincount(expert_N, minlength=n_experts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def accuracy(predicted_N: np.ndarray, y_N: np.ndarray) -> float:
+    return float((np.asarray(predicted_N) == np.asarray(y_N)).mean())

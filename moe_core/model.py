@@ -1,0 +1,123 @@
+"""The MoE model and its dense baseline, an MLP with the same total parameter count.
+
+Shapes: N points, D input dim, E experts, K slots per point, O outputs (classes, or 1 for a regression).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from moe_core import losses
+from moe_core.config import ModelConfig
+from moe_core.experts import ACTIVATIONS, Experts, dispatch
+from moe_core.routing import Router, Routing
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    output_NO: torch.Tensor  # the prediction: logits (or mixture log-probabilities), or the value
+    slot_out_NKO: torch.Tensor | None  # each slot's expert output (plus shared experts), MoE only
+    routing: Routing | None  # MoE only
+
+
+class MoE(nn.Module):
+    """Router + stacked experts (+ always-on shared experts, DeepSeekMoE, Dai et al. 2024)."""
+
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        dim: int,
+        n_out: int,
+        classification: bool,
+        x_ref_ND: torch.Tensor | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.classification = classification
+        self.router = Router(cfg, dim, x_ref_ND, seed)
+        self.experts = Experts(cfg.n_experts, dim, cfg.expert_hidden, n_out, cfg.expert_layers, cfg.expert_activation)
+        self.shared = None
+        if cfg.shared_experts:
+            self.shared = Experts(
+                cfg.shared_experts, dim, cfg.expert_hidden, n_out, cfg.expert_layers, cfg.expert_activation
+            )
+
+    def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> ModelOutput:
+        routing = self.router(x_ND, batch_routing)
+        slot_out_NKO = dispatch(self.experts, x_ND, routing.topk_ids_NK, routing.kept_NK)
+        shared_NO = self.shared.forward_all(x_ND).sum(dim=1) if self.shared is not None else None
+        weights_NK1 = routing.weights_NK.unsqueeze(2)
+        if self.cfg.objective == "blend":
+            output_NO = (weights_NK1 * slot_out_NKO).sum(dim=1)
+            if shared_NO is not None:
+                output_NO = output_NO + shared_NO
+                slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)
+            return ModelOutput(output_NO, slot_out_NKO, routing)
+        if shared_NO is not None:
+            slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)
+        return ModelOutput(self._mixture_prediction(slot_out_NKO, weights_NK1), slot_out_NKO, routing)
+
+    def _mixture_prediction(self, slot_out_NKO: torch.Tensor, weights_NK1: torch.Tensor) -> torch.Tensor:
+        """The mixture's predictive distribution: log sum_k w_k softmax(o_k) (classes), or its mean."""
+        total_N11 = weights_NK1.sum(dim=1, keepdim=True).clamp_min(1e-12)
+        share_NK1 = weights_NK1 / total_N11
+        if self.classification:
+            return torch.log((share_NK1 * torch.softmax(slot_out_NKO, dim=2)).sum(dim=1).clamp_min(1e-12))
+        return (share_NK1 * slot_out_NKO).sum(dim=1)
+
+
+class DenseMLP(nn.Module):
+    """The baseline every comparison needs: one MLP, as deep as an expert, as large as the whole MoE."""
+
+    def __init__(self, dim: int, hidden: int, n_out: int, layers: int, activation: str) -> None:
+        super().__init__()
+        self.activation = ACTIVATIONS[activation]
+        widths = [dim] + [hidden] * layers
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
+        self.out = nn.Linear(hidden, n_out)
+
+    def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> ModelOutput:
+        h = x_ND
+        for layer in self.hidden:
+            h = self.activation(layer(h))
+        return ModelOutput(self.out(h), None, None)
+
+
+def objective_loss(out: ModelOutput, y_N: torch.Tensor, classification: bool, objective: str) -> torch.Tensor:
+    """Per-point training objective, [N]: the task loss of the output, or the mixture likelihood."""
+    if objective == "mixture" and out.routing is not None:
+        return losses.mixture_nll(out.slot_out_NKO, out.routing.weights_NK, y_N, classification)
+    return losses.task_loss(out.output_NO, y_N, classification)
+
+
+def mlp_params(dim: int, hidden: int, n_out: int, layers: int) -> int:
+    return (dim + 1) * hidden + (layers - 1) * (hidden + 1) * hidden + (hidden + 1) * n_out
+
+
+def matched_width(target: int, dim: int, n_out: int, layers: int) -> int:
+    """The MLP width whose parameter count is closest to `target`."""
+    a, b = layers - 1, dim + 1 + (layers - 1) + n_out
+    guess = (target - n_out) / b if a == 0 else (-b + math.sqrt(b * b + 4 * a * (target - n_out))) / (2 * a)
+    candidates = range(max(1, int(guess) - 2), int(guess) + 3)
+    return min(candidates, key=lambda h: abs(mlp_params(dim, h, n_out, layers) - target))
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def build_model(
+    cfg: ModelConfig, dim: int, n_out: int, classification: bool, x_ref_ND: torch.Tensor | None = None, seed: int = 0
+) -> nn.Module:
+    """The MoE the config describes, or for `arch: dense` an MLP with the MoE's parameter count."""
+    moe = MoE(cfg, dim, n_out, classification, x_ref_ND, seed)
+    if cfg.arch == "moe":
+        return moe
+    width = matched_width(count_params(moe), dim, n_out, cfg.expert_layers)
+    return DenseMLP(dim, width, n_out, cfg.expert_layers, cfg.expert_activation)

@@ -1,0 +1,159 @@
+"""Evaluate a model on points and on a grid over the 2-D view: the numbers behind every map.
+
+Shapes: N points, D input dim, E experts, K slots per point, O outputs, R grid cells per side
+(grid arrays are [R, R] with row = view y, column = view x, as Plotly's heatmap z expects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from moe_core.data import Dataset
+from moe_core.metrics import gate_entropy
+from moe_core.model import MoE, objective_loss
+
+
+@dataclass(frozen=True)
+class PointProbe:
+    """A model on a batch of points in evaluation mode; the routing fields are None for a dense MLP."""
+
+    output_NO: np.ndarray
+    value_N: np.ndarray  # P(class 1) for two classes, the predicted class for more, the value for a regression
+    loss_N: np.ndarray  # the training objective per point
+    logits_NE: np.ndarray | None = None
+    probs_NE: np.ndarray | None = None
+    first_N: np.ndarray | None = None  # the router's first choice (highest selection score)
+    second_N: np.ndarray | None = None
+    ids_NK: np.ndarray | None = None  # the routing as executed on this batch (capacity applied)
+    weights_NK: np.ndarray | None = None
+    assigned_NK: np.ndarray | None = None
+    kept_NK: np.ndarray | None = None
+    load_E: np.ndarray | None = None
+    expert_out_NEO: np.ndarray | None = None  # every expert's own output (with shared experts added)
+    balance_loss: float = 0.0
+
+
+@dataclass(frozen=True)
+class GridProbe:
+    xs_R: np.ndarray  # view x of each column
+    ys_R: np.ndarray  # view y of each row
+    output_RR: np.ndarray  # the model's value (see PointProbe.value_N)
+    winner_RR: np.ndarray | None = None  # uint8 first-choice expert
+    winner_prob_RR: np.ndarray | None = None  # its router probability
+    second_RR: np.ndarray | None = None  # uint8 second choice (the winner again with one expert)
+    entropy_RR: np.ndarray | None = None  # router entropy / log E
+    routed_ERR: np.ndarray | None = None  # bool: expert e is among the cell's top-k choices
+    expert_value_ERR: np.ndarray | None = None  # each expert's own value
+
+
+def output_value(out_NO: torch.Tensor, classification: bool) -> torch.Tensor:
+    """One number per point for maps: P(class 1) with two classes, the argmax class with more, or the value."""
+    if not classification:
+        return out_NO[:, 0]
+    if out_NO.shape[1] == 2:
+        return torch.softmax(out_NO, dim=1)[:, 1]
+    return out_NO.argmax(dim=1).float()
+
+
+def _expert_outputs(model: MoE, x_ND: torch.Tensor) -> torch.Tensor:
+    out_NEO = model.experts.forward_all(x_ND)
+    if model.shared is not None:
+        out_NEO = out_NEO + model.shared.forward_all(x_ND).sum(dim=1, keepdim=True)
+    return out_NEO
+
+
+def _ranked(model: MoE, x_ND: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    logits_NE, probs_NE, selection_NE = model.router.scores(x_ND)
+    ranking_NK = selection_NE.topk(min(2, selection_NE.shape[1]), dim=1).indices
+    return logits_NE, probs_NE, ranking_NK
+
+
+@torch.no_grad()
+def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classification: bool) -> PointProbe:
+    """Evaluate on a batch (routing with capacity, as in training, without noise)."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = model(x_ND)
+        objective = model.cfg.objective if isinstance(model, MoE) else "blend"
+        loss_N = objective_loss(out, y_N, classification, objective)
+        base = dict(
+            output_NO=_np(out.output_NO),
+            value_N=_np(output_value(out.output_NO, classification)),
+            loss_N=_np(loss_N),
+        )
+        if not isinstance(model, MoE):
+            return PointProbe(**base)
+        r = out.routing
+        logits_NE, probs_NE, ranking_NK = _ranked(model, x_ND)
+        return PointProbe(
+            **base,
+            logits_NE=_np(logits_NE),
+            probs_NE=_np(probs_NE),
+            first_N=_np(ranking_NK[:, 0]),
+            second_N=_np(ranking_NK[:, -1]),
+            ids_NK=_np(r.topk_ids_NK),
+            weights_NK=_np(r.weights_NK),
+            assigned_NK=_np(r.assigned_NK),
+            kept_NK=_np(r.kept_NK),
+            load_E=_np(r.load_E),
+            expert_out_NEO=_np(_expert_outputs(model, x_ND)),
+            balance_loss=float(r.balance_loss),
+        )
+    finally:
+        model.train(was_training)
+
+
+def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float, float]:
+    """A square window (x0, x1, y0, y1) around the training points in the view, with a margin."""
+    view = data.projection.to_view(data.x_train).numpy()
+    lo, hi = view.min(axis=0), view.max(axis=0)
+    centre, half = (lo + hi) / 2, (hi - lo).max() / 2 * (1 + margin) + 1e-6
+    return centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half
+
+
+@torch.no_grad()
+def probe_grid(model: nn.Module, data: Dataset, resolution: int = 100, device: torch.device | None = None) -> GridProbe:
+    """Evaluate an R x R grid over the 2-D view in one batched pass; each cell routes as if alone."""
+    x0, x1, y0, y1 = grid_bounds(data)
+    xs_R, ys_R = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
+    gx, gy = np.meshgrid(xs_R, ys_R)
+    view_GV = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], axis=1)).float()
+    x_GD = data.projection.from_view(view_GV).to(device or "cpu")
+    was_training = model.training
+    model.eval()
+    try:
+        classification = data.task == "classification"
+        out = model(x_GD, batch_routing=False)
+        shape = (resolution, resolution)
+        output_RR = _np(output_value(out.output_NO, classification)).reshape(shape)
+        if not isinstance(model, MoE):
+            return GridProbe(xs_R, ys_R, output_RR)
+        _, probs_GE, ranking_GK = _ranked(model, x_GD)
+        n_experts = probs_GE.shape[1]
+        routed_EG = torch.zeros(n_experts, len(x_GD), dtype=torch.bool, device=x_GD.device)
+        routed_EG.scatter_(0, out.routing.topk_ids_NK.T, True)
+        values_GE = torch.stack(
+            [output_value(o, classification) for o in _expert_outputs(model, x_GD).unbind(dim=1)], dim=1
+        )
+        return GridProbe(
+            xs_R,
+            ys_R,
+            output_RR,
+            winner_RR=_np(ranking_GK[:, 0]).astype(np.uint8).reshape(shape),
+            winner_prob_RR=_np(probs_GE.gather(1, ranking_GK[:, :1])).reshape(shape),
+            second_RR=_np(ranking_GK[:, -1]).astype(np.uint8).reshape(shape),
+            entropy_RR=gate_entropy(_np(probs_GE)).astype(np.float32).reshape(shape),
+            routed_ERR=_np(routed_EG).reshape(n_experts, *shape),
+            expert_value_ERR=_np(values_GE.T).reshape(n_experts, *shape),
+        )
+    finally:
+        model.train(was_training)
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()

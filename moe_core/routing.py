@@ -1,0 +1,211 @@
+"""Routers: from inputs to a `Routing` that the experts, the losses, the metrics and the maps share.
+
+Shapes: N points, D input dim, E experts, K slots per point (top_k for token choice; E for dense
+gating and expert choice, where a slot per expert is either assigned or not).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from moe_core import losses
+from moe_core.config import SWITCH_DEFAULT_CAPACITY, ModelConfig
+
+NOISE_EPSILON = 1e-2  # T2T NoisyTopKGating: std = softplus(x W_noise) + 1e-2
+MIN_CAPACITY = 4  # Mesh-TF, DeepSpeed and lucidrains floor the expert capacity at 4 slots
+
+
+@dataclass(frozen=True)
+class Routing:
+    logits_NE: torch.Tensor  # router logits h(x), float32, before noise
+    probs_NE: torch.Tensor  # router probabilities (softmax; sigmoid scores normalised to sum 1)
+    topk_ids_NK: torch.Tensor  # int64 expert of each slot
+    weights_NK: torch.Tensor  # combine weight of each slot; 0 where the slot is not kept
+    assigned_NK: torch.Tensor  # bool: the router chose this slot (expert choice: the expert took the point)
+    kept_NK: torch.Tensor  # bool: chosen and within the expert's capacity, so the expert runs on it
+    load_E: torch.Tensor  # routed slots per expert (dense gating: gate mass), no gradient
+    balance_loss: torch.Tensor  # unweighted loss of the configured balance strategy (0 for none / bias)
+    z_loss: torch.Tensor  # unweighted ST-MoE z-loss
+
+    @property
+    def dropped_NK(self) -> torch.Tensor:
+        return self.assigned_NK & ~self.kept_NK
+
+
+class Router(nn.Module):
+    """All routers of design.md section 5 behind one forward; the config picks the rule."""
+
+    def __init__(self, cfg: ModelConfig, dim: int, x_ref_ND: torch.Tensor | None = None, seed: int = 0) -> None:
+        super().__init__()
+        self.cfg = cfg
+        n_experts = cfg.n_experts
+        if cfg.gate_hidden > 0:
+            self.gate = nn.Sequential(nn.Linear(dim, cfg.gate_hidden), nn.ReLU(), nn.Linear(cfg.gate_hidden, n_experts))
+        else:
+            self.gate = nn.Linear(dim, n_experts)
+        self.noise = nn.Linear(dim, n_experts) if cfg.router == "noisy_topk" else None
+        self.register_buffer("bias_E", torch.zeros(n_experts))
+        self.register_buffer("centroids_ED", _hash_centroids(x_ref_ND, n_experts, dim, seed))
+        self.generator: torch.Generator | None = None  # the trainer's, so gate noise is seeded per run
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        last = self.gate[-1] if isinstance(self.gate, nn.Sequential) else self.gate
+        if self.cfg.router == "noisy_topk":
+            # Shazeer et al. start W_g and W_noise at zero: early routing is pure noise, hence balanced.
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            nn.init.zeros_(self.noise.weight)
+            nn.init.zeros_(self.noise.bias)
+        else:
+            # Switch Transformer: truncated normal with std sqrt(0.1 / fan_in).
+            std = math.sqrt(0.1 / last.weight.shape[1])
+            nn.init.trunc_normal_(last.weight, std=std, a=-2 * std, b=2 * std)
+            nn.init.zeros_(last.bias)
+
+    @property
+    def slots(self) -> int:
+        return self.cfg.n_experts if self.cfg.router in ("dense", "expert_choice") else self.cfg.top_k
+
+    def logits(self, x_ND: torch.Tensor) -> torch.Tensor:
+        if self.cfg.router == "hash":
+            return -torch.cdist(x_ND.float(), self.centroids_ED).pow(2)
+        return self.gate(x_ND).float()  # router in float32 (Switch's selective precision)
+
+    def scores(self, x_ND: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Noise-free (logits, probs, selection scores) for maps and probes; top-k of the last is the choice."""
+        logits_NE = self.logits(x_ND)
+        probs_NE, affinity_NE = self._probs(logits_NE)
+        return logits_NE, probs_NE, self._selection(affinity_NE)
+
+    def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> Routing:
+        """Route a batch. batch_routing=False routes each point as if it came alone (no capacity;
+        expert choice falls back to each point's top-k): what the maps show for a region."""
+        cfg = self.cfg
+        logits_NE = self.logits(x_ND)
+        noisy_NE, noise_std = self._add_noise(x_ND, logits_NE)
+        probs_NE, affinity_NE = self._probs(noisy_NE)
+        if cfg.router == "dense":
+            ids_NK, weights_NK, assigned_NK, kept_NK = self._dense(probs_NE)
+        elif cfg.router == "expert_choice" and batch_routing:
+            ids_NK, weights_NK, assigned_NK, kept_NK = self._expert_choice(probs_NE)
+        else:
+            ids_NK, weights_NK, assigned_NK, kept_NK = self._token_choice(affinity_NE, batch_routing)
+        load_E = self._load(ids_NK, weights_NK, assigned_NK)
+        balance = self._balance_loss(logits_NE, noisy_NE, noise_std, probs_NE, ids_NK, weights_NK, load_E)
+        return Routing(
+            logits_NE, probs_NE, ids_NK, weights_NK, assigned_NK, kept_NK, load_E, balance, losses.z_loss(logits_NE)
+        )
+
+    def _add_noise(self, x_ND, logits_NE) -> tuple[torch.Tensor, torch.Tensor | None]:
+        cfg = self.cfg
+        if not self.training or cfg.gate_noise == 0 or cfg.router == "hash":
+            return logits_NE, None
+        if self.noise is not None:
+            std = (F.softplus(self.noise(x_ND).float()) + NOISE_EPSILON) * cfg.gate_noise
+        else:
+            std = torch.full_like(logits_NE, cfg.gate_noise)
+        draw = torch.randn(logits_NE.shape, generator=self.generator, device=logits_NE.device)
+        return logits_NE + draw * std, std
+
+    def _probs(self, logits_NE: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(probabilities for losses and metrics, affinities that the top-k and the weights use)."""
+        if self.cfg.normalize == "sigmoid" and self.cfg.router in ("topk", "noisy_topk"):
+            affinity = torch.sigmoid(logits_NE)
+            # DeepSeek-V3 scores do not sum to 1; losses use them normalised (reference section 1.12).
+            return affinity / affinity.sum(dim=1, keepdim=True), affinity
+        probs = torch.softmax(logits_NE, dim=1)
+        return probs, probs
+
+    def _selection(self, affinity_NE: torch.Tensor) -> torch.Tensor:
+        # DeepSeek-V3 auxiliary-loss-free balancing: the bias moves selection only, never the weights.
+        return affinity_NE + self.bias_E if self.cfg.balance == "bias" else affinity_NE
+
+    def _token_choice(self, affinity_NE, capacity: bool):
+        cfg = self.cfg
+        ids_NK = self._selection(affinity_NE).topk(cfg.top_k, dim=1).indices
+        chosen_NK = affinity_NE.gather(1, ids_NK)
+        if cfg.router == "hash":
+            weights_NK = torch.full_like(chosen_NK, 1.0 / cfg.top_k)
+        elif cfg.router in ("switch", "expert_choice") or cfg.normalize == "softmax":
+            weights_NK = chosen_NK
+        else:
+            weights_NK = chosen_NK / chosen_NK.sum(dim=1, keepdim=True)
+        assigned_NK = torch.ones_like(ids_NK, dtype=torch.bool)
+        kept_NK = self._within_capacity(ids_NK) if capacity else torch.ones_like(assigned_NK)
+        return ids_NK, weights_NK * kept_NK, assigned_NK, kept_NK
+
+    def _within_capacity(self, ids_NK: torch.Tensor) -> torch.Tensor:
+        """Keep slots in priority order (all first choices by position, then second choices: GShard)."""
+        factor = self.cfg.capacity_factor
+        if factor is None and self.cfg.router == "switch":
+            factor = SWITCH_DEFAULT_CAPACITY
+        if factor is None:
+            return torch.ones_like(ids_NK, dtype=torch.bool)
+        n, k = ids_NK.shape
+        capacity = min(n * k, max(MIN_CAPACITY, math.ceil(factor * k * n / self.cfg.n_experts)))
+        flat_M = ids_NK.T.reshape(-1)
+        order_M = torch.argsort(flat_M, stable=True)
+        counts_E = torch.bincount(flat_M, minlength=self.cfg.n_experts)
+        starts_E = torch.cumsum(counts_E, 0) - counts_E
+        rank_M = torch.empty_like(flat_M)
+        rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_E[flat_M[order_M]]
+        return (rank_M < capacity).view(k, n).T
+
+    def _expert_choice(self, probs_NE):
+        """Zhou et al. 2022: each expert takes its top c = ceil(N * cf / E) points by probability."""
+        n, n_experts = probs_NE.shape
+        factor = self.cfg.capacity_factor if self.cfg.capacity_factor is not None else float(self.cfg.top_k)
+        capacity = min(n, max(1, math.ceil(n * factor / n_experts)))
+        chosen_EC = probs_NE.T.topk(capacity, dim=1).indices
+        assigned_NE = torch.zeros_like(probs_NE, dtype=torch.bool)
+        assigned_NE.scatter_(0, chosen_EC.T, True)
+        ids_NE = torch.arange(n_experts, device=probs_NE.device).expand(n, n_experts)
+        return ids_NE, probs_NE * assigned_NE, assigned_NE, assigned_NE
+
+    def _dense(self, probs_NE):
+        """Jacobs et al. 1991: every expert runs, weighted by the softmax gate."""
+        n, n_experts = probs_NE.shape
+        ids_NE = torch.arange(n_experts, device=probs_NE.device).expand(n, n_experts)
+        everything_NE = torch.ones_like(probs_NE, dtype=torch.bool)
+        return ids_NE, probs_NE, everything_NE, everything_NE
+
+    def _load(self, ids_NK, weights_NK, assigned_NK) -> torch.Tensor:
+        if self.cfg.router == "dense":
+            return weights_NK.detach().sum(dim=0)
+        return torch.bincount(ids_NK[assigned_NK], minlength=self.cfg.n_experts).float()
+
+    def _balance_loss(self, logits_NE, noisy_NE, noise_std, probs_NE, ids_NK, weights_NK, load_E):
+        balance = self.cfg.balance
+        if balance == "aux_loss":
+            return losses.switch_balance_loss(probs_NE, load_E)
+        if balance == "importance":
+            gates_NE = torch.zeros_like(probs_NE).scatter_add(1, ids_NK, weights_NK)
+            loss = losses.importance_loss(gates_NE)
+            if noise_std is not None and self.cfg.router in ("topk", "noisy_topk"):
+                loss = loss + losses.cv_squared(losses.smooth_load(logits_NE, noisy_NE, noise_std, self.cfg.top_k))
+            return loss
+        return logits_NE.new_zeros(())
+
+    @torch.no_grad()
+    def update_bias(self, load_E: torch.Tensor) -> None:
+        """DeepSeek-V3 (Wang et al. 2024): b_i += gamma * sign(mean load - load_i) after each step."""
+        if self.cfg.balance == "bias":
+            self.bias_E += self.cfg.bias_update_rate * torch.sign(load_E.mean() - load_E)
+
+
+def _hash_centroids(x_ref_ND: torch.Tensor | None, n_experts: int, dim: int, seed: int) -> torch.Tensor:
+    """Frozen random centroids for hash routing (Roller et al. 2021's fixed partition, for points)."""
+    generator = torch.Generator().manual_seed(seed + 104729)
+    if x_ref_ND is None or len(x_ref_ND) == 0:
+        return torch.randn(n_experts, dim, generator=generator)
+    if len(x_ref_ND) >= n_experts:
+        rows = torch.randperm(len(x_ref_ND), generator=generator)[:n_experts]
+    else:
+        rows = torch.randint(len(x_ref_ND), (n_experts,), generator=generator)
+    return x_ref_ND[rows].float().clone()

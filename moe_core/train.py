@@ -1,0 +1,170 @@
+"""The step-wise trainer: `step(n)` trains, `snapshot()` measures, `reset()` rewinds to the same start.
+
+A UI or CLI drives it; nothing here loops forever, prints or sleeps. A non-finite loss stops the run
+with a message naming the step, and keeps the last good weights and the history.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import torch
+
+from moe_core.config import RunConfig
+from moe_core.data import Dataset, make_dataset
+from moe_core.model import MoE, build_model, objective_loss
+from moe_core.probe import GridProbe, probe_grid, probe_points
+from moe_core.snapshot import Metrics, measure
+
+
+@dataclass(frozen=True)
+class StepReport:
+    step: int
+    loss: float  # the objective on the last batch
+    diverged: str | None  # the message, once the run has stopped on a non-finite loss
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    metrics: Metrics
+    grid: GridProbe | None
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA, then MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Trains one run of a RunConfig on its dataset; holds the model, optimiser and history."""
+
+    def __init__(self, cfg: RunConfig, data: Dataset | None = None, probe_size: int | None = 2000) -> None:
+        self.cfg = cfg
+        self.device = resolve_device(cfg.train.device)
+        if self.device.type == "cpu":
+            # One thread is about 10x faster than two for tiny steps on a 2-core machine (design.md 7).
+            torch.set_num_threads(cfg.train.threads or 1)
+        self.data = data if data is not None else make_dataset(cfg.data)
+        self.classification = self.data.task == "classification"
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.train.seed)
+            model = build_model(
+                cfg.model, self.data.dim, self.data.n_outputs, self.classification, self.data.x_train, cfg.train.seed
+            )
+        self.model = model.to(self.device)
+        self._initial = copy.deepcopy(self.model.state_dict())
+        self.x_train, self.y_train = self.data.x_train.to(self.device), self.data.y_train.to(self.device)
+        n_probe = None if probe_size is None else probe_size
+        self._probe_x = self.data.x_test[:n_probe].to(self.device)
+        self._probe_y = self.data.y_test[:n_probe].to(self.device)
+        self._probe_clusters = None if self.data.cluster_test is None else self.data.cluster_test[:n_probe].numpy()
+        self._train_x = self.data.x_train[:n_probe].to(self.device)
+        self._train_y = self.data.y_train[:n_probe].to(self.device)
+        self.reset()
+
+    @property
+    def is_moe(self) -> bool:
+        return isinstance(self.model, MoE)
+
+    def reset(self) -> None:
+        """Back to step 0 with the same initial weights, batches and noise."""
+        self.model.load_state_dict(self._initial)
+        self.model.train()
+        self.optimizer = _optimizer(self.cfg, self.model)
+        self.generator = torch.Generator(self.device).manual_seed(self.cfg.train.seed + 1)
+        if self.is_moe:
+            self.model.router.generator = self.generator
+        self.step_count = 0
+        self.history: list[Metrics] = []
+        self.diverged: str | None = None
+        self.seconds = 0.0
+        self._last_first = None
+
+    def step(self, n: int = 1) -> StepReport:
+        """Advance up to n optimiser steps; one host synchronisation per call, to check the losses."""
+        if self.diverged or n <= 0:
+            return StepReport(self.step_count, float("nan"), self.diverged)
+        started = time.perf_counter()
+        saved = (copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
+        losses_n = torch.empty(n, device=self.device)
+        for i in range(n):
+            losses_n[i] = self._one_step()
+        finite = torch.isfinite(losses_n)
+        self.seconds += time.perf_counter() - started
+        if bool(finite.all()):
+            self.step_count += n
+            return StepReport(self.step_count, float(losses_n[-1]), None)
+        bad = int((~finite).nonzero()[0]) + 1
+        self.model.load_state_dict(saved[0])
+        self.optimizer.load_state_dict(saved[1])
+        self.diverged = (
+            f"Training diverged at step {self.step_count + bad}: the loss became NaN or infinite; "
+            f"lower the learning rate (now {self.cfg.train.lr:g}) and reset."
+        )
+        return StepReport(self.step_count, float("nan"), self.diverged)
+
+    def _one_step(self) -> torch.Tensor:
+        cfg = self.cfg
+        index_B = torch.randint(
+            len(self.x_train), (cfg.train.batch_size,), generator=self.generator, device=self.device
+        )
+        out = self.model(self.x_train[index_B])
+        task = objective_loss(out, self.y_train[index_B], self.classification, cfg.model.objective).mean()
+        loss = task
+        if out.routing is not None:
+            if cfg.model.balance in ("aux_loss", "importance"):
+                loss = loss + cfg.model.aux_loss_coef * out.routing.balance_loss
+            if cfg.model.z_loss_coef > 0:
+                loss = loss + cfg.model.z_loss_coef * out.routing.z_loss
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if out.routing is not None:
+            self.model.router.update_bias(out.routing.load_E)
+        return task.detach()
+
+    def snapshot(self, grid_resolution: int | None = None) -> Snapshot:
+        """Measure on the fixed probe set, append to the history, and optionally evaluate the map grid."""
+        test = probe_points(self.model, self._probe_x, self._probe_y, self.classification)
+        train = probe_points(self.model, self._train_x, self._train_y, self.classification)
+        metrics = measure(
+            self.step_count,
+            train,
+            test,
+            self._probe_y.cpu().numpy(),
+            self._probe_clusters,
+            self.classification,
+            self._last_first,
+            self.data.n_clusters,
+        )
+        self._last_first = test.first_N
+        self.history.append(metrics)
+        grid = None if grid_resolution is None else probe_grid(self.model, self.data, grid_resolution, self.device)
+        return Snapshot(metrics, grid)
+
+    def fit(self, steps: int, snapshot_every: int | None = None) -> Snapshot:
+        """Train `steps` steps (stopping early on divergence), snapshotting along the way and at the end."""
+        every = snapshot_every or steps or 1
+        target = self.step_count + steps
+        while self.step_count < target and not self.diverged:
+            self.step(min(every, target - self.step_count))
+            if not self.diverged and self.step_count < target:
+                self.snapshot()
+        return self.snapshot()
+
+
+def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    params, t = model.parameters(), cfg.train
+    if t.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=t.lr, weight_decay=t.weight_decay)
+    if t.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+    return torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)

@@ -1,0 +1,116 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from moe_core.config import ConfigError, DataConfig
+from moe_core.csvdata import MAX_BYTES, MAX_ROWS, read_csv
+from moe_core.data import make_dataset
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def rows(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+GOOD = ["x1,x2,label", "0.1,0.2,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"]
+
+
+def test_a_good_file_reads_features_target_and_classes():
+    table = read_csv(rows(*GOOD))
+    assert table.x_ND.shape == (4, 2) and table.feature_names == ("x1", "x2")
+    assert table.target_name == "label" and table.class_names == ("0", "1")
+    assert table.y_N.tolist() == [0, 1, 1, 0] and table.cluster_N is None
+
+
+def test_text_classes_and_a_chosen_target():
+    table = read_csv(SAMPLES / "iris.csv", target="species")
+    assert table.class_names == ("setosa", "versicolor", "virginica")
+    assert table.x_ND.shape == (150, 4) and np.bincount(table.y_N).tolist() == [50, 50, 50]
+
+
+def test_decimal_targets_make_a_regression_and_cluster_ids_are_read():
+    table = read_csv(SAMPLES / "regression.csv")
+    assert table.class_names == () and table.y_N.dtype == np.float32
+    assert table.cluster_N is not None and set(table.cluster_N.tolist()) == {0, 1, 2, 3}
+    assert "cluster" not in table.feature_names
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            rows("x1,x2,label", "0.1,nan,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"),
+            "Column 'x2' has a missing value on line 2",
+        ),
+        (
+            rows("x1,x2,label", "0.1,0.2,0", "0.3,abc,1", "0.5,0.9,1", "0.7,0.3,0"),
+            "Column 'x2' holds the text 'abc' on line 3; feature columns must be numbers",
+        ),
+        (
+            rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1,1", "inf,0.9,1", "0.7,0.3,0"),
+            "Column 'x1' has an infinite value on line 4",
+        ),
+        (rows("x1,x2,label", "0.1,,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"), "Column 'x2' has a missing value"),
+        (rows("label", "0", "1", "1", "0"), "only one column"),
+        (rows("x1,x2,label"), "has a header but no data rows"),
+        (b"", "The CSV file is empty"),
+        (rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1,1"), "has 2 data rows; it needs at least 4"),
+        (
+            rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1", "0.5,0.9,1", "0.7,0.3,0"),
+            "Line 3 has 2 values but the header has 3 columns",
+        ),
+        (rows("x1,x2,colour", "0.1,0.2,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"), "No target column"),
+        (rows("x1,x1,label", "0.1,0.2,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"), "its own non-empty name"),
+        (rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1,0", "0.5,0.9,0", "0.7,0.3,0"), "has only one class"),
+        (
+            rows("x1,x2,y", "0.1,0.2,0.5", "0.3,0.1,oops", "0.5,0.9,1.5", "0.7,0.3,0.1"),
+            "mixes numbers with the text 'oops' on line 3",
+        ),
+        (
+            rows("x1,x2,label", "0.1,0.2,", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"),
+            "The target column 'label' has a missing value on line 2",
+        ),
+        (
+            rows("x1,cluster,label", "0.1,a,0", "0.3,1,1", "0.5,0,1", "0.7,1,0"),
+            "Column 'cluster' must hold whole numbers",
+        ),
+        (rows("cluster,label", "1,0", "0,1", "1,1", "0,0"), "no feature column besides the target"),
+        ("x1,label\n0.1,0\n".encode("utf-16"), "not UTF-8 text"),
+    ],
+)
+def test_bad_files_get_one_sentence(content, expected):
+    with pytest.raises(ConfigError) as err:
+        read_csv(content)
+    assert expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_named_target_that_is_missing_lists_the_columns():
+    with pytest.raises(ConfigError, match="The target column 'kind' is not in the file; its columns are x1, x2, label"):
+        read_csv(rows(*GOOD), target="kind")
+
+
+def test_size_and_row_limits_are_stated():
+    with pytest.raises(ConfigError, match="larger than 10 MB"):
+        read_csv(b"x" * (MAX_BYTES + 1))
+    too_many = rows("x1,label", *(f"{i},{i % 2}" for i in range(MAX_ROWS + 1)))
+    with pytest.raises(ConfigError, match=f"the limit is {MAX_ROWS}"):
+        read_csv(too_many)
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_csv(tmp_path / "nope.csv")
+
+
+def test_a_csv_dataset_is_standardised_split_and_seeded():
+    cfg = DataConfig(name="csv", csv_path=str(SAMPLES / "clusters.csv"), seed=4)
+    data = make_dataset(cfg)
+    assert data.task == "classification" and data.dim == 2 and data.n_clusters == 4
+    assert len(data.x_train) == 400 and len(data.x_test) == 200  # the default 2000 : 1000 share
+    everything = torch.cat([data.x_train, data.x_test])
+    assert torch.allclose(everything.mean(0), torch.zeros(2), atol=1e-5)
+    assert torch.equal(make_dataset(cfg).x_test, data.x_test)

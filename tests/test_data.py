@@ -1,0 +1,140 @@
+import numpy as np
+import pytest
+import torch
+
+from moe_core.catalog import DATASETS, fill_dataset_defaults
+from moe_core.cluster_tasks import hermite3
+from moe_core.config import ConfigError, DataConfig
+from moe_core.data import make_dataset
+
+GENERATED = [name for name in DATASETS if name != "csv"]
+
+
+def config_for(name: str, **changes) -> DataConfig:
+    doc = fill_dataset_defaults({"name": name, "n_train": 300, "n_test": 101})
+    if name == "digits":
+        doc.update(n_train=300, n_test=101)
+    return DataConfig(**{**doc, **changes})
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_every_dataset_is_seeded_and_shaped(name):
+    cfg = config_for(name)
+    a, b = make_dataset(cfg), make_dataset(cfg)
+    other = make_dataset(config_for(name, seed=1))
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
+    assert not torch.equal(a.x_train, other.x_train)
+    assert a.x_train.shape == (300, cfg.dim) and a.x_test.shape == (101, cfg.dim)
+    assert a.x_train.dtype == torch.float32 and torch.isfinite(a.x_train).all()
+    assert a.y_train.shape == (300,) and a.y_test.shape == (101,)
+    assert a.task == DATASETS[name].task
+    if a.task == "classification":
+        assert a.y_train.dtype == torch.int64 and a.n_classes >= 2
+        assert set(a.y_train.tolist()) <= set(range(a.n_classes))
+    else:
+        assert a.y_train.dtype == torch.float32 and a.n_outputs == 1
+    assert a.cluster_train is not None and a.cluster_train.shape == (300,)
+    assert a.projection.to_view(a.x_test).shape == (101, 2)
+
+
+@pytest.mark.parametrize("name", ["circle", "xor", "gauss", "spiral", "moons", "checkerboard"])
+def test_toy_datasets_embed_in_more_dimensions_and_the_view_recovers_the_plane(name):
+    flat = make_dataset(config_for(name, noise=0.0))
+    deep = make_dataset(config_for(name, noise=0.0, dim=8))
+    assert deep.x_train.shape == (300, 8)
+    # The extra coordinates are small, so the top two principal components hold the original plane:
+    # pairwise distances in the view match those of the 2-D data.
+    d_flat = torch.cdist(flat.x_train[:50], flat.x_train[:50])
+    view = deep.projection.to_view(deep.x_train[:50])
+    assert torch.allclose(torch.cdist(view, view), d_flat, atol=0.25)
+
+
+def test_odd_sample_counts_are_exact():
+    # Regression guard: generators that split points per class must still return exactly n points.
+    for name in ("circle", "moons", "spiral"):
+        data = make_dataset(config_for(name, n_train=7, n_test=3))
+        assert len(data.x_train) == 7 and len(data.x_test) == 3
+
+
+def test_circle_puts_class_one_inside():
+    data = make_dataset(config_for("circle", noise=0.0))
+    radius = data.x_train.norm(dim=1)
+    assert radius[data.y_train == 1].max() < radius[data.y_train == 0].min()
+
+
+def test_xor_labels_follow_the_quadrants_without_noise():
+    data = make_dataset(config_for("xor", noise=0.0))
+    x = data.x_train
+    assert torch.equal(data.y_train, (x[:, 0] * x[:, 1] > 0).long())
+    assert data.n_clusters == 4
+
+
+def test_clusters_have_both_classes_in_every_cluster_and_the_requested_count():
+    data = make_dataset(config_for("clusters", n_clusters=6, n_train=2000))
+    assert data.n_clusters == 6
+    for c in range(6):
+        labels = data.y_train[data.cluster_train == c]
+        assert 0.15 < labels.float().mean() < 0.85
+
+
+def test_clusters_are_separated_blobs():
+    data = make_dataset(config_for("clusters", n_train=2000))
+    centres = torch.stack([data.x_train[data.cluster_train == c].mean(0) for c in range(4)])
+    spread = max(data.x_train[data.cluster_train == c].std(0).max() for c in range(4))
+    assert torch.pdist(centres).min() > 4 * spread
+
+
+def test_clusters_regression_is_linear_within_each_cluster():
+    data = make_dataset(config_for("clusters_regression", noise=0.0, n_train=500))
+    for c in range(4):
+        mask = data.cluster_train == c
+        x = torch.cat([data.x_train[mask], torch.ones(int(mask.sum()), 1)], dim=1)
+        coef = torch.linalg.lstsq(x, data.y_train[mask][:, None]).solution
+        assert torch.allclose(x @ coef, data.y_train[mask][:, None], atol=1e-4)
+
+
+def test_cluster_signals_has_four_patches_with_one_cluster_centre():
+    data = make_dataset(config_for("cluster_signals", noise=0.0))
+    patches = data.x_train.view(300, 4, 16)
+    norms = patches.norm(dim=2)
+    # Without Gaussian noise one patch is empty and three carry unit vectors scaled by U(0.5, 3).
+    assert ((norms < 1e-6).sum(dim=1) == 1).all()
+
+
+def test_cluster_single_index_targets_use_hermite_three():
+    # Gauss-Hermite quadrature gives exact Gaussian expectations of polynomials.
+    z, w = np.polynomial.hermite_e.hermegauss(20)
+    expect = lambda f: float((w * f).sum() / np.sqrt(2 * np.pi))  # noqa: E731
+    assert expect(hermite3(z) ** 2) == pytest.approx(1.0)  # unit variance after dividing by sqrt(3!)
+    for lower in (np.ones_like(z), z, z**2 - 1):  # He_0, He_1, He_2: information exponent 3
+        assert abs(expect(hermite3(z) * lower)) < 1e-9
+    data = make_dataset(config_for("cluster_single_index"))
+    assert data.task == "regression" and data.dim == 32
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "expected"),
+    [
+        ("cluster_signals", {"dim": 30}, "multiple of 4"),
+        ("cluster_signals", {"dim": 16}, "at least 32 for 4 clusters"),
+        ("cluster_signals", {"n_clusters": 1, "dim": 64}, "at least 2"),
+        ("cluster_single_index", {"dim": 5}, "at least 2*n_clusters+1 = 9"),
+        ("digits", {"n_train": 1500, "n_test": 500}, "digits has 1797 images"),
+        ("digits", {"dim": 100}, "must be 64 or less"),
+    ],
+)
+def test_impossible_dataset_settings_are_explained(name, changes, expected):
+    with pytest.raises(ConfigError, match=expected.replace("*", r"\*").replace("+", r"\+")):
+        make_dataset(config_for(name, **changes))
+
+
+def test_digits_can_keep_fewer_principal_components():
+    data = make_dataset(config_for("digits", dim=10))
+    assert data.dim == 10 and data.n_classes == 10
+    assert torch.equal(data.cluster_train, data.y_train)
+
+
+def test_dataset_defaults_fill_only_what_the_user_left_out():
+    assert fill_dataset_defaults({"name": "digits"})["dim"] == 64
+    assert fill_dataset_defaults({"name": "digits", "dim": 8})["dim"] == 8
+    assert fill_dataset_defaults({"name": "clusters"}) == {"name": "clusters"}

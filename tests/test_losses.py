@@ -1,0 +1,86 @@
+import math
+
+import pytest
+import torch
+
+from moe_core import losses
+
+
+@pytest.mark.parametrize("n_experts", [1, 2, 4, 16, 64])
+def test_switch_loss_is_one_at_perfect_balance_and_e_when_collapsed(n_experts):
+    n = 64 * n_experts
+    uniform = torch.full((n, n_experts), 1 / n_experts)
+    even_load = torch.full((n_experts,), float(n // n_experts))
+    assert losses.switch_balance_loss(uniform, even_load).item() == pytest.approx(1.0)
+    collapsed = torch.zeros(n, n_experts)
+    collapsed[:, 0] = 1
+    one_load = torch.zeros(n_experts)
+    one_load[0] = n
+    assert losses.switch_balance_loss(collapsed, one_load).item() == pytest.approx(n_experts)
+
+
+def test_switch_loss_is_one_at_balance_for_any_k():
+    # Counting all N*k slots keeps 1 at balance (the fix HF's Mixtral loss needed, style.md rule 7).
+    probs = torch.full((12, 4), 0.25)
+    for k in (1, 2, 3):
+        assert losses.switch_balance_loss(probs, torch.full((4,), 12.0 * k / 4)).item() == pytest.approx(1.0)
+
+
+def test_switch_loss_gradient_flows_only_through_the_probabilities():
+    logits = torch.randn(32, 4, requires_grad=True)
+    load = torch.tensor([20.0, 4.0, 4.0, 4.0], requires_grad=True)
+    losses.switch_balance_loss(torch.softmax(logits, 1), load).backward()
+    assert logits.grad is not None and load.grad is None
+
+
+def test_cv_squared_known_values():
+    assert losses.cv_squared(torch.tensor([3.0, 3.0, 3.0])).item() == pytest.approx(0.0)
+    # All on one of E: population variance gives exactly E - 1.
+    assert losses.cv_squared(torch.tensor([8.0, 0.0, 0.0, 0.0])).item() == pytest.approx(3.0)
+    assert losses.importance_loss(torch.tensor([[1.0, 0.0], [1.0, 0.0]])).item() == pytest.approx(1.0)
+
+
+def test_z_loss_is_the_mean_squared_logsumexp():
+    logits = torch.zeros(5, 4)
+    assert losses.z_loss(logits).item() == pytest.approx(math.log(4) ** 2)
+    assert losses.z_loss(torch.full((3, 2), -100.0)).item() == pytest.approx((math.log(2) - 100) ** 2, rel=1e-5)
+
+
+def test_smooth_load_counts_k_experts_per_point_when_noise_is_tiny():
+    torch.manual_seed(0)
+    logits = torch.randn(200, 6) * 3
+    std = torch.full_like(logits, 1e-4)
+    load = losses.smooth_load(logits, logits, std, k=2)
+    hard = torch.bincount(logits.topk(2, dim=1).indices.flatten(), minlength=6).float()
+    torch.testing.assert_close(load, hard, atol=0.5, rtol=0)
+
+
+def test_smooth_load_is_half_at_a_tie_and_differentiable():
+    logits = torch.zeros(1, 3, requires_grad=True)
+    load = losses.smooth_load(logits, torch.zeros(1, 3), torch.ones(1, 3), k=1)
+    torch.testing.assert_close(load, torch.full((3,), 0.5))
+    load.sum().backward()
+    assert logits.grad is not None
+
+
+def test_mixture_nll_of_one_expert_is_its_own_loss():
+    out = torch.tensor([[[2.0, -1.0]], [[0.0, 3.0]]])
+    y = torch.tensor([0, 0])
+    nll = losses.mixture_nll(out, torch.ones(2, 1), y, classification=True)
+    torch.testing.assert_close(nll, losses.task_loss(out[:, 0], y, classification=True))
+
+
+def test_mixture_nll_prefers_a_gate_on_the_right_expert():
+    # Expert 0 predicts y, expert 1 does not: more gate on expert 0 lowers the loss.
+    out = torch.tensor([[[1.0], [5.0]]])
+    y = torch.tensor([1.0])
+    good = losses.mixture_nll(out, torch.tensor([[0.9, 0.1]]), y, classification=False)
+    bad = losses.mixture_nll(out, torch.tensor([[0.1, 0.9]]), y, classification=False)
+    assert good < bad
+    assert good.item() == pytest.approx(-math.log(0.9 + 0.1 * math.exp(-8)))
+
+
+def test_mixture_nll_scores_a_dropped_point_as_the_zero_output():
+    out = torch.randn(2, 1, 3)
+    nll = losses.mixture_nll(out, torch.zeros(2, 1), torch.tensor([0, 2]), classification=True)
+    torch.testing.assert_close(nll, torch.full((2,), math.log(3)))

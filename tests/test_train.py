@@ -1,0 +1,124 @@
+import math
+
+import pytest
+import torch
+
+from moe_core.catalog import fill_dataset_defaults
+from moe_core.config import RunConfig
+from moe_core.train import Trainer
+
+
+def small(**changes) -> RunConfig:
+    base = {"data.n_train": 400, "data.n_test": 200, "train.steps": 50}
+    return RunConfig().replace(**{**base, **changes})
+
+
+def test_top1_with_aux_loss_specialises_where_no_balancing_collapses():
+    # Issue 2's learning check; measured on seeds 0-3 (README): aux NMI 0.96-0.99, none 0.79-0.86.
+    common = {"data.noise": 0.02, "model.gate_noise": 0.0}
+    balanced = Trainer(RunConfig().replace(**common, **{"model.balance": "aux_loss"})).fit(1500).metrics
+    unbalanced = Trainer(RunConfig().replace(**common, **{"model.balance": "none"})).fit(1500).metrics
+    assert balanced.test_accuracy > 0.95
+    assert balanced.cluster_nmi > 0.93 and balanced.load_entropy > 0.95 and balanced.dead_experts == 0
+    assert unbalanced.load_entropy < 0.85 and unbalanced.dead_experts >= 1
+    assert balanced.cluster_nmi > unbalanced.cluster_nmi + 0.08
+
+
+def test_digits_collapse_onto_one_expert_without_balancing_and_recover_with_it():
+    data = {f"data.{k}": v for k, v in fill_dataset_defaults({"name": "digits"}).items()}
+    none = Trainer(RunConfig().replace(**data, **{"model.balance": "none"})).fit(400).metrics
+    aux = Trainer(RunConfig().replace(**data, **{"model.balance": "aux_loss"})).fit(400).metrics
+    assert none.effective_experts < 1.2 and none.dead_experts == 3
+    assert aux.effective_experts > 3.5 and aux.test_accuracy > 0.85
+
+
+def test_bias_balancing_evens_the_load_without_an_auxiliary_loss():
+    cfg = {"data.name": "digits", "data.dim": 64, "data.n_train": 1200, "data.n_test": 597}
+    none = Trainer(RunConfig().replace(**cfg, **{"model.balance": "none"})).fit(400).metrics
+    bias = Trainer(RunConfig().replace(**cfg, **{"model.balance": "bias", "model.bias_update_rate": 0.01})).fit(400)
+    assert bias.metrics.load_entropy > none.load_entropy + 0.3
+
+
+def test_reset_restores_the_same_weights_and_the_same_training():
+    trainer = Trainer(small(**{"model.gate_noise": 0.5}))
+    first_weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    first = trainer.step(30).loss
+    trainer.snapshot()
+    trainer.reset()
+    assert trainer.step_count == 0 and trainer.history == []
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(value, first_weights[key])
+    assert trainer.step(30).loss == first
+
+
+def test_the_same_seed_trains_the_same_run_and_another_seed_does_not():
+    a, b = Trainer(small()).step(20).loss, Trainer(small()).step(20).loss
+    c = Trainer(small(**{"train.seed": 1})).step(20).loss
+    assert a == b and a != c
+
+
+def test_a_diverging_run_stops_names_the_step_and_keeps_good_weights_and_history():
+    trainer = Trainer(small(**{"train.lr": 1e6, "train.optimizer": "sgd"}))
+    trainer.snapshot()
+    report = trainer.step(50)
+    assert report.diverged is not None and "Training diverged at step" in report.diverged
+    assert "lower the learning rate" in report.diverged
+    bad_step = int(report.diverged.split("step ")[1].split(":")[0])
+    assert 1 <= bad_step <= 50
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    assert len(trainer.history) == 1 and trainer.step_count == 0
+    assert trainer.step(5).diverged == report.diverged  # stays stopped until reset
+    trainer.snapshot()  # the kept weights still evaluate
+    assert math.isfinite(trainer.history[-1].test_loss)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"model.router": "topk", "model.top_k": 2, "model.normalize": "softmax_topk"},
+        {"model.router": "topk", "model.normalize": "sigmoid", "model.balance": "bias"},
+        {"model.router": "noisy_topk", "model.gate_noise": 1.0, "model.balance": "importance", "model.top_k": 2},
+        {"model.router": "switch", "model.capacity_factor": 1.0},
+        {"model.router": "expert_choice"},
+        {"model.router": "dense", "model.objective": "mixture"},
+        {"model.router": "hash", "model.top_k": 2},
+        {"model.n_experts": 1},
+        {"model.gate_hidden": 8, "model.z_loss_coef": 0.001, "model.shared_experts": 1},
+        {"model.expert_layers": 2, "model.expert_activation": "cubic", "train.optimizer": "adamw"},
+        {"model.arch": "dense"},
+        {"data.name": "clusters_regression"},
+        {"data.name": "clusters_regression", "model.objective": "mixture", "model.top_k": 2},
+        {"data.name": "cluster_single_index", "data.dim": 16},
+        {"data.name": "xor", "data.dim": 5, "model.router": "expert_choice", "model.capacity_factor": 0.5},
+    ],
+)
+def test_every_router_strategy_and_task_trains_and_measures(changes):
+    trainer = Trainer(small(**changes))
+    before = trainer.snapshot().metrics.train_loss
+    trainer.step(60)
+    snap = trainer.snapshot(grid_resolution=12)
+    m = snap.metrics
+    assert trainer.diverged is None and m.step == 60
+    assert m.train_loss < before
+    assert snap.grid.output_RR.shape == (12, 12)
+    if changes.get("model.arch") == "dense":
+        assert m.load_share is None and snap.grid.winner_RR is None
+    else:
+        assert sum(m.load_share) == pytest.approx(1.0)
+        assert 0 <= m.load_entropy <= 1 + 1e-9 and 0 <= m.drop_rate <= 1
+        assert snap.grid.winner_RR.dtype.name == "uint8"
+        assert m.flip_rate is not None  # second snapshot of the run
+    if trainer.data.task == "regression":
+        assert m.test_accuracy is None
+
+
+def test_capacity_drops_show_in_the_metrics():
+    trainer = Trainer(small(**{"model.router": "switch", "model.capacity_factor": 0.5, "model.balance": "none"}))
+    m = trainer.snapshot().metrics
+    assert m.drop_rate > 0.3 and m.unrouted_rate == pytest.approx(m.drop_rate)
+
+
+def test_fit_snapshots_along_the_way():
+    trainer = Trainer(small())
+    trainer.fit(40, snapshot_every=10)
+    assert [m.step for m in trainer.history] == [10, 20, 30, 40]
