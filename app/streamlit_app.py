@@ -1,7 +1,8 @@
-"""MoE Explorer: placeholder page until the live app lands (issue 3)."""
+"""MoE Explorer: `streamlit run app`. Page configuration and navigation only."""
 
 import streamlit as st
 
-st.set_page_config(page_title="MoE Explorer", layout="wide")
-st.title("MoE Explorer")
-st.write("The live app is on its way. Meanwhile: `python -m moe_core train --json`.")
+from app import train_page
+
+st.set_page_config(page_title="MoE Explorer", page_icon="🧭", layout="wide")
+st.navigation([st.Page(train_page.render, title="Train", icon="▶️", url_path="train", default=True)]).run()

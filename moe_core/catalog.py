@@ -126,7 +126,7 @@ DATASETS: dict[str, DatasetSpec] = {
             "scikit-learn's 8 x 8 handwritten digits, 1797 images",
             ("dim",),
             "unused",
-            {"dim": 64, "n_train": 1200, "n_test": 597},
+            {"dim": 64, "n_train": 1200, "n_test": 500},
         ),
         DatasetSpec(
             "csv",

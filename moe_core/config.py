@@ -147,6 +147,17 @@ class RunConfig:
 _SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
 
+def config_changes(old: RunConfig, new: RunConfig) -> dict[str, tuple[Any, Any]]:
+    """Dotted names of the fields that differ, with (old, new) values."""
+    before, after = old.to_dict(), new.to_dict()
+    return {
+        f"{section}.{name}": (value, after[section][name])
+        for section, values in before.items()
+        for name, value in values.items()
+        if after[section][name] != value
+    }
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ConfigError(f"Override '{text}' needs the form section.key=value, e.g. model.top_k=2.")

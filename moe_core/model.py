@@ -48,6 +48,11 @@ class MoE(nn.Module):
                 cfg.shared_experts, dim, cfg.expert_hidden, n_out, cfg.expert_layers, cfg.expert_activation
             )
 
+    def set_config(self, cfg: ModelConfig) -> None:
+        """Swap in a config that differs only in fields the modules read at run time (LIVE_FIELDS)."""
+        self.cfg = cfg
+        self.router.cfg = cfg
+
     def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> ModelOutput:
         routing = self.router(x_ND, batch_routing)
         slot_out_NKO = dispatch(self.experts, x_ND, routing.topk_ids_NK, routing.kept_NK)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from moe_core.data import Dataset
+from moe_core.experts import dispatch
 from moe_core.metrics import gate_entropy
 from moe_core.model import MoE, objective_loss
 
@@ -33,7 +34,7 @@ class PointProbe:
     assigned_NK: np.ndarray | None = None
     kept_NK: np.ndarray | None = None
     load_E: np.ndarray | None = None
-    expert_out_NEO: np.ndarray | None = None  # every expert's own output (with shared experts added)
+    own_out_NO: np.ndarray | None = None  # the first-choice expert's own output (shared experts added)
     balance_loss: float = 0.0
 
 
@@ -47,7 +48,7 @@ class GridProbe:
     second_RR: np.ndarray | None = None  # uint8 second choice (the winner again with one expert)
     entropy_RR: np.ndarray | None = None  # router entropy / log E
     routed_ERR: np.ndarray | None = None  # bool: expert e is among the cell's top-k choices
-    expert_value_ERR: np.ndarray | None = None  # each expert's own value
+    expert_value_ERR: np.ndarray | None = None  # each expert's own value (only when asked for)
 
 
 def output_value(out_NO: torch.Tensor, classification: bool) -> torch.Tensor:
@@ -59,11 +60,17 @@ def output_value(out_NO: torch.Tensor, classification: bool) -> torch.Tensor:
     return out_NO.argmax(dim=1).float()
 
 
-def _expert_outputs(model: MoE, x_ND: torch.Tensor) -> torch.Tensor:
-    out_NEO = model.experts.forward_all(x_ND)
-    if model.shared is not None:
-        out_NEO = out_NEO + model.shared.forward_all(x_ND).sum(dim=1, keepdim=True)
-    return out_NEO
+def _shared(model: MoE, x_ND: torch.Tensor) -> torch.Tensor:
+    """The always-on shared experts' summed output, [N, 1 or O] (zero without shared experts)."""
+    if model.shared is None:
+        return x_ND.new_zeros(len(x_ND), 1)
+    return model.shared.forward_all(x_ND).sum(dim=1)
+
+
+def _own_outputs(model: MoE, x_ND: torch.Tensor, first_N: torch.Tensor) -> torch.Tensor:
+    """Each point through its first-choice expert only, [N, O]: one sparse pass, not E dense ones."""
+    everyone_N1 = torch.ones(len(x_ND), 1, dtype=torch.bool, device=x_ND.device)
+    return dispatch(model.experts, x_ND, first_N.unsqueeze(1), everyone_N1)[:, 0] + _shared(model, x_ND)
 
 
 def _ranked(model: MoE, x_ND: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -101,7 +108,7 @@ def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classi
             assigned_NK=_np(r.assigned_NK),
             kept_NK=_np(r.kept_NK),
             load_E=_np(r.load_E),
-            expert_out_NEO=_np(_expert_outputs(model, x_ND)),
+            own_out_NO=_np(_own_outputs(model, x_ND, ranking_NK[:, 0])),
             balance_loss=float(r.balance_loss),
         )
     finally:
@@ -117,8 +124,17 @@ def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float
 
 
 @torch.no_grad()
-def probe_grid(model: nn.Module, data: Dataset, resolution: int = 100, device: torch.device | None = None) -> GridProbe:
-    """Evaluate an R x R grid over the 2-D view in one batched pass; each cell routes as if alone."""
+def probe_grid(
+    model: nn.Module,
+    data: Dataset,
+    resolution: int = 100,
+    device: torch.device | None = None,
+    with_experts: bool = False,
+) -> GridProbe:
+    """Evaluate an R x R grid over the 2-D view in one batched pass; each cell routes as if alone.
+
+    `with_experts` adds every expert's own value on every cell (E times the work: for thumbnails).
+    """
     x0, x1, y0, y1 = grid_bounds(data)
     xs_R, ys_R = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
     gx, gy = np.meshgrid(xs_R, ys_R)
@@ -137,9 +153,11 @@ def probe_grid(model: nn.Module, data: Dataset, resolution: int = 100, device: t
         n_experts = probs_GE.shape[1]
         routed_EG = torch.zeros(n_experts, len(x_GD), dtype=torch.bool, device=x_GD.device)
         routed_EG.scatter_(0, out.routing.topk_ids_NK.T, True)
-        values_GE = torch.stack(
-            [output_value(o, classification) for o in _expert_outputs(model, x_GD).unbind(dim=1)], dim=1
-        )
+        values_ERR = None
+        if with_experts:
+            out_GEO = model.experts.forward_all(x_GD) + _shared(model, x_GD).unsqueeze(1)
+            values_GE = torch.stack([output_value(o, classification) for o in out_GEO.unbind(dim=1)], dim=1)
+            values_ERR = _np(values_GE.T).reshape(n_experts, *shape)
         return GridProbe(
             xs_R,
             ys_R,
@@ -149,7 +167,7 @@ def probe_grid(model: nn.Module, data: Dataset, resolution: int = 100, device: t
             second_RR=_np(ranking_GK[:, -1]).astype(np.uint8).reshape(shape),
             entropy_RR=gate_entropy(_np(probs_GE)).astype(np.float32).reshape(shape),
             routed_ERR=_np(routed_EG).reshape(n_experts, *shape),
-            expert_value_ERR=_np(values_GE.T).reshape(n_experts, *shape),
+            expert_value_ERR=values_ERR,
         )
     finally:
         model.train(was_training)

@@ -94,7 +94,7 @@ def _routing_metrics(test: PointProbe, y_N, classification: bool, previous_first
 
 def _expert_loss(test: PointProbe, y_N: np.ndarray, classification: bool, n_experts: int):
     """Each expert's loss, its own output on the points whose first choice it is."""
-    own_NO = test.expert_out_NEO[np.arange(len(y_N)), test.first_N]
+    own_NO = test.own_out_NO
     if classification:
         shifted = own_NO - own_NO.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

@@ -12,11 +12,26 @@ from dataclasses import dataclass
 
 import torch
 
-from moe_core.config import RunConfig
+from moe_core.config import RunConfig, config_changes
 from moe_core.data import Dataset, make_dataset
 from moe_core.model import MoE, build_model, objective_loss
 from moe_core.probe import GridProbe, probe_grid, probe_points
 from moe_core.snapshot import Metrics, measure
+
+# Settings a running trainer can take without a new model: the optimiser's and the router's knobs.
+LIVE_FIELDS = frozenset(
+    {
+        "model.balance",
+        "model.aux_loss_coef",
+        "model.z_loss_coef",
+        "model.bias_update_rate",
+        "model.gate_noise",
+        "train.lr",
+        "train.weight_decay",
+        "train.batch_size",
+        "train.steps",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -84,9 +99,24 @@ class Trainer:
             self.model.router.generator = self.generator
         self.step_count = 0
         self.history: list[Metrics] = []
+        self.events: list[tuple[int, str]] = []  # (step, what changed) for settings applied mid-run
         self.diverged: str | None = None
         self.seconds = 0.0
         self._last_first = None
+
+    def apply_live(self, cfg: RunConfig) -> list[str]:
+        """Take a config that differs only in LIVE_FIELDS mid-run; returns the changes as text, logged in events."""
+        changes = config_changes(self.cfg, cfg)
+        if not set(changes) <= LIVE_FIELDS:
+            raise ValueError(f"these settings need a new model: {sorted(set(changes) - LIVE_FIELDS)}")
+        self.cfg = cfg
+        if self.is_moe:
+            self.model.set_config(cfg.model)
+        for group in self.optimizer.param_groups:
+            group.update(lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        texts = [f"{key.split('.')[1]} {old} → {new}" for key, (old, new) in changes.items() if key != "train.steps"]
+        self.events.extend((self.step_count, text) for text in texts)
+        return texts
 
     def step(self, n: int = 1) -> StepReport:
         """Advance up to n optimiser steps; one host synchronisation per call, to check the losses."""
@@ -147,7 +177,11 @@ class Trainer:
         )
         self._last_first = test.first_N
         self.history.append(metrics)
-        grid = None if grid_resolution is None else probe_grid(self.model, self.data, grid_resolution, self.device)
+        grid = (
+            None
+            if grid_resolution is None
+            else probe_grid(self.model, self.data, grid_resolution, self.device, with_experts=True)
+        )
         return Snapshot(metrics, grid)
 
     def fit(self, steps: int, snapshot_every: int | None = None) -> Snapshot:

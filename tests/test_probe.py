@@ -15,7 +15,7 @@ def model_and_data(**model):
 
 def test_the_grid_covers_the_data_and_agrees_with_the_router():
     model, data = model_and_data(n_experts=5, top_k=2)
-    grid = probe_grid(model, data, resolution=20)
+    grid = probe_grid(model, data, resolution=20, with_experts=True)
     x0, x1, y0, y1 = grid_bounds(data)
     assert grid.xs_R[0] == x0 and grid.ys_R[-1] == y1 and x1 - x0 == y1 - y0
     assert grid.winner_RR.shape == (20, 20) and grid.routed_ERR.shape == (5, 20, 20)
@@ -31,6 +31,13 @@ def test_the_grid_covers_the_data_and_agrees_with_the_router():
     assert ((grid.output_RR >= 0) & (grid.output_RR <= 1)).all()
 
 
+def test_expert_values_on_the_grid_only_when_asked():
+    model, data = model_and_data(n_experts=3)
+    assert probe_grid(model, data, resolution=6).expert_value_ERR is None
+    values = probe_grid(model, data, resolution=6, with_experts=True).expert_value_ERR
+    assert values.shape == (3, 6, 6) and ((values >= 0) & (values <= 1)).all()
+
+
 def test_grid_leaves_the_model_in_training_mode():
     model, data = model_and_data()
     model.train()
@@ -38,12 +45,15 @@ def test_grid_leaves_the_model_in_training_mode():
     assert model.training
 
 
-def test_points_probe_reports_routing_and_each_experts_output():
-    model, data = model_and_data(n_experts=3)
+def test_points_probe_reports_routing_and_the_first_experts_own_output():
+    model, data = model_and_data(n_experts=3, shared_experts=1)
     probe = probe_points(model, data.x_test, data.y_test, classification=True)
-    assert probe.expert_out_NEO.shape == (50, 3, 2) and probe.probs_NE.shape == (50, 3)
+    assert probe.own_out_NO.shape == (50, 2) and probe.probs_NE.shape == (50, 3)
     assert (probe.first_N == probe.ids_NK[:, 0]).all()
     assert probe.load_E.sum() == 50 and probe.loss_N.shape == (50,)
+    with torch.no_grad():
+        every = model.experts.forward_all(data.x_test) + model.shared.forward_all(data.x_test).sum(1, keepdim=True)
+    np.testing.assert_allclose(probe.own_out_NO, every[np.arange(50), probe.first_N].numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_output_value_per_task():

@@ -28,7 +28,7 @@ def hand_made_probe() -> PointProbe:
         assigned_NK=np.ones((4, 1), dtype=bool),
         kept_NK=kept,
         load_E=np.bincount(first, minlength=2).astype(float),
-        expert_out_NEO=expert_out,
+        own_out_NO=expert_out[np.arange(4), first],
         balance_loss=1.25,
     )
 

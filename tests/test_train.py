@@ -122,3 +122,21 @@ def test_fit_snapshots_along_the_way():
     trainer = Trainer(small())
     trainer.fit(40, snapshot_every=10)
     assert [m.step for m in trainer.history] == [10, 20, 30, 40]
+
+
+def test_live_settings_apply_mid_run_and_are_logged():
+    trainer = Trainer(small(**{"model.balance": "none"}))
+    trainer.step(20)
+    texts = trainer.apply_live(trainer.cfg.replace(**{"model.balance": "aux_loss", "train.lr": 0.003}))
+    assert texts == ["balance none → aux_loss", "lr 0.01 → 0.003"]
+    assert trainer.model.router.cfg.balance == "aux_loss"
+    assert trainer.optimizer.param_groups[0]["lr"] == 0.003
+    assert trainer.events == [(20, "balance none → aux_loss"), (20, "lr 0.01 → 0.003")]
+    trainer.step(5)
+    assert trainer.step_count == 25
+
+
+def test_settings_that_need_a_new_model_are_refused_live():
+    trainer = Trainer(small())
+    with pytest.raises(ValueError, match="need a new model"):
+        trainer.apply_live(trainer.cfg.replace(**{"model.n_experts": 8}))

@@ -1,0 +1,242 @@
+"""Pure Plotly builders for quantities over training time: load, collapse, training and specialisation.
+
+Every builder takes the run's metric history (a list of moe_core Metrics, oldest first) and returns a
+`go.Figure` made in one call from a complete dict: incremental `update_*` / `make_subplots` calls cost
+about six times more, and these figures are rebuilt every second while training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from app.figures import base_layout
+from app.palette import expert_colour, expert_name
+from moe_core.snapshot import Metrics
+
+MAX_POINTS = 400  # older history is thinned: a curve needs no more points than pixels
+MOE_COLOUR, DENSE_COLOUR = "#0072B2", "#D55E00"
+
+
+def thin(history: Sequence[Metrics]) -> list[Metrics]:
+    """At most MAX_POINTS snapshots, evenly spread, always keeping the newest."""
+    if len(history) <= MAX_POINTS:
+        return list(history)
+    keep = np.unique(np.linspace(0, len(history) - 1, MAX_POINTS).round().astype(int))
+    return [history[i] for i in keep]
+
+
+def _series(history: Sequence[Metrics], name: str) -> np.ndarray:
+    return np.array([np.nan if getattr(m, name) is None else getattr(m, name) for m in history], dtype=float)
+
+
+def _steps(history: Sequence[Metrics]) -> np.ndarray:
+    return np.array([m.step for m in history])
+
+
+def subplot_grid(rows: int, cols: int, titles: Sequence[str], gap: tuple[float, float] = (0.12, 0.2)) -> dict:
+    """Axes for a rows x cols grid (what make_subplots builds), with subplot titles as annotations.
+
+    Panels are numbered row by row from 1; panel i uses axes x{i}/y{i} ("x"/"y" for the first).
+    """
+    hgap, vgap = gap
+    width, height = (1 - hgap * (cols - 1)) / cols, (1 - vgap * (rows - 1)) / rows
+    layout: dict = {"annotations": []}
+    for i in range(rows * cols):
+        r, c = divmod(i, cols)
+        suffix = "" if i == 0 else str(i + 1)
+        x0, y1 = c * (width + hgap), 1 - r * (height + vgap)
+        layout[f"xaxis{suffix}"] = {"domain": [x0, x0 + width], "anchor": f"y{suffix}"}
+        layout[f"yaxis{suffix}"] = {"domain": [y1 - height, y1], "anchor": f"x{suffix}"}
+        layout["annotations"].append(
+            {
+                "text": titles[i],
+                "x": x0 + width / 2,
+                "y": y1,
+                "xref": "paper",
+                "yref": "paper",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 13},
+            }
+        )
+    return layout
+
+
+def _line(history, name: str, label: str, colour: str, panel: int = 1, dash: str | None = None, **extra) -> dict:
+    suffix = "" if panel == 1 else str(panel)
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": _steps(history),
+        "y": _series(history, name),
+        "name": label,
+        "line": {"color": colour, "width": 2, "dash": dash},
+        "xaxis": f"x{suffix}",
+        "yaxis": f"y{suffix}",
+        "hovertemplate": f"{label}: %{{y:.3f}} at step %{{x}}<extra></extra>",
+        **extra,
+    }
+
+
+def _axes(layout: dict, names: dict[str, dict]) -> dict:
+    for axis, props in names.items():
+        layout.setdefault(axis, {}).update(props)
+    return layout
+
+
+def load_share_area(history: Sequence[Metrics]) -> go.Figure:
+    """Each expert's share of routed slots over time: stacked bands up to 16 experts, a heatmap above
+    (64 stacked traces cost the browser ~100 ms per redraw and no one can tell 64 bands apart)."""
+    history = [m for m in thin(history) if m.load_share is not None]
+    layout = base_layout("Load share per expert over time", 330)
+    layout["xaxis"] = {"title": {"text": "training step"}}
+    if not history:
+        return go.Figure({"data": [], "layout": layout})
+    steps, shares = _steps(history), np.array([m.load_share for m in history])
+    n_experts = shares.shape[1]
+    if n_experts > 16:
+        trace = {
+            "type": "heatmap",
+            "x": steps,
+            "y": [expert_name(e) for e in range(n_experts)],
+            "z": np.rint(shares.T * n_experts * 100).astype(np.uint16),
+            "zmin": 0,
+            "zmax": 300,
+            "colorscale": "Viridis",
+            "colorbar": {"title": {"text": "% of fair<br>share"}},
+            "hovertemplate": "%{y} at step %{x}: %{z}% of its fair share<extra></extra>",
+        }
+        layout["yaxis"] = {"title": {"text": "expert"}, "autorange": "reversed", "tickfont": {"size": 9}}
+        return go.Figure({"data": [trace], "layout": layout})
+    traces = [
+        {
+            "type": "scatter",
+            "x": steps,
+            "y": shares[:, e],
+            "stackgroup": "load",
+            "mode": "lines",
+            "name": expert_name(e),
+            "line": {"width": 0.5, "color": expert_colour(e)},
+            "fillcolor": expert_colour(e),
+            "hovertemplate": f"{expert_name(e)}: %{{y:.1%}} at step %{{x}}<extra></extra>",
+        }
+        for e in range(n_experts)
+    ]
+    layout["legend"].update(traceorder="normal")
+    layout["yaxis"] = {"title": {"text": "share of routed slots"}, "range": [0, 1], "tickformat": ".0%"}
+    return go.Figure({"data": traces, "layout": layout})
+
+
+def collapse_panel(history: Sequence[Metrics], n_experts: int) -> go.Figure:
+    """Balance over time: usage entropy, effective and dead experts, CV^2 and MaxVio, the router losses."""
+    history = [m for m in thin(history) if m.load_share is not None]
+    traces = [
+        _line(history, "load_entropy", "load entropy / log E", "#0072B2", 1),
+        _line(history, "flip_rate", "routing flip rate", "#999999", 1, dash="dot"),
+        _line(history, "effective_experts", "effective experts", "#009E73", 2),
+        _line(history, "dead_experts", "dead experts", "#D55E00", 2, dash="dash"),
+        _line(history, "load_cv2", "CV² of load", "#CC79A7", 3),
+        _line(history, "max_vio", "MaxVio", "#E69F00", 3, dash="dash"),
+        _line(history, "balance_loss", "balance loss", "#56B4E9", 4),
+        _line(history, "router_z", "router z", "#7F7F7F", 4, dash="dash"),
+    ]
+    titles = ("Usage entropy (1 = even)", "Experts in use", "CV² and MaxVio (0 = even)", "Router losses")
+    layout = {**base_layout("Collapse watch", 480), **subplot_grid(2, 2, titles, gap=(0.2, 0.26))}
+    _axes(
+        layout,
+        {
+            "yaxis": {"range": [0, 1.05], "title": {"text": "0 to 1"}},
+            "yaxis2": {"range": [0, n_experts + 0.5], "title": {"text": "experts"}},
+            "yaxis3": {"rangemode": "tozero", "title": {"text": "ratio"}},
+            "yaxis4": {"rangemode": "tozero", "title": {"text": "loss"}},
+            "xaxis3": {"title": {"text": "training step"}},
+            "xaxis4": {"title": {"text": "training step"}},
+        },
+    )
+    return go.Figure({"data": traces, "layout": layout})
+
+
+def training_curves(history: Sequence[Metrics], baseline: Sequence[Metrics] | None, classification: bool) -> go.Figure:
+    """Train and test loss, and test accuracy, for the MoE and the dense MLP of the same size."""
+    runs = [("MoE", thin(history), MOE_COLOUR)]
+    if baseline:
+        runs.append(("dense MLP", thin(baseline), DENSE_COLOUR))
+    traces = []
+    for label, hist, colour in runs:
+        traces.append(_line(hist, "train_loss", f"{label} train", colour, 1, dash="dot"))
+        traces.append(_line(hist, "test_loss", f"{label} test", colour, 1))
+        if classification:
+            traces.append(_line(hist, "test_accuracy", f"{label} accuracy", colour, 2, showlegend=False))
+    title = "Training: MoE against a dense MLP with as many parameters"
+    titles = ("Loss", "Test accuracy") if classification else ("Loss",)
+    layout = {**base_layout(title, 340), **subplot_grid(1, len(titles), titles, gap=(0.14, 0))}
+    axes = {"xaxis": {"title": {"text": "training step"}}, "yaxis": {"type": "log", "title": {"text": "loss"}}}
+    if classification:
+        axes.update(
+            xaxis2={"title": {"text": "training step"}}, yaxis2={"tickformat": ".0%", "title": {"text": "accuracy"}}
+        )
+    return go.Figure({"data": traces, "layout": _axes(layout, axes)})
+
+
+def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_names: Sequence[str]) -> go.Figure:
+    """Which expert serves which latent cluster: each column shows where one cluster's points go."""
+    table = np.array(contingency, dtype=float)  # [E, C]
+    column = table / np.maximum(table.sum(axis=0, keepdims=True), 1)
+    experts = [expert_name(e) for e in range(table.shape[0])]
+    trace = {
+        "type": "heatmap",
+        "z": np.rint(column * 100).astype(np.uint8),
+        "x": list(cluster_names),
+        "y": experts,
+        "zmin": 0,
+        "zmax": 100,
+        "colorscale": "Blues",
+        "customdata": table.astype(np.int32),
+        "colorbar": {"title": {"text": "% of cluster"}},
+        "hovertemplate": "cluster %{x} → %{y}: %{z}% (%{customdata} points)<extra></extra>",
+    }
+    layout = base_layout("Specialisation: where each cluster's points go", min(700, max(300, 90 + 22 * len(experts))))
+    _axes(
+        layout,
+        {
+            "xaxis": {"title": {"text": "latent cluster"}, "type": "category"},
+            "yaxis": {
+                "title": {"text": "expert (first choice)"},
+                "autorange": "reversed",
+                "type": "category",
+                "tickfont": {"size": 11 if len(experts) <= 16 else 8},
+            },
+        },
+    )
+    return go.Figure({"data": [trace], "layout": layout})
+
+
+def specialisation_curves(history: Sequence[Metrics]) -> go.Figure:
+    """Cluster NMI and purity (0..1, higher = more specialised) and dispatch entropy (0 = one cluster each)."""
+    history = [m for m in thin(history) if m.cluster_nmi is not None]
+    traces = [
+        _line(history, "cluster_nmi", "NMI(expert; cluster)", "#0072B2"),
+        _line(history, "purity", "purity", "#009E73", dash="dash"),
+        {**_line(history, "dispatch_entropy", "dispatch entropy (nats)", "#D55E00", dash="dot"), "yaxis": "y2"},
+    ]
+    layout = base_layout("Specialisation over time", 330)
+    _axes(
+        layout,
+        {
+            "xaxis": {"title": {"text": "training step"}, "domain": [0, 0.88]},
+            "yaxis": {"title": {"text": "NMI, purity"}, "range": [0, 1.05]},
+            "yaxis2": {
+                "title": {"text": "dispatch entropy"},
+                "rangemode": "tozero",
+                "overlaying": "y",
+                "side": "right",
+                "tickformat": ".2f",
+                "anchor": "x",
+                "showgrid": False,
+            },
+        },
+    )
+    return go.Figure({"data": traces, "layout": layout})
