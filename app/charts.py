@@ -136,6 +136,7 @@ def collapse_panel(history: Sequence[Metrics], n_experts: int) -> go.Figure:
     traces = [
         _line(history, "load_entropy", "load entropy / log E", "#0072B2", 1),
         _line(history, "flip_rate", "routing flip rate", "#999999", 1, dash="dot"),
+        _line(history, "drop_rate", "drop rate (capacity)", "#C00000", 1, dash="dash"),
         _line(history, "effective_experts", "effective experts", "#009E73", 2),
         _line(history, "dead_experts", "dead experts", "#D55E00", 2, dash="dash"),
         _line(history, "load_cv2", "CV² of load", "#CC79A7", 3),
@@ -143,7 +144,7 @@ def collapse_panel(history: Sequence[Metrics], n_experts: int) -> go.Figure:
         _line(history, "balance_loss", "balance loss", "#56B4E9", 4),
         _line(history, "router_z", "router z", "#7F7F7F", 4, dash="dash"),
     ]
-    titles = ("Usage entropy (1 = even)", "Experts in use", "CV² and MaxVio (0 = even)", "Router losses")
+    titles = ("Entropy, flips, drops", "Experts in use", "CV² and MaxVio (0 = even)", "Router losses")
     layout = {**base_layout("Collapse watch", 480), **subplot_grid(2, 2, titles, gap=(0.2, 0.26))}
     _axes(
         layout,
@@ -173,7 +174,7 @@ def training_curves(history: Sequence[Metrics], baseline: Sequence[Metrics] | No
     title = "Training: MoE against a dense MLP with as many parameters"
     titles = ("Loss", "Test accuracy") if classification else ("Loss",)
     layout = {**base_layout(title, 340), **subplot_grid(1, len(titles), titles, gap=(0.14, 0))}
-    axes = {"xaxis": {"title": {"text": "training step"}}, "yaxis": {"type": "log", "title": {"text": "loss"}}}
+    axes = {"xaxis": {"title": {"text": "training step"}}, "yaxis": {"rangemode": "tozero", "title": {"text": "loss"}}}
     if classification:
         axes.update(
             xaxis2={"title": {"text": "training step"}}, yaxis2={"tickformat": ".0%", "title": {"text": "accuracy"}}

@@ -176,6 +176,8 @@ def _point_traces(points: MapPoints, selected: int | None) -> list[dict]:
                     "line": {"width": 1, "color": "#FFFFFF" if dark else "#111111"},
                 },
                 "hovertemplate": "point #%{customdata}<extra>" + name + "</extra>",
+                # a click selects a point for the inspector; Plotly would fade all the others
+                "unselected": {"marker": {"opacity": 1}},
             }
         )
     if points.dropped_N.any():

@@ -28,6 +28,18 @@ MAP_RESOLUTION = 100
 MAP_POINTS = 250  # SVG markers cost ~0.1 ms each per redraw in the browser; 250 show the data well
 
 
+MAP_CAPTIONS = {
+    "expert": "Each colour is the expert the gate sends that region to; faint means the gate is unsure. Markers "
+    "are test points by class; a red × got no expert. Click a point or a region to inspect it.",
+    "second": "Each colour is the expert the gate would pick if its favourite were gone: where experts share "
+    "a border, the runner-up is usually the neighbour.",
+    "entropy": "Dark means the gate spreads its probability over many experts (undecided); white means it is "
+    "sure. Borders between experts are dark.",
+    "output": "The whole model's prediction over the plane (after mixing the experts). Compare it with the "
+    "winning-expert view to see which expert draws which part of the boundary.",
+}
+
+
 @dataclass(frozen=True)
 class MapView:
     """What the map fragment draws, copied from a run in one locked moment."""
@@ -65,12 +77,11 @@ def _histories(run: Run) -> tuple[list[Metrics], list[Metrics] | None]:
         return list(run.trainer.history), (list(run.baseline.history) if run.baseline is not None else None)
 
 
-def _readout(run: Run, view: MapView) -> None:
+def _readout(run: Run, view: MapView, playing: bool) -> None:
     m = view.latest
     acc = "" if m is None or m.test_accuracy is None else f" · test accuracy {m.test_accuracy:.1%}"
-    st.markdown(
-        f"**step {view.step:,}** · {run.steps_per_second():,.0f} steps/s · {run.trainer.device.type} · {run.name}{acc}"
-    )
+    rate = run.steps_per_second() if playing else 0.0
+    st.markdown(f"**step {view.step:,}** · {rate:,.0f} steps/s · {run.trainer.device.type} · {run.name}{acc}")
     if view.diverged:
         st.error(view.diverged)
 
@@ -92,10 +103,7 @@ def _map(run: Run, view: MapView) -> None:
         view.grid, view.points, mode, cfg.model.n_experts, value_kind(run), axes, st.session_state.get("inspect.point")
     )
     event = st.plotly_chart(fig, key="routing_map", on_select="rerun", selection_mode="points", width="stretch")
-    st.caption(
-        "Each colour is the expert the gate sends that region to; faint means the gate is unsure. "
-        "Markers are test points by class; a red × got no expert. Click a point or a region to inspect it."
-    )
+    st.caption(MAP_CAPTIONS[mode])
     if cfg.model.router in ("topk", "noisy_topk") and cfg.model.normalize == "softmax_topk" and cfg.model.top_k == 1:
         st.info(
             "With top-1 and softmax over the chosen expert the gate is always 1: the router learns only from "
@@ -105,16 +113,18 @@ def _map(run: Run, view: MapView) -> None:
 
 
 def _remember_selection(event) -> None:
+    """Keep the clicked point (or map cell) for the inspector; redraw so the map marks it."""
     points = event.selection.points if event is not None else []
     if not points:
         return
     chosen = points[0]
     if chosen.get("customdata") is not None and "z" not in chosen:
-        st.session_state["inspect.point"] = int(np.ravel(chosen["customdata"])[0])
-        st.session_state["inspect.xy"] = None
+        selection = (int(np.ravel(chosen["customdata"])[0]), None)
     else:
-        st.session_state["inspect.xy"] = (float(chosen["x"]), float(chosen["y"]))
-        st.session_state["inspect.point"] = None
+        selection = (None, (float(chosen["x"]), float(chosen["y"])))
+    if selection != (st.session_state.get("inspect.point"), st.session_state.get("inspect.xy")):
+        st.session_state["inspect.point"], st.session_state["inspect.xy"] = selection
+        st.rerun(scope="fragment")
 
 
 def _inspect(run: Run) -> None:
@@ -140,7 +150,7 @@ def _map_fragment(playing: bool) -> None:
     if playing and not session.worker().playing:
         st.rerun(scope="app")  # the worker stopped by itself (divergence): refresh the toolbar
     view = _map_view(run)
-    _readout(run, view)
+    _readout(run, view, playing)
     if run.trainer.is_moe:
         _map(run, view)
         with st.expander("Inspect a point", expanded=True):
@@ -167,7 +177,7 @@ def _collapse_fragment() -> None:
     st.plotly_chart(charts.collapse_panel(history, n_experts), key="collapse", width="stretch")
     st.caption(
         "Entropy near 1 and effective experts near the expert count mean even use; dead experts get "
-        "under 1% of their fair share."
+        "under 1% of their fair share; the red dashed line is the share of routed points dropped by capacity."
     )
     _diagnosis(history[-1] if history else None, n_experts)
 

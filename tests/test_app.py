@@ -1,0 +1,176 @@
+"""The app's logic through Streamlit's AppTest: widgets build the config, buttons drive the run."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from moe_core.config import RunConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=90)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def _run(at: AppTest):
+    return at.session_state["runs"][-1]
+
+
+def test_the_defaults_build_the_default_config_and_draw_every_chart(at):
+    assert _run(at).cfg == RunConfig()
+    assert len(at.session_state["runs"]) == 1
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+    assert any(t.startswith("Routing map") for t in titles)
+    for expected in ("Load share per expert over time", "Collapse watch", "Specialisation over time"):
+        assert expected in titles
+    assert any("step 0" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field", "expected"),
+    [
+        ("model.n_experts", 8, "model.n_experts", 8),
+        ("model.top_k", 2, "model.top_k", 2),
+        ("model.expert_layers", 2, "model.expert_layers", 2),
+        ("data.n_clusters", 6, "data.n_clusters", 6),
+        ("data.noise", 0.3, "data.noise", 0.3),
+    ],
+)
+def test_each_slider_sets_its_config_field(at, key, value, field, expected):
+    at.slider(key=key).set_value(value).run()
+    assert not at.exception
+    section, name = field.split(".")
+    assert getattr(getattr(_run(at).cfg, section), name) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("model.router", "switch", "model.router"),
+        ("model.router", "expert_choice", "model.router"),
+        ("model.normalize", "softmax_topk", "model.normalize"),
+        ("model.expert_activation", "tanh", "model.expert_activation"),
+        ("train.optimizer", "sgd", "train.optimizer"),
+    ],
+)
+def test_each_choice_sets_its_config_field(at, key, value, field):
+    at.selectbox(key=key).set_value(value).run()
+    assert not at.exception
+    section, name = field.split(".")
+    assert getattr(getattr(_run(at).cfg, section), name) == value
+
+
+def test_choosing_a_dataset_gives_it_suitable_sizes(at):
+    at.selectbox(key="data.name").set_value("digits").run()
+    cfg = _run(at).cfg.data
+    assert (cfg.name, cfg.dim, cfg.n_train, cfg.n_test) == ("digits", 64, 1200, 500)
+    titles = [json.loads(c.proto.spec)["layout"]["xaxis"].get("title", {}).get("text") for c in at.get("plotly_chart")]
+    assert "PC1" in titles  # 64-dimensional inputs: the maps show the principal-component plane
+
+
+def test_capacity_toggle_sets_the_capacity_factor(at):
+    at.toggle(key="ui.capacity").set_value(True).run()
+    assert _run(at).cfg.model.capacity_factor == 1.25
+    at.slider(key="ui.capacity_factor").set_value(0.5).run()
+    assert _run(at).cfg.model.capacity_factor == 0.5
+
+
+def test_step_advances_and_reset_restores_the_same_weights(at):
+    run = _run(at)
+    initial = {k: v.clone() for k, v in run.trainer.model.state_dict().items()}
+    for _ in range(3):
+        at.button(key="btn.step").click().run()
+    assert run.trainer.step_count == 3 and run.baseline.step_count == 3
+    assert any("step 3" in m.value for m in at.markdown)
+    changed = any(not torch.equal(v, initial[k]) for k, v in run.trainer.model.state_dict().items())
+    assert changed
+    at.button(key="btn.reset").click().run()
+    assert run.trainer.step_count == 0
+    for key, value in run.trainer.model.state_dict().items():
+        assert torch.equal(value, initial[key])
+
+
+def test_a_setting_that_needs_a_new_model_starts_a_new_run_and_keeps_the_old_one(at):
+    at.button(key="btn.step").click().run()
+    first = _run(at)
+    at.slider(key="model.n_experts").set_value(6).run()
+    assert len(at.session_state["runs"]) == 2 and at.session_state["runs"][0] is first
+    assert _run(at).trainer.step_count == 0
+    assert any("needs a new model" in i.value for i in at.info)
+
+
+def test_balance_changes_apply_live_without_a_new_run(at):
+    at.button(key="btn.step").click().run()
+    run = _run(at)
+    at.radio(key="model.balance").set_value("none").run()
+    assert _run(at) is run and run.cfg.model.balance == "none"
+    assert run.trainer.events == [(1, "balance aux_loss → none")]
+    assert any("without restarting" in i.value for i in at.info)
+
+
+def test_an_untrained_run_is_replaced_not_kept(at):
+    at.slider(key="model.n_experts").set_value(3).run()
+    at.slider(key="model.n_experts").set_value(5).run()
+    assert len(at.session_state["runs"]) == 1 and _run(at).cfg.model.n_experts == 5
+
+
+def test_new_seed_draws_new_initial_weights(at):
+    old = _run(at)
+    at.button(key="btn.seed").click().run()
+    new = _run(at)
+    assert new.cfg.train.seed != old.cfg.train.seed
+    assert not torch.equal(new.trainer.model.experts.w_in_EDH, old.trainer.model.experts.w_in_EDH)
+
+
+def test_a_bad_csv_shows_one_sentence_and_keeps_the_run(at):
+    run = _run(at)
+    bad = b"x1,x2,label\n0.1,abc,0\n0.2,0.3,1\n0.3,0.1,0\n0.5,0.5,1\n"
+    at.sidebar.get("file_uploader")[0].set_value(("bad.csv", bad, "text/csv"))
+    at.run()
+    errors = [e.value for e in at.sidebar.error]
+    assert errors == ["Column 'x2' holds the text 'abc' on line 2; feature columns must be numbers."]
+    assert _run(at) is run and run.cfg.data.name == "clusters"
+    assert not at.exception
+
+
+def test_a_good_csv_trains_on_it(at):
+    good = (ROOT / "sample_data" / "regression.csv").read_bytes()
+    at.sidebar.get("file_uploader")[0].set_value(("regression.csv", good, "text/csv"))
+    at.run()
+    run = _run(at)
+    assert run.cfg.data.name == "csv" and run.trainer.data.task == "regression"
+    assert run.trainer.data.n_clusters == 4
+    at.button(key="btn.step").click().run()
+    assert not at.exception and run.trainer.step_count == 1
+
+
+def test_an_impossible_dataset_setting_is_explained_and_changes_nothing(at):
+    at.selectbox(key="data.name").set_value("cluster_signals").run()
+    run = _run(at)
+    at.number_input(key="data.dim").set_value(6).run()
+    assert any("multiple of 4" in e.value and "current run is unchanged" in e.value for e in at.error)
+    assert not at.exception
+    assert _run(at) is run and run.cfg.data.dim == 64
+
+
+def test_play_starts_the_background_trainer_and_pause_stops_it_at_once(at):
+    at.button(key="btn.play").click().run()
+    run = _run(at)
+    deadline = time.monotonic() + 30
+    while run.trainer.step_count < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.trainer.step_count >= 20
+    at.button(key="btn.pause").click().run()
+    stopped = run.trainer.step_count
+    time.sleep(0.3)
+    assert run.trainer.step_count == stopped
+    assert not at.exception
