@@ -174,3 +174,21 @@ def test_play_starts_the_background_trainer_and_pause_stops_it_at_once(at):
     time.sleep(0.3)
     assert run.trainer.step_count == stopped
     assert not at.exception
+
+
+def test_a_diverging_run_stops_with_a_message_and_keeps_its_history(at):
+    at.selectbox(key="data.name").set_value("clusters_regression").run()
+    at.selectbox(key="model.expert_activation").set_value("cubic").run()
+    at.selectbox(key="train.optimizer").set_value("sgd").run()
+    at.select_slider(key="train.lr").set_value(1.0).run()
+    run = _run(at)
+    at.button(key="btn.play").click().run()
+    deadline = time.monotonic() + 30
+    while run.trainer.diverged is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert any("Training diverged at step" in e.value and "lower the learning rate" in e.value for e in at.error)
+    assert not at.exception
+    assert run.trainer.history and all(torch.isfinite(p).all() for p in run.trainer.model.parameters())
+    at.button(key="btn.reset").click().run()
+    assert run.trainer.diverged is None and not any("diverged" in e.value for e in at.error)

@@ -1,0 +1,113 @@
+"""Start `streamlit run app` on a free loopback port and drive it with Playwright in Debian's Chromium."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying hosts this sandbox cannot reach.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# The step counter of the readout line ("step 1,240 · 830 steps/s · ..."), or -1 before it is drawn.
+STEP_JS = """() => {
+  const line = [...document.querySelectorAll('[data-testid="stMarkdown"]')].find(e => e.innerText.includes('steps/s'));
+  return line ? parseInt(line.innerText.split(' ')[1].replace(/,/g, '')) : -1;
+}"""
+# The routing map's heatmap image (first chart on the page): it changes whenever the map is redrawn.
+MAP_JS = "() => { const i = document.querySelector('.stPlotlyChart image'); return i ? i.getAttribute('href') : null; }"
+# Count map redraws for `ms` milliseconds: Streamlit remounts the chart, so its main svg is replaced.
+REDRAWS_JS = """async (ms) => {
+  let redraws = 0, last = null;
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    await new Promise(r => setTimeout(r, 20));
+    const svg = document.querySelector('.stPlotlyChart .main-svg');
+    if (svg !== last) { redraws++; last = svg; }
+  }
+  return redraws;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(timeout: float = 60) -> Iterator[str]:
+    """`python -m streamlit run app` from the repository root; yields its URL once /_stcore/health says ok."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    process.kill()
+                    raise RuntimeError(f"streamlit did not start: {process.stdout.read()}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError("Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_app(browser: Browser, url: str, height: int = 1100) -> Page:
+    """A new page on the app, returned once the toolbar, the step counter and the map are drawn."""
+    page = browser.new_page(viewport={"width": 1600, "height": height})
+    page.goto(url)
+    page.get_by_role("button", name="Play").wait_for(timeout=90_000)
+    page.wait_for_function(f"() => ({STEP_JS})() >= 0 && ({MAP_JS})() !== null", timeout=60_000)
+    return page
+
+
+def exception_boxes(page: Page) -> int:
+    return page.locator('[data-testid="stException"]').count()
