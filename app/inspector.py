@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app import chart
 from app.figures import gate_bars
 from app.palette import expert_name
 from moe_core.model import MoE
@@ -53,7 +54,7 @@ def _describe(value: float, kind: str) -> str:
 
 
 def show(result: Inspection, label: str) -> None:
-    st.plotly_chart(gate_bars(result.probs_E, result.chosen, label), key="inspect_bars", width="stretch")
+    chart.show(gate_bars(result.probs_E, result.chosen, label), "inspect_bars")
     st.caption(
         "Bar height: the router's probability for each expert; solid bars are the experts this point "
         "goes to, with their combine weight w."

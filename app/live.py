@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import charts, figures, inspector, session
+from app import chart, charts, figures, inspector, session
 from app.session import Run
 from moe_core.probe import GridProbe, probe_grid, probe_points
 from moe_core.snapshot import Metrics
@@ -102,7 +102,7 @@ def _map(run: Run, view: MapView) -> None:
     fig = figures.routing_map(
         view.grid, view.points, mode, cfg.model.n_experts, value_kind(run), axes, st.session_state.get("inspect.point")
     )
-    event = st.plotly_chart(fig, key="routing_map", on_select="rerun", selection_mode="points", width="stretch")
+    event = chart.show(fig, "routing_map", on_select="rerun", selection_mode="points")
     st.caption(MAP_CAPTIONS[mode])
     if cfg.model.router in ("topk", "noisy_topk") and cfg.model.normalize == "softmax_topk" and cfg.model.top_k == 1:
         st.info(
@@ -163,7 +163,7 @@ def _collapse_fragment() -> None:
         return
     history, _ = _histories(run)
     n_experts = run.cfg.model.n_experts
-    st.plotly_chart(charts.load_share_area(history), key="load_area", width="stretch")
+    chart.show(charts.load_share_area(history), "load_area")
     if n_experts > 16:
         st.caption(
             "Each row is one expert; bright means it gets more than its fair share of points, dark "
@@ -174,7 +174,7 @@ def _collapse_fragment() -> None:
             "Each band is one expert's share of the routed points. Even bands: balanced; one band "
             "swallowing the rest: collapse."
         )
-    st.plotly_chart(charts.collapse_panel(history, n_experts), key="collapse", width="stretch")
+    chart.show(charts.collapse_panel(history, n_experts), "collapse")
     st.caption(
         "Entropy near 1 and effective experts near the expert count mean even use; dead experts get "
         "under 1% of their fair share; the red dashed line is the share of routed points dropped by capacity."
@@ -203,9 +203,7 @@ def _lower_fragment() -> None:
         return
     history, baseline = _histories(run)
     data = run.trainer.data
-    st.plotly_chart(
-        charts.training_curves(history, baseline, data.task == "classification"), key="training", width="stretch"
-    )
+    chart.show(charts.training_curves(history, baseline, data.task == "classification"), "training")
     st.caption(
         "Solid: test loss; dotted: train loss. Blue is the MoE, orange a dense MLP with the same number "
         "of parameters trained on the same batches."
@@ -218,9 +216,7 @@ def _lower_fragment() -> None:
             side = figures.thumbnail_side(run.cfg.model.n_experts)
             grid = probe_grid(run.trainer.model, data, side, run.trainer.device, with_experts=True)
         share = history[-1].load_share if history else None
-        st.plotly_chart(
-            figures.expert_thumbnails(grid, share, value_kind(run), data.n_classes), key="thumbs", width="stretch"
-        )
+        chart.show(figures.expert_thumbnails(grid, share, value_kind(run), data.n_classes), "thumbs")
         st.caption(
             "Each tile is one expert's own prediction over the same plane, with its load share; grey "
             "where the gate does not send it points."
@@ -235,7 +231,7 @@ def _specialisation(history: list[Metrics]) -> None:
         st.info("Specialisation needs known clusters; this dataset has none.")
         return
     names = [str(c) for c in range(len(m.contingency[0]))]
-    st.plotly_chart(charts.specialisation_heatmap(m.contingency, names), key="contingency", width="stretch")
+    chart.show(charts.specialisation_heatmap(m.contingency, names), "contingency")
     st.caption(
         "Each column is one latent cluster; dark cells show which expert gets its points. One dark cell "
         "per column and per row: perfect specialisation."
@@ -244,7 +240,7 @@ def _specialisation(history: list[Metrics]) -> None:
     cols[0].metric("NMI (expert; cluster)", f"{m.cluster_nmi:.2f}")
     cols[1].metric("Purity", f"{m.purity:.2f}")
     cols[2].metric("Dispatch entropy", f"{m.dispatch_entropy:.2f}", help="0 when each expert sees one cluster.")
-    st.plotly_chart(charts.specialisation_curves(history), key="spec_curves", width="stretch")
+    chart.show(charts.specialisation_curves(history), "spec_curves")
     st.caption("NMI and purity rise towards 1 as experts specialise; dispatch entropy falls towards 0.")
 
 
