@@ -34,7 +34,7 @@ def inspect(model: MoE, x_D: torch.Tensor, classification: bool) -> Inspection:
         out = model(x_1D, batch_routing=False)
         r = out.routing
         chosen = {
-            int(e): float(w) for e, w, k in zip(r.topk_ids_NK[0], r.weights_NK[0], r.kept_NK[0], strict=True) if k
+            int(e): float(w) for e, w, k in zip(r.topk_ids_NK[0], r.weights_NK[0], r.kept_mask()[0], strict=True) if k
         }
         per_expert = model.experts.forward_all(x_1D)[0]
         values = output_value(per_expert, classification).cpu().numpy()

@@ -1,7 +1,8 @@
-"""Experts as stacked weights, and the one function that dispatches routed slots to them.
+"""Experts as stacked weights, and the readable definition of running routed slots through them.
 
 Shapes: N points, D input dim, H expert hidden width, E experts, K slots per point, O outputs,
-L hidden-to-hidden layers (expert_layers - 1), M kept slots.
+L hidden-to-hidden layers (expert_layers - 1), M = N * K slots, I / P a layer's input / output width.
+The fast ways to do the same live in packed.py (CPU) and grouped.py (CUDA); dispatch.py picks one.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import math
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
-    "gelu": nn.functional.gelu,
+    "gelu": F.gelu,
     "tanh": torch.tanh,
     "cubic": lambda z: z**3,  # Chen et al. 2022's z^3 experts
     "linear": lambda z: z,
@@ -41,12 +43,13 @@ class Experts(nn.Module):
 
     def reset_parameters(self) -> None:
         """nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, per expert."""
-        for weight, bias in self._layers():
+        for weight, bias in self.layers():
             bound = 1 / math.sqrt(weight.shape[-2])
             nn.init.uniform_(weight, -bound, bound)
             nn.init.uniform_(bias, -bound, bound)
 
-    def _layers(self):
+    def layers(self):
+        """(weight [E, I, P], bias [E, P]) for each layer, input first."""
         yield self.w_in_EDH, self.b_in_EH
         yield from zip(self.w_hid_LEHH, self.b_hid_LEH, strict=True)
         yield self.w_out_EHO, self.b_out_EO
@@ -66,18 +69,14 @@ class Experts(nn.Module):
         return torch.addmm(self.b_out_EO[e], h_MH, self.w_out_EHO[e])
 
 
-def dispatch(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK: torch.Tensor) -> torch.Tensor:
-    """Each kept slot's expert output, [N, K, O]; zero where a slot is not kept.
+def dispatch_loop(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK: torch.Tensor | None = None):
+    """The readable definition: gather each expert's kept slots, run it, put the outputs back.
 
-    The single place that decides how experts run: when every point keeps every expert (dense
-    gating, or top_k = E) one batched einsum; otherwise the kept slots are sorted by expert and
-    each expert runs once on its contiguous slice.
+    Costs one host synchronisation (the group sizes) and a Python iteration per expert.
     """
     n, k = ids_NK.shape
-    n_out = experts.b_out_EO.shape[1]
-    if k == experts.n_experts and bool(kept_NK.all()):
-        return experts.forward_all(x_ND).gather(1, ids_NK.unsqueeze(2).expand(n, k, n_out))
-    slot_M = kept_NK.reshape(-1).nonzero().squeeze(1)
+    kept_M = torch.ones(n * k, dtype=torch.bool, device=ids_NK.device) if kept_NK is None else kept_NK.reshape(-1)
+    slot_M = kept_M.nonzero().squeeze(1)
     expert_M = ids_NK.reshape(-1)[slot_M]
     order_M = torch.argsort(expert_M, stable=True)
     slot_M, expert_M = slot_M[order_M], expert_M[order_M]
@@ -88,6 +87,7 @@ def dispatch(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK
         if count:
             outs.append(experts.forward_one(e, x_MD[start : start + count]))
             start += count
+    n_out = experts.b_out_EO.shape[1]
     out_flat = x_ND.new_zeros(n * k, n_out)
     if outs:
         out_flat = out_flat.index_copy(0, slot_M, torch.cat(outs))

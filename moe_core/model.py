@@ -14,7 +14,8 @@ from torch import nn
 
 from moe_core import losses
 from moe_core.config import ModelConfig
-from moe_core.experts import ACTIVATIONS, Experts, dispatch
+from moe_core.dispatch import dispatch
+from moe_core.experts import ACTIVATIONS, Experts
 from moe_core.routing import Router, Routing
 
 
@@ -94,11 +95,14 @@ class DenseMLP(nn.Module):
         return ModelOutput(self.out(h), None, None)
 
 
-def objective_loss(out: ModelOutput, y_N: torch.Tensor, classification: bool, objective: str) -> torch.Tensor:
-    """Per-point training objective, [N]: the task loss of the output, or the mixture likelihood."""
+def objective_loss(
+    out: ModelOutput, y_N: torch.Tensor, classification: bool, objective: str, reduction: str = "none"
+) -> torch.Tensor:
+    """The training objective, per point [N] or its mean: the task loss of the output, or the mixture likelihood."""
     if objective == "mixture" and out.routing is not None:
-        return losses.mixture_nll(out.slot_out_NKO, out.routing.weights_NK, y_N, classification)
-    return losses.task_loss(out.output_NO, y_N, classification)
+        nll_N = losses.mixture_nll(out.slot_out_NKO, out.routing.weights_NK, y_N, classification)
+        return nll_N.mean() if reduction == "mean" else nll_N
+    return losses.task_loss(out.output_NO, y_N, classification, reduction)
 
 
 def mlp_params(dim: int, hidden: int, n_out: int, layers: int) -> int:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from moe_core.data import Dataset
-from moe_core.experts import dispatch
+from moe_core.dispatch import dispatch
 from moe_core.metrics import gate_entropy
 from moe_core.model import MoE, objective_loss
 
@@ -35,7 +35,7 @@ class PointProbe:
     kept_NK: np.ndarray | None = None
     load_E: np.ndarray | None = None
     own_out_NO: np.ndarray | None = None  # the first-choice expert's own output (shared experts added)
-    balance_loss: float = 0.0
+    balance_loss: float | None = None  # the configured balance loss, when there is one
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,7 @@ def _shared(model: MoE, x_ND: torch.Tensor) -> torch.Tensor:
 
 def _own_outputs(model: MoE, x_ND: torch.Tensor, first_N: torch.Tensor) -> torch.Tensor:
     """Each point through its first-choice expert only, [N, O]: one sparse pass, not E dense ones."""
-    everyone_N1 = torch.ones(len(x_ND), 1, dtype=torch.bool, device=x_ND.device)
-    return dispatch(model.experts, x_ND, first_N.unsqueeze(1), everyone_N1)[:, 0] + _shared(model, x_ND)
+    return dispatch(model.experts, x_ND, first_N.unsqueeze(1))[:, 0] + _shared(model, x_ND)
 
 
 def _ranked(model: MoE, x_ND: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -105,11 +104,11 @@ def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classi
             second_N=_np(ranking_NK[:, -1]),
             ids_NK=_np(r.topk_ids_NK),
             weights_NK=_np(r.weights_NK),
-            assigned_NK=_np(r.assigned_NK),
-            kept_NK=_np(r.kept_NK),
+            assigned_NK=_np(r.assigned_mask()),
+            kept_NK=_np(r.kept_mask()),
             load_E=_np(r.load_E),
             own_out_NO=_np(_own_outputs(model, x_ND, ranking_NK[:, 0])),
-            balance_loss=float(r.balance_loss),
+            balance_loss=None if r.balance_loss is None else float(r.balance_loss),
         )
     finally:
         model.train(was_training)

@@ -26,15 +26,23 @@ class Routing:
     probs_NE: torch.Tensor  # router probabilities (softmax; sigmoid scores normalised to sum 1)
     topk_ids_NK: torch.Tensor  # int64 expert of each slot
     weights_NK: torch.Tensor  # combine weight of each slot; 0 where the slot is not kept
-    assigned_NK: torch.Tensor  # bool: the router chose this slot (expert choice: the expert took the point)
-    kept_NK: torch.Tensor  # bool: chosen and within the expert's capacity, so the expert runs on it
-    load_E: torch.Tensor  # routed slots per expert (dense gating: gate mass), no gradient
-    balance_loss: torch.Tensor  # unweighted loss of the configured balance strategy (0 for none / bias)
-    z_loss: torch.Tensor  # unweighted ST-MoE z-loss
+    # Masks are None where they would be all True, so that a plain top-k step builds neither:
+    kept_NK: torch.Tensor | None  # bool: chosen and within capacity, so the expert runs on it
+    assigned_NK: torch.Tensor | None  # bool: the router chose this slot (expert choice: the expert took it)
+    # Computed only when something needs them (the step's loss or bias update, or evaluation):
+    load_E: torch.Tensor | None  # routed slots per expert (dense gating: gate mass), no gradient
+    balance_loss: torch.Tensor | None  # unweighted loss of the balance strategy (aux_loss, importance)
+    z_loss: torch.Tensor | None  # unweighted ST-MoE z-loss, when its weight is above 0
+
+    def kept_mask(self) -> torch.Tensor:
+        return torch.ones_like(self.topk_ids_NK, dtype=torch.bool) if self.kept_NK is None else self.kept_NK
+
+    def assigned_mask(self) -> torch.Tensor:
+        return torch.ones_like(self.topk_ids_NK, dtype=torch.bool) if self.assigned_NK is None else self.assigned_NK
 
     @property
     def dropped_NK(self) -> torch.Tensor:
-        return self.assigned_NK & ~self.kept_NK
+        return self.assigned_mask() & ~self.kept_mask()
 
 
 class Router(nn.Module):
@@ -96,11 +104,12 @@ class Router(nn.Module):
             ids_NK, weights_NK, assigned_NK, kept_NK = self._expert_choice(probs_NE)
         else:
             ids_NK, weights_NK, assigned_NK, kept_NK = self._token_choice(affinity_NE, batch_routing)
-        load_E = self._load(ids_NK, weights_NK, assigned_NK)
+        load_E = None
+        if not self.training or cfg.balance in ("aux_loss", "bias"):
+            load_E = self._load(ids_NK, weights_NK, assigned_NK)
         balance = self._balance_loss(logits_NE, noisy_NE, noise_std, probs_NE, ids_NK, weights_NK, load_E)
-        return Routing(
-            logits_NE, probs_NE, ids_NK, weights_NK, assigned_NK, kept_NK, load_E, balance, losses.z_loss(logits_NE)
-        )
+        z_loss = losses.z_loss(logits_NE) if cfg.z_loss_coef > 0 else None
+        return Routing(logits_NE, probs_NE, ids_NK, weights_NK, kept_NK, assigned_NK, load_E, balance, z_loss)
 
     def _add_noise(self, x_ND, logits_NE) -> tuple[torch.Tensor, torch.Tensor | None]:
         cfg = self.cfg
@@ -128,34 +137,39 @@ class Router(nn.Module):
 
     def _token_choice(self, affinity_NE, capacity: bool):
         cfg = self.cfg
-        ids_NK = self._selection(affinity_NE).topk(cfg.top_k, dim=1).indices
-        chosen_NK = affinity_NE.gather(1, ids_NK)
+        chosen_NK, ids_NK = self._selection(affinity_NE).topk(cfg.top_k, dim=1)
+        if cfg.balance == "bias":
+            chosen_NK = affinity_NE.gather(1, ids_NK)  # the bias picks, the unbiased score weighs
         if cfg.router == "hash":
             weights_NK = torch.full_like(chosen_NK, 1.0 / cfg.top_k)
         elif cfg.router in ("switch", "expert_choice") or cfg.normalize == "softmax":
             weights_NK = chosen_NK
         else:
             weights_NK = chosen_NK / chosen_NK.sum(dim=1, keepdim=True)
-        assigned_NK = torch.ones_like(ids_NK, dtype=torch.bool)
-        kept_NK = self._within_capacity(ids_NK) if capacity else torch.ones_like(assigned_NK)
-        return ids_NK, weights_NK * kept_NK, assigned_NK, kept_NK
+        if not capacity or self._capacity_factor() is None:
+            return ids_NK, weights_NK, None, None
+        kept_NK = self._within_capacity(ids_NK)
+        return ids_NK, weights_NK * kept_NK, None, kept_NK
 
     def _within_capacity(self, ids_NK: torch.Tensor) -> torch.Tensor:
         """Keep slots in priority order (all first choices by position, then second choices: GShard)."""
-        factor = self.cfg.capacity_factor
-        if factor is None and self.cfg.router == "switch":
-            factor = SWITCH_DEFAULT_CAPACITY
-        if factor is None:
-            return torch.ones_like(ids_NK, dtype=torch.bool)
+        factor = self._capacity_factor()
         n, k = ids_NK.shape
         capacity = min(n * k, max(MIN_CAPACITY, math.ceil(factor * k * n / self.cfg.n_experts)))
         flat_M = ids_NK.T.reshape(-1)
-        order_M = torch.argsort(flat_M, stable=True)
-        counts_E = torch.bincount(flat_M, minlength=self.cfg.n_experts)
-        starts_E = torch.cumsum(counts_E, 0) - counts_E
+        sorted_M, order_M = torch.sort(flat_M, stable=True)
+        starts_M = torch.searchsorted(sorted_M, sorted_M)  # where each slot's expert group begins
         rank_M = torch.empty_like(flat_M)
-        rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_E[flat_M[order_M]]
+        rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_M
         return (rank_M < capacity).view(k, n).T
+
+    def _capacity_factor(self) -> float | None:
+        """Token-choice capacity factor: the config's, Switch's 1.25 by default, None for no limit."""
+        if self.cfg.router == "expert_choice":
+            return None
+        if self.cfg.capacity_factor is None and self.cfg.router == "switch":
+            return SWITCH_DEFAULT_CAPACITY
+        return self.cfg.capacity_factor
 
     def _expert_choice(self, probs_NE):
         """Zhou et al. 2022: each expert takes its top c = ceil(N * cf / E) points by probability."""
@@ -172,13 +186,15 @@ class Router(nn.Module):
         """Jacobs et al. 1991: every expert runs, weighted by the softmax gate."""
         n, n_experts = probs_NE.shape
         ids_NE = torch.arange(n_experts, device=probs_NE.device).expand(n, n_experts)
-        everything_NE = torch.ones_like(probs_NE, dtype=torch.bool)
-        return ids_NE, probs_NE, everything_NE, everything_NE
+        return ids_NE, probs_NE, None, None
 
     def _load(self, ids_NK, weights_NK, assigned_NK) -> torch.Tensor:
         if self.cfg.router == "dense":
             return weights_NK.detach().sum(dim=0)
-        return torch.bincount(ids_NK[assigned_NK], minlength=self.cfg.n_experts).float()
+        # scatter_add, not bincount: bincount sizes its output from the data, a host sync on CUDA
+        load_E = weights_NK.new_zeros(self.cfg.n_experts)
+        counted_M = load_E.new_ones(ids_NK.numel()) if assigned_NK is None else assigned_NK.reshape(-1)
+        return load_E.scatter_add_(0, ids_NK.reshape(-1), counted_M.to(load_E.dtype))
 
     def _balance_loss(self, logits_NE, noisy_NE, noise_std, probs_NE, ids_NK, weights_NK, load_E):
         balance = self.cfg.balance
@@ -190,13 +206,12 @@ class Router(nn.Module):
             if noise_std is not None and self.cfg.router in ("topk", "noisy_topk"):
                 loss = loss + losses.cv_squared(losses.smooth_load(logits_NE, noisy_NE, noise_std, self.cfg.top_k))
             return loss
-        return logits_NE.new_zeros(())
+        return None
 
     @torch.no_grad()
     def update_bias(self, load_E: torch.Tensor) -> None:
         """DeepSeek-V3 (Wang et al. 2024): b_i += gamma * sign(mean load - load_i) after each step."""
-        if self.cfg.balance == "bias":
-            self.bias_E += self.cfg.bias_update_rate * torch.sign(load_E.mean() - load_E)
+        self.bias_E += self.cfg.bias_update_rate * torch.sign(load_E.mean() - load_E)
 
 
 def _hash_centroids(x_ref_ND: torch.Tensor | None, n_experts: int, dim: int, seed: int) -> torch.Tensor:

@@ -1,0 +1,198 @@
+"""Training-step speed: ours against the tutorial's MoE and a per-expert loop, on the same configurations.
+
+Each row trains (forward, backward, Adam step) one configuration three ways: moe_core's MoE (sorted
+dispatch, one grouped matmul per layer), the tutorial's implementation (benchmarks/tutorial_moe.py:
+every expert on every point, masks to combine) and a Mixtral-style per-expert loop over stacked
+weights (benchmarks/loop_moe.py). All three get the same gate weights, so they route the same way:
+"balanced" spreads points evenly, "collapsed" sends every first choice to expert 0. Then the default
+app configuration's headless training speed and the cost of one 100 x 100 map probe.
+
+    python benchmarks/bench_core.py [--quick] [--threads 1] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from loop_moe import LoopMoE
+from tutorial_moe import MixtureOfExperts
+
+from moe_core import RunConfig, Trainer
+from moe_core.config import ModelConfig
+from moe_core.model import MoE
+from moe_core.probe import probe_grid
+from moe_core.train import make_optimizer
+
+IMPLEMENTATIONS = ("ours", "tutorial", "loop")
+GRID = {
+    "dim": (2, 32),
+    "hidden": (16, 128),
+    "experts": (4, 16, 64),
+    "top_k": (1, 2),
+    "batch": (512, 4096),
+    "routing": ("balanced", "collapsed"),
+}
+N_OUT = 2
+# Each implementation is timed in REPEATS rounds, interleaved with the others, and keeps its best
+# round: on a small shared machine the least disturbed round is the most faithful.
+REPEATS, ROUND_SECONDS, MIN_STEPS, MAX_STEPS = 3, 0.1, 3, 100
+
+
+def gate_weights(dim: int, n_experts: int, routing: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gate rows spread evenly over directions (balanced), or a bias that wins every first choice (collapsed)."""
+    g = torch.Generator().manual_seed(seed)
+    if dim == 2:
+        angle = 2 * math.pi * torch.arange(n_experts) / n_experts
+        weight = 3 * torch.stack([angle.cos(), angle.sin()], dim=1)
+    else:
+        weight = 3 * F.normalize(torch.randn(n_experts, dim, generator=g), dim=1)
+    bias = torch.zeros(n_experts)
+    if routing == "collapsed":
+        bias[0] = 50.0
+    return weight, bias
+
+
+def build(kind: str, dim: int, hidden: int, n_experts: int, top_k: int) -> torch.nn.Module:
+    if kind == "ours":
+        cfg = ModelConfig(
+            n_experts=n_experts, top_k=top_k, normalize="softmax_topk", balance="none", expert_hidden=hidden
+        )
+        return MoE(cfg, dim, N_OUT, classification=True)
+    if kind == "tutorial":
+        return MixtureOfExperts(dim, hidden, N_OUT, n_experts, top_k)
+    return LoopMoE(dim, hidden, N_OUT, n_experts, top_k)
+
+
+def _gate(model: torch.nn.Module) -> torch.nn.Linear:
+    return model.router.gate if isinstance(model, MoE) else model.gate
+
+
+def _logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = model(x)
+    return out.output_NO if isinstance(model, MoE) else out
+
+
+def trainer_step(kind: str, row: dict):
+    """A function that runs one training step of this implementation on this configuration."""
+    torch.manual_seed(0)
+    model = build(kind, row["dim"], row["hidden"], row["experts"], row["top_k"])
+    weight, bias = gate_weights(row["dim"], row["experts"], row["routing"])
+    with torch.no_grad():
+        _gate(model).weight.copy_(weight)
+        _gate(model).bias.copy_(bias)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(row["batch"], row["dim"], generator=g)
+    y = torch.randint(0, N_OUT, (row["batch"],), generator=g)
+    optimizer = make_optimizer("adam", model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        loss = F.cross_entropy(_logits(model, x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(2):
+        step()
+    return step
+
+
+def _round_ms(step) -> float:
+    steps, start = 0, time.perf_counter()
+    while steps < MIN_STEPS or (time.perf_counter() - start < ROUND_SECONDS and steps < MAX_STEPS):
+        step()
+        steps += 1
+    return (time.perf_counter() - start) / steps * 1000
+
+
+def time_row(row: dict) -> dict[str, float]:
+    """Best-of-REPEATS milliseconds per step for each implementation, rounds interleaved."""
+    steps = {kind: trainer_step(kind, row) for kind in IMPLEMENTATIONS}
+    best = dict.fromkeys(IMPLEMENTATIONS, float("inf"))
+    for _ in range(REPEATS):
+        for kind, step in steps.items():
+            best[kind] = min(best[kind], _round_ms(step))
+    return best
+
+
+def default_app_steps_per_second(seconds: float = 3.0) -> float:
+    trainer = Trainer(RunConfig())
+    trainer.step(100)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        trainer.step(200)
+        steps += 200
+    return steps / (time.perf_counter() - start)
+
+
+def map_probe_ms(n_experts: int, repeats: int = 20) -> float:
+    trainer = Trainer(RunConfig().replace(**{"model.n_experts": n_experts}))
+    probe_grid(trainer.model, trainer.data, 100)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        probe_grid(trainer.model, trainer.data, 100)
+    return (time.perf_counter() - start) / repeats * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the product uses 1 on a small CPU)")
+    parser.add_argument("--quick", action="store_true", help="only the 16-expert, batch-512 rows")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line: the rows")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    keys = list(GRID)
+    rows = [dict(zip(keys, values, strict=True)) for values in itertools.product(*GRID.values())]
+    if args.quick:
+        rows = [r for r in rows if r["experts"] == 16 and r["batch"] == 512]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), ms per training step (lower is better)")
+    header = f"{'dim':>4} {'hidden':>6} {'experts':>7} {'k':>2} {'batch':>6} {'routing':>10} | {'ours':>8} "
+    print(header + f"{'tutorial':>9} {'loop':>8} | {'tut/ours':>8} {'loop/ours':>9}")
+    for row in rows:
+        row.update({f"{kind}_ms": round(ms, 3) for kind, ms in time_row(row).items()})
+        row["tutorial_over_ours"] = round(row["tutorial_ms"] / row["ours_ms"], 2)
+        row["loop_over_ours"] = round(row["loop_ms"] / row["ours_ms"], 2)
+        print(
+            f"{row['dim']:>4} {row['hidden']:>6} {row['experts']:>7} {row['top_k']:>2} {row['batch']:>6} "
+            f"{row['routing']:>10} | {row['ours_ms']:>8.2f} {row['tutorial_ms']:>9.2f} {row['loop_ms']:>8.2f} | "
+            f"{row['tutorial_over_ours']:>8.2f} {row['loop_over_ours']:>9.2f}",
+            flush=True,
+        )
+    _summary(rows)
+    print(f"default app configuration, headless: {default_app_steps_per_second():,.0f} steps/s")
+    print(f"one 100 x 100 map probe: {map_probe_ms(4):.1f} ms with 4 experts, {map_probe_ms(64):.1f} ms with 64")
+    if args.json:
+        print(json.dumps(rows))
+
+
+def _summary(rows: list[dict]) -> None:
+    big = [r for r in rows if r["experts"] >= 16]
+    pairs = {}
+    for r in rows:
+        pairs.setdefault(tuple(r[k] for k in GRID if k != "routing"), {})[r["routing"]] = r["ours_ms"]
+    collapse = [p["collapsed"] / p["balanced"] for p in pairs.values() if len(p) == 2]
+    print(
+        f"tutorial/ours: min {min(r['tutorial_over_ours'] for r in rows):.2f} overall, "
+        f"min {min((r['tutorial_over_ours'] for r in big), default=float('nan')):.2f} at 16+ experts"
+    )
+    print(
+        f"loop/ours: min {min(r['loop_over_ours'] for r in rows):.2f} overall, "
+        f"min {min((r['loop_over_ours'] for r in big), default=float('nan')):.2f} at 16+ experts"
+    )
+    if collapse:
+        print(f"ours collapsed/balanced: max {max(collapse):.2f}")
+
+
+if __name__ == "__main__":
+    main()
