@@ -60,7 +60,7 @@ class MoE(nn.Module):
         shared_NO = self.shared.forward_all(x_ND).sum(dim=1) if self.shared is not None else None
         weights_NK1 = routing.weights_NK.unsqueeze(2)
         if self.cfg.objective == "blend":
-            output_NO = (weights_NK1 * slot_out_NKO).sum(dim=1)
+            output_NO = _combine(routing.weights_NK, slot_out_NKO)
             if shared_NO is not None:
                 output_NO = output_NO + shared_NO
                 slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)
@@ -76,6 +76,13 @@ class MoE(nn.Module):
         if self.classification:
             return torch.log((share_NK1 * torch.softmax(slot_out_NKO, dim=2)).sum(dim=1).clamp_min(1e-12))
         return (share_NK1 * slot_out_NKO).sum(dim=1)
+
+
+def _combine(weights_NK: torch.Tensor, slot_out_NKO: torch.Tensor) -> torch.Tensor:
+    """sum_k w_k * out_k, [N, O]; one multiply for a single slot (the common top-1 case)."""
+    if weights_NK.shape[1] == 1:
+        return slot_out_NKO[:, 0] * weights_NK
+    return torch.bmm(weights_NK.unsqueeze(1), slot_out_NKO).squeeze(1)
 
 
 class DenseMLP(nn.Module):

@@ -145,7 +145,8 @@ class Router(nn.Module):
         elif cfg.router in ("switch", "expert_choice") or cfg.normalize == "softmax":
             weights_NK = chosen_NK
         else:
-            weights_NK = chosen_NK / chosen_NK.sum(dim=1, keepdim=True)
+            # Renormalised over the k chosen; with k = 1 that is exactly 1 (and carries no gradient).
+            weights_NK = torch.ones_like(chosen_NK) if cfg.top_k == 1 else chosen_NK / chosen_NK.sum(1, keepdim=True)
         if not capacity or self._capacity_factor() is None:
             return ids_NK, weights_NK, None, None
         kept_NK = self._within_capacity(ids_NK)
