@@ -128,11 +128,11 @@ def _target_column(name: str, cells: list[str]) -> tuple[np.ndarray, tuple[str, 
             raise ConfigError(
                 f"The target column '{name}' has a missing value on line {line}; fill it in or remove the row."
             )
-    decimals = [t for t in texts if _is_float(t) and not _is_int(t)]
+    decimals = [t for t in texts if _parses(t, float) and not _parses(t, int)]
     if not decimals:
         return _classes(name, texts)
     for line, text in enumerate(texts, start=2):
-        if not _is_float(text):
+        if not _parses(text, float):
             raise ConfigError(
                 f"The target column '{name}' mixes numbers with the text '{text[:20]}' on line {line}; "
                 "use only numbers (a regression) or only class names."
@@ -141,7 +141,7 @@ def _target_column(name: str, cells: list[str]) -> tuple[np.ndarray, tuple[str, 
 
 
 def _classes(name: str, texts: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
-    labels = sorted(set(texts), key=lambda t: (not _is_int(t), int(t) if _is_int(t) else 0, t))
+    labels = sorted(set(texts), key=lambda t: (not _parses(t, int), int(t) if _parses(t, int) else 0, t))
     if len(labels) < 2:
         raise ConfigError(f"The target column '{name}' has only one class; a classification needs at least two.")
     if len(labels) > 64:
@@ -152,22 +152,15 @@ def _classes(name: str, texts: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
 
 def _cluster_column(cells: list[str]) -> np.ndarray:
     for line, cell in enumerate(cells, start=2):
-        if not _is_int(cell.strip()):
+        if not _parses(cell.strip(), int):
             raise ConfigError(f"Column 'cluster' must hold whole numbers; line {line} has '{cell.strip()[:20]}'.")
     return np.array([int(c) for c in cells], dtype=np.int64)
 
 
-def _is_int(text: str) -> bool:
+def _parses(text: str, kind: type) -> bool:
+    """Whether int(text) or float(text) succeeds."""
     try:
-        int(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
+        kind(text)
     except ValueError:
         return False
     return True
