@@ -77,12 +77,15 @@ class Trainer:
         self.model = model.to(self.device)
         self._initial = copy.deepcopy(self.model.state_dict())
         self.x_train, self.y_train = self.data.x_train.to(self.device), self.data.y_train.to(self.device)
-        n_probe = None if probe_size is None else probe_size
-        self._probe_x = self.data.x_test[:n_probe].to(self.device)
-        self._probe_y = self.data.y_test[:n_probe].to(self.device)
-        self._probe_clusters = None if self.data.cluster_test is None else self.data.cluster_test[:n_probe].numpy()
-        self._train_x = self.data.x_train[:n_probe].to(self.device)
-        self._train_y = self.data.y_train[:n_probe].to(self.device)
+        # Metrics use the first probe_size test (and train) points; None uses them all.
+        probe = slice(probe_size)
+        self._probe_x, self._probe_y = self.data.x_test[probe].to(self.device), self.data.y_test[probe].to(self.device)
+        clusters = self.data.cluster_test
+        self._probe_clusters = None if clusters is None else clusters[probe].numpy()
+        self._train_x, self._train_y = (
+            self.data.x_train[probe].to(self.device),
+            self.data.y_train[probe].to(self.device),
+        )
         self.reset()
 
     @property
