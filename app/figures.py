@@ -238,7 +238,7 @@ def routing_map(
 
 
 def thumbnail_side(n_experts: int) -> int:
-    """Cells per thumbnail side: about 130 cells across the whole mosaic, whatever the expert count."""
+    """Cells per thumbnail side: 48 at most per tile, and about 130 across the mosaic for many experts."""
     columns = int(np.ceil(np.sqrt(n_experts)))
     return max(12, min(48, 130 // columns))
 
