@@ -144,7 +144,7 @@ def collapse_panel(history: Sequence[Metrics], n_experts: int) -> go.Figure:
         _line(history, "balance_loss", "balance loss", "#56B4E9", 4),
         _line(history, "router_z", "router z", "#7F7F7F", 4, dash="dash"),
     ]
-    titles = ("Entropy, flips, drops", "Experts in use", "CV² and MaxVio (0 = even)", "Router losses")
+    titles = ("Entropy, flips, drops", "Experts in use", "Imbalance (0 = even)", "Router losses")
     layout = {**base_layout("Collapse watch", 480), **subplot_grid(2, 2, titles, gap=(0.2, 0.26))}
     _axes(
         layout,
