@@ -61,12 +61,16 @@ def value_kind(run: Run) -> str:
 def _map_view(run: Run) -> MapView:
     trainer, data = run.trainer, run.trainer.data
     x, y = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
+    dropped = np.zeros(len(x), bool)
     with run.lock:
         grid = probe_grid(trainer.model, data, MAP_RESOLUTION, trainer.device)
-        probe = probe_points(trainer.model, x.to(trainer.device), y.to(trainer.device), data.task == "classification")
+        if trainer.is_moe and trainer.model.router.may_drop:  # only then can a point go unserved
+            probe = probe_points(
+                trainer.model, x.to(trainer.device), y.to(trainer.device), data.task == "classification"
+            )
+            dropped = ~probe.kept_NK.any(axis=1)
         latest = trainer.history[-1] if trainer.history else None
         step, diverged = trainer.step_count, trainer.diverged
-    dropped = np.zeros(len(x), bool) if probe.kept_NK is None else ~probe.kept_NK.any(axis=1)
     names = data.class_names if data.task == "classification" else ()
     points = figures.MapPoints(data.projection.to_view(x).numpy(), y.numpy(), dropped, np.arange(len(x)), names)
     return MapView(grid, points, step, latest, diverged)

@@ -167,6 +167,11 @@ class Router(nn.Module):
         rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_M
         return (rank_M < capacity).view(k, n).T
 
+    @property
+    def may_drop(self) -> bool:
+        """Whether a batch can leave slots unserved: a capacity limit, or experts choosing their points."""
+        return self.cfg.router == "expert_choice" or self._capacity_factor() is not None
+
     def _capacity_factor(self) -> float | None:
         """Token-choice capacity factor: the config's, Switch's 1.25 by default, None for no limit."""
         if self.cfg.router == "expert_choice":

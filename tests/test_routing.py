@@ -191,3 +191,10 @@ def test_points_alone_skip_capacity_and_expert_choice_falls_back_to_topk():
     assert alone.topk_ids_NK.shape == (64, 2) and alone.kept_mask().all()
     router, x = make_router(s, capacity_factor=0.25)
     assert router(x).dropped_NK.any() and router(x, batch_routing=False).kept_mask().all()
+
+
+def test_may_drop_only_with_a_capacity_or_expert_choice():
+    assert not Router(ModelConfig(), 2).may_drop
+    assert Router(ModelConfig(router="switch"), 2).may_drop
+    assert Router(ModelConfig(capacity_factor=1.0), 2).may_drop
+    assert Router(ModelConfig(router="expert_choice"), 2).may_drop
