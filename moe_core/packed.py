@@ -1,11 +1,16 @@
-"""The CPU dispatch: slots sorted by expert, evenly loaded experts packed into one batched matmul per
-layer, the busiest experts run alone, so that neither skewed nor collapsed routing wastes work.
+"""The CPU dispatch: slots sorted by expert, experts of similar load packed into one batched matmul
+per layer, computed feature-first, so that neither skewed nor collapsed routing wastes work.
 
-Shapes: N points, K slots per point, M = N * K slots, E experts, G packed experts, C rows per packed
-expert (the largest of their loads), D input width, O outputs, T rows of the output table.
+Shapes: N points, K slots per point, M = N * K slots, E experts, G experts in a pack, C columns per
+packed expert (the largest of their loads), D input width, O outputs, T columns of the output table.
 
+Two measured facts of small CPU matmuls shape this file (benchmarks/bench_core.py, one thread):
+- A layer is computed as W^T [P, I] @ h [I, C], features by columns, not h [C, I] @ W [I, P]: with a
+  narrow output (an expert's 2-4 logits) the usual row-major product is up to 6x slower in MKL.
+- A batched product over more than a few hundred kilobytes leaves the cache and runs at half speed,
+  so experts are packed in several cache-sized packs rather than one.
 Reading group sizes on the host is free on a CPU (no device to wait for), so the bookkeeping is done
-in numpy, whose small-array operations cost about a microsecond where torch's cost five.
+in numpy and plain Python, whose small-array operations cost far less than torch's.
 """
 
 from __future__ import annotations
@@ -15,48 +20,44 @@ import torch
 
 from moe_core.experts import Experts
 
-# Measured with benchmarks/bench_core.py on a 2-core CPU (one thread):
-ALONE_COST_ROW_UNITS = 8192  # an expert run alone costs about as much as this many padded (row x hidden) cells
-# An expert's own matmul beats the batched one once its block is this big (row x hidden cells), or
-# this tall, whatever its width:
-BIG_BLOCK, BIG_ROWS = 65536, 1024
+# Measured with benchmarks/bench_core.py on a 2-core CPU (one thread), in (row x hidden) cells:
+PACK_COST = 131072  # one more pack costs about as much as this many padded cells
+PACK_BUDGET = 262144  # a pack above this many cells (1 MB of float32) falls out of the cache
 
 
 class PackPlan:
-    """From the experts' loads: which run packed (and how wide), which run alone, and where each expert's
-    rows land in the output table (packed block, then experts run alone, then one zero row per dropped slot).
+    """From the experts' loads: the packs (experts of similar load, padded to the first one's load), and
+    where each expert's slots land in the output table (the packs' columns, then a zero column per
+    dropped slot).
 
-    Built with vector operations only: it runs on every training step.
+    Busiest first, an expert joins the current pack unless the pack would outgrow PACK_BUDGET, or
+    unless starting a new pack at it saves more padding over the experts still to come than a pack costs.
     """
 
     def __init__(self, counts: np.ndarray, hidden: int) -> None:
         n_experts = len(counts) - 1  # the last count is the slots that are not kept
-        hit = np.flatnonzero(counts[:n_experts])
-        by_load = hit[np.argsort(-counts[hit], kind="stable")]
-        n_alone = _best_alone_count(counts[by_load], hidden)
-        self.alone = by_load[:n_alone]
-        self.packed = np.sort(by_load[n_alone:])
-        self.width = int(counts[self.packed].max()) if len(self.packed) else 0
-        self.starts = np.cumsum(counts) - counts
-        self.packed_rows = len(self.packed) * self.width
+        by_load = np.argsort(-counts[:n_experts], kind="stable")
+        loads = counts[by_load].tolist()
+        n_hit = n_experts - loads.count(0)  # loads are sorted, so the idle experts come last
+        self.packs: list[tuple[np.ndarray, int]] = []  # (expert ids, width) per pack
         base = np.zeros(n_experts + 1, dtype=np.int64)
-        base[self.packed] = np.arange(len(self.packed)) * self.width
-        tail = np.append(self.alone, n_experts)  # experts run alone, then the dropped slots' zero rows
-        tail_rows = counts[tail]
-        base[tail] = self.packed_rows + np.cumsum(tail_rows) - tail_rows
-        self.table_rows = int(self.packed_rows + tail_rows.sum())
-        self.offsets = base - self.starts  # a sorted slot's table row = its sorted position + this
-
-
-def _best_alone_count(loads: np.ndarray, hidden: int) -> int:
-    """How many of the busiest experts (loads sorted, largest first) to run alone: the count that
-    minimises (cost of running them alone) + (padded cells of packing the rest to the next load),
-    and at least every expert whose own block is big or tall."""
-    n = len(loads)
-    big = int(np.count_nonzero((loads * hidden >= BIG_BLOCK) | (loads >= BIG_ROWS)))
-    j = np.arange(n + 1)
-    cost = j * ALONE_COST_ROW_UNITS + np.append(loads, 0) * (n - j) * hidden
-    return max(big, int(cost.argmin()))
+        column, first = 0, 0
+        for j in range(1, n_hit + 1):
+            width = loads[first]
+            if j < n_hit:
+                size = (j - first + 1) * width * hidden
+                saving = (width - loads[j]) * hidden * (n_hit - j)
+                if size <= PACK_BUDGET and saving <= PACK_COST:
+                    continue
+            chosen = np.sort(by_load[first:j])  # in id order, so that a pack of all experts needs no gather
+            base[chosen] = column + np.arange(len(chosen)) * width
+            self.packs.append((chosen, width))
+            column += len(chosen) * width
+            first = j
+        self.packed_columns = column
+        base[n_experts] = column  # the dropped slots' zero columns
+        self.table_columns = column + int(counts[n_experts])
+        self.offsets = base - (np.cumsum(counts) - counts)  # a sorted slot's table column = its sorted position + this
 
 
 def dispatch_packed(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK: torch.Tensor | None = None):
@@ -72,37 +73,44 @@ def dispatch_packed(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, 
         ids_M = np.where(kept_NK.reshape(-1).numpy(), ids_M, n_experts)
     counts = np.bincount(ids_M, minlength=n_experts + 1)
     if k == 1 and counts[ids_M[0]] == n:  # collapsed: one expert takes every point, in order
-        return experts.forward_one(int(ids_M[0]), x_ND).unsqueeze(1)
+        return _run_pack(experts, x_ND, np.array([ids_M[0]]), n).T.unsqueeze(1)
     plan = PackPlan(counts, experts.w_in_EDH.shape[2])
-    order_M = np.argsort(ids_M, kind="stable")
-    table_row_M = np.arange(len(ids_M)) + plan.offsets[ids_M[order_M]]
-    points_M = order_M // k
-    pieces = []
-    if len(plan.packed):
-        source_T = np.zeros(plan.table_rows, dtype=np.int64)
-        source_T[table_row_M] = points_M
-        rows = torch.from_numpy(source_T[: plan.packed_rows])
-        pieces.append(_run_packed(experts, x_ND[rows], plan.packed, plan.width))
-    for e in plan.alone.tolist():
-        rows = torch.from_numpy(points_M[plan.starts[e] : plan.starts[e] + counts[e]])
-        pieces.append(experts.forward_one(e, x_ND[rows]))
-    if counts[n_experts]:
-        pieces.append(x_ND.new_zeros(int(counts[n_experts]), experts.b_out_EO.shape[1]))
-    slot_row_M = np.empty_like(table_row_M)
-    slot_row_M[order_M] = table_row_M
-    table_TO = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
-    return table_TO[torch.from_numpy(slot_row_M)].view(n, k, -1)
+    # Expert ids fit in 16 bits, where numpy's stable sort is a radix sort: 8x faster at 8192 slots.
+    order_M = np.argsort(ids_M.astype(np.int16), kind="stable")
+    table_column_M = np.arange(len(ids_M)) + plan.offsets[ids_M[order_M]]
+    source_T = np.zeros(plan.table_columns, dtype=np.int64)
+    source_T[table_column_M] = order_M // k
+    x_TD = x_ND.index_select(0, torch.from_numpy(source_T[: plan.packed_columns]))
+    pieces, start = [], 0
+    for chosen, width in plan.packs:
+        end = start + len(chosen) * width
+        pieces.append(_run_pack(experts, x_TD[start:end], chosen, width))
+        start = end
+    if plan.table_columns > plan.packed_columns:
+        pieces.append(x_ND.new_zeros(experts.b_out_EO.shape[1], plan.table_columns - plan.packed_columns))
+    slot_column_M = np.empty_like(table_column_M)
+    slot_column_M[order_M] = table_column_M
+    table_OT = pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
+    return table_OT.index_select(1, torch.from_numpy(slot_column_M)).T.view(n, k, -1)
 
 
-def _run_packed(experts: Experts, x_GCD: torch.Tensor, chosen: np.ndarray, width: int) -> torch.Tensor:
-    """The chosen experts (sorted ids) on their packed rows [G * C, D] -> [G * C, O], one baddbmm per layer."""
+def _run_pack(experts: Experts, x_CD: torch.Tensor, chosen: np.ndarray, width: int) -> torch.Tensor:
+    """The chosen experts on their packed rows [G * C, D] -> outputs feature-first, [O, G * C]."""
+    layers = list(experts.layers())
+    if len(chosen) == 1:  # one expert: plain matmuls on views of its weights, nothing gathered
+        e = int(chosen[0])
+        h = x_CD.T
+        for i, (w_EIP, b_EP) in enumerate(layers):
+            h = torch.addmm(b_EP[e].unsqueeze(1), w_EIP[e].T, h)
+            if i < len(layers) - 1:
+                h = experts.activation(h)
+        return h
     every = len(chosen) == experts.n_experts
     index = None if every else torch.from_numpy(chosen)
-    h = x_GCD.view(len(chosen), width, -1)
-    layers = list(experts.layers())
+    h = x_CD.view(len(chosen), width, -1).transpose(1, 2)
     for i, (w_EIP, b_EP) in enumerate(layers):
         w, b = (w_EIP, b_EP) if every else (w_EIP[index], b_EP[index])
-        h = torch.baddbmm(b.unsqueeze(1), h, w)
+        h = torch.baddbmm(b.unsqueeze(2), w.transpose(1, 2), h)
         if i < len(layers) - 1:
             h = experts.activation(h)
-    return h.reshape(len(chosen) * width, -1)
+    return h.transpose(0, 1).reshape(h.shape[1], -1)
