@@ -11,6 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from moe_core.rowops import log_softmax_rows
+
 
 def cv_squared(x_E: torch.Tensor) -> torch.Tensor:
     """Squared coefficient of variation, population variance over squared mean (T2T `CVSquared`)."""
@@ -62,7 +64,7 @@ def task_loss(output_NO: torch.Tensor, y_N: torch.Tensor, classification: bool, 
     """Cross-entropy on logits for a classification, squared error for a regression; per point ([N])
     with reduction "none", their mean (one fused op, for the training step) with "mean"."""
     if classification:
-        return F.cross_entropy(output_NO, y_N, reduction=reduction)
+        return F.nll_loss(log_softmax_rows(output_NO), y_N, reduction=reduction)
     return F.mse_loss(output_NO[:, 0], y_N, reduction=reduction)
 
 

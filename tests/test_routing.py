@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moe_core.config import ModelConfig
-from moe_core.routing import MIN_CAPACITY, Router
+from moe_core.routing import MIN_CAPACITY, TOPK_MAX_PASSES_FROM, Router, top_k_ids
 
 
 @st.composite
@@ -30,6 +30,28 @@ def make_router(s, **changes) -> tuple[Router, torch.Tensor]:
         router.gate.bias.normal_(0, s["scale"])
     x = torch.randn(s["n"], s["dim"])
     return router.eval(), x
+
+
+def test_top_k_ids_pick_what_torch_topk_picks_on_both_sides_of_the_switch():
+    g = torch.Generator().manual_seed(0)
+    for n, n_experts in [(10, 5), (TOPK_MAX_PASSES_FROM // 16 + 1, 16), (TOPK_MAX_PASSES_FROM // 64, 64)]:
+        scores = torch.randn(n, n_experts, generator=g)
+        for k in (1, 2, 3):
+            torch.testing.assert_close(top_k_ids(scores, k), scores.topk(k, dim=1).indices)
+    tied = torch.zeros(TOPK_MAX_PASSES_FROM, 4)  # zero-initialised gates: every score ties
+    ids = top_k_ids(tied, 2)
+    assert (ids[:, 0] != ids[:, 1]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(setups(), st.sampled_from(["topk", "noisy_topk"]))
+def test_softmax_topk_weights_are_the_probabilities_renormalised_over_the_chosen(s, router_name):
+    router, x = make_router(s, router=router_name, normalize="softmax_topk")
+    r = router(x)
+    chosen = r.probs_NE.gather(1, r.topk_ids_NK)
+    torch.testing.assert_close(r.weights_NK, chosen / chosen.sum(dim=1, keepdim=True))
+    # The logits pick: the probabilities' order, without the ties that underflow makes among them.
+    torch.testing.assert_close(r.topk_ids_NK, r.logits_NE.topk(s["top_k"], dim=1).indices)
 
 
 @settings(max_examples=60, deadline=None)
