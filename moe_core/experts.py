@@ -41,6 +41,11 @@ class Experts(nn.Module):
     def n_experts(self) -> int:
         return self.w_in_EDH.shape[0]
 
+    @property
+    def row_width(self) -> int:
+        """Floats one point makes on its way through an expert: its input, then each layer's output."""
+        return self.w_in_EDH.shape[1] + sum(w.shape[2] for w, _ in self.layers())
+
     def reset_parameters(self) -> None:
         """nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, per expert."""
         for weight, bias in self.layers():

@@ -20,9 +20,10 @@ import torch
 
 from moe_core.experts import Experts
 
-# Measured with benchmarks/bench_core.py on a 2-core CPU (one thread), in (row x hidden) cells:
+# Measured with benchmarks/bench_core.py on a 2-core CPU (one thread), in cells: a padded row costs
+# as many as the floats it makes on its way through an expert (Experts.row_width).
 PACK_COST = 131072  # one more pack costs about as much as this many padded cells
-PACK_BUDGET = 262144  # a pack above this many cells (1 MB of float32) falls out of the cache
+PACK_BUDGET = 524288  # a pack above this many cells (2 MB of float32) falls out of the cache
 
 
 class PackPlan:
@@ -34,7 +35,7 @@ class PackPlan:
     unless starting a new pack at it saves more padding over the experts still to come than a pack costs.
     """
 
-    def __init__(self, counts: np.ndarray, hidden: int) -> None:
+    def __init__(self, counts: np.ndarray, row_width: int) -> None:
         n_experts = len(counts) - 1  # the last count is the slots that are not kept
         by_load = np.argsort(-counts[:n_experts], kind="stable")
         loads = counts[by_load].tolist()
@@ -45,8 +46,8 @@ class PackPlan:
         for j in range(1, n_hit + 1):
             width = loads[first]
             if j < n_hit:
-                size = (j - first + 1) * width * hidden
-                saving = (width - loads[j]) * hidden * (n_hit - j)
+                size = (j - first + 1) * width * row_width
+                saving = (width - loads[j]) * row_width * (n_hit - j)
                 if size <= PACK_BUDGET and saving <= PACK_COST:
                     continue
             chosen = np.sort(by_load[first:j])  # in id order, so that a pack of all experts needs no gather
@@ -74,7 +75,7 @@ def dispatch_packed(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, 
     counts = np.bincount(ids_M, minlength=n_experts + 1)
     if k == 1 and counts[ids_M[0]] == n:  # collapsed: one expert takes every point, in order
         return _run_pack(experts, x_ND, np.array([ids_M[0]]), n).T.unsqueeze(1)
-    plan = PackPlan(counts, experts.w_in_EDH.shape[2])
+    plan = PackPlan(counts, experts.row_width)
     # Expert ids fit in 16 bits, where numpy's stable sort is a radix sort: 8x faster at 8192 slots.
     order_M = np.argsort(ids_M.astype(np.int16), kind="stable")
     table_column_M = np.arange(len(ids_M)) + plan.offsets[ids_M[order_M]]
@@ -106,10 +107,12 @@ def _run_pack(experts: Experts, x_CD: torch.Tensor, chosen: np.ndarray, width: i
                 h = experts.activation(h)
         return h
     every = len(chosen) == experts.n_experts
-    index = None if every else torch.from_numpy(chosen)
+    first, last = int(chosen[0]), int(chosen[-1])
+    # Consecutive ids (all but the busiest of a collapsed router, say) slice their weights: views, no gather.
+    pick = slice(first, last + 1) if last - first + 1 == len(chosen) else torch.from_numpy(chosen)
     h = x_CD.view(len(chosen), width, -1).transpose(1, 2)
     for i, (w_EIP, b_EP) in enumerate(layers):
-        w, b = (w_EIP, b_EP) if every else (w_EIP[index], b_EP[index])
+        w, b = (w_EIP, b_EP) if every else (w_EIP[pick], b_EP[pick])
         h = torch.baddbmm(b.unsqueeze(2), w.transpose(1, 2), h)
         if i < len(layers) - 1:
             h = experts.activation(h)

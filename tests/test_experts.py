@@ -38,3 +38,7 @@ def test_the_loop_puts_each_slot_output_in_its_place_and_zeros_where_dropped():
     for i in range(6):
         torch.testing.assert_close(out[i, 0], experts.forward_one(int(ids[i, 0]), x[i : i + 1])[0])
     assert (out[:, 1] == 0).all()
+
+
+def test_row_width_counts_the_input_and_every_layer_output():
+    assert Experts(4, 3, 16, 2, layers=3).row_width == 3 + 16 + 16 + 16 + 2

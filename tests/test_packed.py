@@ -6,8 +6,8 @@ from moe_core.experts import Experts, dispatch_loop
 from moe_core.packed import PACK_BUDGET, PACK_COST, PackPlan, dispatch_packed
 
 
-def plan(counts, hidden=16) -> PackPlan:
-    return PackPlan(np.array(counts), hidden)
+def plan(counts, row_width=20) -> PackPlan:
+    return PackPlan(np.array(counts), row_width)
 
 
 def packs(p: PackPlan) -> list[tuple[list[int], int]]:
@@ -22,19 +22,19 @@ def test_even_loads_share_one_pack_padded_to_the_largest():
 
 def test_a_dominant_expert_gets_its_own_pack_and_the_rest_stay_together():
     # Collapsed top-2: every first choice on expert 0, second choices spread.
-    p = plan([4096, 70, 64, 66, 60, 0], hidden=16)
+    p = plan([4096, 70, 64, 66, 60, 0], row_width=20)
     assert packs(p) == [([0], 4096), ([1, 2, 3, 4], 70)]
 
 
 def test_a_new_pack_must_pay_for_itself():
-    # Expert 0 is 50% over the others: padding them costs 20 x 3 x 16 cells, far below one more pack.
-    assert PACK_COST > 20 * 3 * 16
+    # Expert 0 is 50% over the others: padding them costs 20 rows x 3 x 20 cells, far below one more pack.
+    assert PACK_COST > 20 * 3 * 20
     assert packs(plan([60, 40, 40, 40, 0])) == [([0, 1, 2, 3], 60)]
 
 
 def test_packs_stay_within_the_cache_budget():
     rows = PACK_BUDGET // (2 * 128)  # two experts of this load fill a pack
-    p = plan([rows] * 5 + [0], hidden=128)
+    p = plan([rows] * 5 + [0], row_width=128)
     assert [len(chosen) for chosen, _ in p.packs] == [2, 2, 1]
 
 
