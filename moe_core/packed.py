@@ -22,7 +22,7 @@ from moe_core.experts import Experts
 
 # Measured with benchmarks/bench_core.py on a 2-core CPU (one thread), in cells: a padded row costs
 # as many as the floats it makes on its way through an expert (Experts.row_width).
-PACK_COST = 131072  # one more pack costs about as much as this many padded cells
+PACK_COST = 65536  # one more pack costs about as much as this many padded cells
 PACK_BUDGET = 524288  # a pack above this many cells (2 MB of float32) falls out of the cache
 
 
