@@ -16,8 +16,8 @@ def dispatch(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK
     """Each slot's expert output, [N, K, O]; zero where a slot is not kept (kept_NK None: all are).
 
     - every point keeps every expert (dense gating, or top_k = E): one batched einsum;
-    - on the CPU: packed (sorted by expert, even loads in one batched matmul per layer, the busiest
-      experts alone), which reads the group sizes on the host, free there;
+    - on the CPU: packed (sorted by expert, experts of similar load in one feature-first batched
+      matmul per layer), which reads the group sizes on the host, free there;
     - elsewhere: one grouped matmul per layer with no host synchronisation, or, where torch has no
       grouped matmul for the device and dtype, the loop over experts.
     All give the same outputs and gradients as `dispatch_loop` (tests/test_dispatch.py).

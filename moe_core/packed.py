@@ -7,8 +7,8 @@ packed expert (the largest of their loads), D input width, O outputs, T columns 
 Two measured facts of small CPU matmuls shape this file (benchmarks/bench_core.py, one thread):
 - A layer is computed as W^T [P, I] @ h [I, C], features by columns, not h [C, I] @ W [I, P]: with a
   narrow output (an expert's 2-4 logits) the usual row-major product is up to 6x slower in MKL.
-- A batched product over more than a few hundred kilobytes leaves the cache and runs at half speed,
-  so experts are packed in several cache-sized packs rather than one.
+- Activations past a couple of megabytes leave the cache and run at a third to half the speed, so
+  experts are packed in several cache-sized packs rather than one.
 Reading group sizes on the host is free on a CPU (no device to wait for), so the bookkeeping is done
 in numpy and plain Python, whose small-array operations cost far less than torch's.
 """
