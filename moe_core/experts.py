@@ -56,7 +56,8 @@ class Experts(nn.Module):
     def layers(self):
         """(weight [E, I, P], bias [E, P]) for each layer, input first."""
         yield self.w_in_EDH, self.b_in_EH
-        yield from zip(self.w_hid_LEHH, self.b_hid_LEH, strict=True)
+        if len(self.w_hid_LEHH):  # iterating even an empty stack is an autograd op, on every step
+            yield from zip(self.w_hid_LEHH, self.b_hid_LEH, strict=True)
         yield self.w_out_EHO, self.b_out_EO
 
     def forward_all(self, x_ND: torch.Tensor) -> torch.Tensor:
