@@ -73,7 +73,7 @@ def dispatch_packed(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, 
     if kept_NK is not None:
         ids_M = np.where(kept_NK.reshape(-1).numpy(), ids_M, n_experts)
     counts = np.bincount(ids_M, minlength=n_experts + 1)
-    if k == 1 and counts[ids_M[0]] == n:  # collapsed: one expert takes every point, in order
+    if k == 1 and ids_M[0] < n_experts and counts[ids_M[0]] == n:  # collapsed: one expert takes every point
         return _run_pack(experts, x_ND, np.array([ids_M[0]]), n).T.unsqueeze(1)
     plan = PackPlan(counts, experts.row_width)
     # Expert ids fit in 16 bits, where numpy's stable sort is a radix sort: 8x faster at 8192 slots.

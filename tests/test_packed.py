@@ -72,3 +72,12 @@ def test_several_packs_and_drops_match_the_loop(monkeypatch):
     counts = np.bincount(torch.where(kept, ids, 6).reshape(-1).numpy(), minlength=7)
     assert len(PackPlan(counts, 4).packs) >= 3
     torch.testing.assert_close(dispatch_packed(experts, x, ids, kept), dispatch_loop(experts, x, ids, kept))
+
+
+def test_a_batch_with_every_slot_dropped_gives_zeros():
+    torch.manual_seed(0)
+    experts = Experts(3, 2, 4, 2)
+    x = torch.randn(5, 2)
+    ids = torch.zeros(5, 1, dtype=torch.long)
+    out = dispatch_packed(experts, x, ids, torch.zeros(5, 1, dtype=torch.bool))
+    torch.testing.assert_close(out, torch.zeros(5, 1, 2))
