@@ -107,10 +107,9 @@ class Router(nn.Module):
             ids_NK, weights_NK, assigned_NK, kept_NK = self._dense(probs_NE)
         elif cfg.router == "expert_choice" and batch_routing:
             ids_NK, weights_NK, assigned_NK, kept_NK = self._expert_choice(probs_NE)
-        elif self._softmax_of_chosen:
-            ids_NK, weights_NK, assigned_NK, kept_NK = self._token_choice(noisy_NE, batch_routing)
         else:
-            ids_NK, weights_NK, assigned_NK, kept_NK = self._token_choice(affinity_NE, batch_routing)
+            scores_NE = noisy_NE if self._softmax_of_chosen else affinity_NE
+            ids_NK, weights_NK, assigned_NK, kept_NK = self._token_choice(scores_NE, batch_routing)
         load_E = None
         if not self.training or cfg.balance in ("aux_loss", "bias"):
             load_E = self._load(ids_NK, weights_NK, assigned_NK)
