@@ -57,9 +57,11 @@ def test_the_same_seed_trains_the_same_run_and_another_seed_does_not():
     assert a == b and a != c
 
 
-def test_a_diverging_run_stops_names_the_step_and_keeps_good_weights_and_history():
-    trainer = Trainer(small(**{"train.lr": 1e6, "train.optimizer": "sgd"}))
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 1e6), ("adam", 1e30)])  # Adam's steps are about lr
+def test_a_diverging_run_stops_names_the_step_and_keeps_good_weights_and_history(optimizer, lr):
+    trainer = Trainer(small(**{"train.lr": lr, "train.optimizer": optimizer}))
     trainer.snapshot()
+    optimizer_state = trainer.optimizer.state_dict()
     report = trainer.step(50)
     assert report.diverged is not None and "Training diverged at step" in report.diverged
     assert "lower the learning rate" in report.diverged
@@ -67,6 +69,7 @@ def test_a_diverging_run_stops_names_the_step_and_keeps_good_weights_and_history
     assert 1 <= bad_step <= 50
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     assert len(trainer.history) == 1 and trainer.step_count == 0
+    assert trainer.optimizer.state_dict()["state"].keys() == optimizer_state["state"].keys()  # restored as it was
     assert trainer.step(5).diverged == report.diverged  # stays stopped until reset
     trainer.snapshot()  # the kept weights still evaluate
     assert math.isfinite(trainer.history[-1].test_loss)
