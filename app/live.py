@@ -108,10 +108,10 @@ def _map(run: Run, view: MapView) -> None:
     )
     event = chart.show(fig, "routing_map", on_select="rerun", selection_mode="points")
     st.caption(MAP_CAPTIONS[mode])
-    if cfg.model.router in ("topk", "noisy_topk") and cfg.model.normalize == "softmax_topk" and cfg.model.top_k == 1:
+    if run.trainer.model.router.constant_weights:
         st.info(
-            "With top-1 and softmax over the chosen expert the gate is always 1: the router learns only from "
-            "the balance loss. Try 'softmax, no renormalising'."
+            "With top-1 and the weight renormalised over the chosen expert the gate is always 1: the router "
+            "learns only from the balance loss. Try 'softmax, no renormalising'."
         )
     _remember_selection(event)
 

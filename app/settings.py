@@ -154,8 +154,8 @@ def _model_section() -> None:
             key="model.normalize",
             format_func=NORMALIZE_HELP.get,
             disabled=router not in ("topk", "noisy_topk"),
-            help="With softmax over the k chosen and top-1 the gate is always 1: the router then "
-            "learns only from the balance loss.",
+            help="With top-1, renormalising over the chosen expert (softmax over the k chosen, or sigmoid) "
+            "makes the gate always 1: the router then learns only from the balance loss.",
         )
         st.slider(
             "Gate noise",

@@ -142,6 +142,13 @@ class Router(nn.Module):
         return affinity_NE + self.bias_E if self.cfg.balance == "bias" else affinity_NE
 
     @property
+    def constant_weights(self) -> bool:
+        """Top-1 with the weight renormalised over the one choice: it is exactly 1, so the task loss gives
+        the router no gradient and only a balance loss trains it (reference section 1.13)."""
+        cfg = self.cfg
+        return cfg.top_k == 1 and cfg.router in ("topk", "noisy_topk") and cfg.normalize != "softmax"
+
+    @property
     def _softmax_of_chosen(self) -> bool:
         """Whether the weights are the softmax renormalised over the k chosen, which equals the softmax of
         the k chosen logits: then the logits pick (the same order as the probabilities) and weigh."""
@@ -159,8 +166,8 @@ class Router(nn.Module):
             chosen_NK = affinity_NE.gather(1, ids_NK)  # with balance bias: the bias picks, the unbiased score weighs
         if cfg.router == "hash":
             weights_NK = torch.full_like(chosen_NK, 1.0 / cfg.top_k)
-        elif cfg.top_k == 1 and cfg.router in ("topk", "noisy_topk") and cfg.normalize != "softmax":
-            weights_NK = torch.ones_like(chosen_NK)  # renormalised over one choice: exactly 1, no gradient
+        elif self.constant_weights:
+            weights_NK = torch.ones_like(chosen_NK)
         elif self._softmax_of_chosen:
             weights_NK = softmax_rows(chosen_NK)
         else:

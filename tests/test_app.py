@@ -192,3 +192,11 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_its_history(at):
     assert run.trainer.history and all(torch.isfinite(p).all() for p in run.trainer.model.parameters())
     at.button(key="btn.reset").click().run()
     assert run.trainer.diverged is None and not any("diverged" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("normalize", ["softmax_topk", "sigmoid"])
+def test_a_top1_gate_renormalised_over_its_one_choice_is_explained(at, normalize):
+    assert not any("gate is always 1" in i.value for i in at.info)  # the default keeps a gradient
+    at.selectbox(key="model.normalize").set_value(normalize).run()
+    assert not at.exception
+    assert any("gate is always 1" in i.value for i in at.info)

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -220,3 +221,11 @@ def test_may_drop_only_with_a_capacity_or_expert_choice():
     assert Router(ModelConfig(router="switch"), 2).may_drop
     assert Router(ModelConfig(capacity_factor=1.0), 2).may_drop
     assert Router(ModelConfig(router="expert_choice"), 2).may_drop
+
+
+@pytest.mark.parametrize(("normalize", "constant"), [("softmax_topk", True), ("sigmoid", True), ("softmax", False)])
+def test_top1_weights_renormalised_over_one_choice_are_exactly_one(normalize, constant):
+    router, x = make_router(dict(n=30, n_experts=4, top_k=1, dim=2, seed=0, scale=1.0), normalize=normalize)
+    weights = router(x).weights_NK
+    assert router.constant_weights == constant
+    assert bool((weights == 1).all()) == constant
