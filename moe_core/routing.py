@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,13 +20,14 @@ from moe_core.rowops import softmax_rows
 
 NOISE_EPSILON = 1e-2  # T2T NoisyTopKGating: std = softplus(x W_noise) + 1e-2
 MIN_CAPACITY = 4  # Mesh-TF, DeepSpeed and lucidrains floor the expert capacity at 4 slots
-TOPK_MAX_PASSES_FROM = 32768  # scores per batch from which two max passes beat torch.topk for k = 2
 
 
 @dataclass(frozen=True)
 class Routing:
     logits_NE: torch.Tensor  # router logits h(x), float32, before noise
-    probs_NE: torch.Tensor  # router probabilities (softmax; sigmoid scores normalised to sum 1)
+    # router probabilities (softmax; sigmoid scores normalised to sum 1); None in a training step where
+    # the chosen logits pick and weigh and no loss reads them
+    probs_NE: torch.Tensor | None
     topk_ids_NK: torch.Tensor  # int64 expert of each slot
     weights_NK: torch.Tensor  # combine weight of each slot; 0 where the slot is not kept
     # Masks are None where they would be all True, so that a plain top-k step builds neither:
@@ -99,10 +101,13 @@ class Router(nn.Module):
         cfg = self.cfg
         logits_NE = self.logits(x_ND)
         noisy_NE, noise_std = self._add_noise(x_ND, logits_NE)
-        # Where nothing differentiates through the probabilities, their softmax stays out of the backward.
+        # Where the logits pick and weigh and no loss reads the probabilities, a training step skips their
+        # softmax; where nothing differentiates through them, it stays out of the backward.
         probs_need_grad = cfg.balance == "aux_loss" or not self._softmax_of_chosen
-        with torch.set_grad_enabled(torch.is_grad_enabled() and probs_need_grad):
-            probs_NE, affinity_NE = self._probs(noisy_NE)
+        probs_NE = affinity_NE = None
+        if probs_need_grad or not self.training:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and probs_need_grad):
+                probs_NE, affinity_NE = self._probs(noisy_NE)
         if cfg.router == "dense":
             ids_NK, weights_NK, assigned_NK, kept_NK = self._dense(probs_NE)
         elif cfg.router == "expert_choice" and batch_routing:
@@ -159,20 +164,18 @@ class Router(nn.Module):
         """Each point's top_k experts by affinity (probabilities, sigmoid scores, or for a softmax
         renormalised over the chosen, the logits)."""
         cfg = self.cfg
-        if cfg.top_k == 1 and cfg.balance != "bias":
-            chosen_NK, ids_NK = affinity_NE.max(dim=1, keepdim=True)  # the common case in one operation
-        else:
-            ids_NK = top_k_ids(self._selection(affinity_NE), cfg.top_k)
-            chosen_NK = affinity_NE.gather(1, ids_NK)  # with balance bias: the bias picks, the unbiased score weighs
+        ids_NK = top_k_ids(self._selection(affinity_NE), cfg.top_k)
         if cfg.router == "hash":
-            weights_NK = torch.full_like(chosen_NK, 1.0 / cfg.top_k)
+            weights_NK = affinity_NE.new_full(ids_NK.shape, 1.0 / cfg.top_k)
         elif self.constant_weights:
-            weights_NK = torch.ones_like(chosen_NK)
-        elif self._softmax_of_chosen:
-            weights_NK = softmax_rows(chosen_NK)
+            weights_NK = affinity_NE.new_ones(ids_NK.shape)
         else:
-            renormalise = cfg.router not in ("switch", "expert_choice") and cfg.normalize != "softmax"
-            weights_NK = chosen_NK / chosen_NK.sum(1, keepdim=True) if renormalise else chosen_NK
+            chosen_NK = affinity_NE.gather(1, ids_NK)  # with balance bias: the bias picks, the unbiased score weighs
+            if self._softmax_of_chosen:
+                weights_NK = softmax_rows(chosen_NK)
+            else:
+                renormalise = cfg.router not in ("switch", "expert_choice") and cfg.normalize != "softmax"
+                weights_NK = chosen_NK / chosen_NK.sum(1, keepdim=True) if renormalise else chosen_NK
         if not capacity or self._capacity_factor() is None:
             return ids_NK, weights_NK, None, None
         kept_NK = self._within_capacity(ids_NK)
@@ -233,7 +236,7 @@ class Router(nn.Module):
         if balance == "aux_loss":
             return losses.switch_balance_loss(probs_NE, load_E)
         if balance == "importance":
-            gates_NE = torch.zeros_like(probs_NE).scatter_add(1, ids_NK, weights_NK)
+            gates_NE = torch.zeros_like(logits_NE).scatter_add(1, ids_NK, weights_NK)
             loss = losses.importance_loss(gates_NE)
             if noise_std is not None and self.cfg.router in ("topk", "noisy_topk"):
                 loss = loss + losses.cv_squared(losses.smooth_load(logits_NE, noisy_NE, noise_std, self.cfg.top_k))
@@ -247,20 +250,22 @@ class Router(nn.Module):
 
 
 def top_k_ids(scores_NE: torch.Tensor, k: int) -> torch.Tensor:
-    """The k highest-scoring experts of each point, [N, K], best first.
+    """The k highest-scoring experts of each point, [N, K], best first (the first of tied scores).
 
-    On one CPU thread torch.topk is slow past a few tens of thousands of scores (4096 x 16: 0.62 ms,
-    4096 x 64: 2.6 ms); max passes that knock out each winner cost a third to a half of that, and
-    max alone is what top-1 needs.
+    On one CPU thread torch's row reductions over a few experts are slow (4096 x 16: topk 0.71 ms,
+    argmax 0.13 ms; 4096 x 64: 2.7 and 0.60 ms); numpy's argmax takes 0.09 and 0.11 ms, so on the
+    CPU top-1 is one numpy argmax and top-2 a second one with each winner knocked out.
     """
     scores_NE = scores_NE.detach()
-    if k == 1:
-        return scores_NE.argmax(dim=1, keepdim=True)
-    if k > 2 or scores_NE.numel() < TOPK_MAX_PASSES_FROM:
+    if scores_NE.device.type != "cpu" or k > 2 or scores_NE.dtype not in (torch.float32, torch.float64):
         return scores_NE.topk(k, dim=1).indices
-    first_N1 = scores_NE.argmax(dim=1, keepdim=True)
-    second_N1 = scores_NE.scatter(1, first_N1, float("-inf")).argmax(dim=1, keepdim=True)
-    return torch.cat([first_N1, second_N1], dim=1)
+    scores = scores_NE.numpy()
+    first_N = scores.argmax(axis=1)
+    if k == 1:
+        return torch.from_numpy(first_N).unsqueeze(1)
+    rest = scores.copy()  # C-ordered, so the flat index of (n, e) is n * E + e
+    rest.reshape(-1)[np.arange(0, rest.size, rest.shape[1]) + first_N] = -np.inf
+    return torch.from_numpy(np.stack([first_N, rest.argmax(axis=1)], axis=1))
 
 
 def _hash_centroids(x_ref_ND: torch.Tensor | None, n_experts: int, dim: int, seed: int) -> torch.Tensor:
