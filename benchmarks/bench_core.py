@@ -1,11 +1,12 @@
 """Training-step speed: ours against the tutorial's MoE and a per-expert loop, on the same configurations.
 
-Each row trains (forward, backward, Adam step) one configuration three ways: moe_core's MoE (sorted
-dispatch, one grouped matmul per layer), the tutorial's implementation (benchmarks/tutorial_moe.py:
-every expert on every point, masks to combine) and a Mixtral-style per-expert loop over stacked
-weights (benchmarks/loop_moe.py). All three get the same gate weights, so they route the same way:
-"balanced" spreads points evenly, "collapsed" sends every first choice to expert 0. Then the default
-app configuration's headless training speed and the cost of one 100 x 100 map probe.
+Each row trains (forward, backward, and the product's Adam step from moe_core.optim for all three) one
+configuration three ways: moe_core's MoE (sorted dispatch, one grouped matmul per layer), the
+tutorial's implementation (benchmarks/tutorial_moe.py: every expert on every point, masks to combine)
+and a Mixtral-style per-expert loop over stacked weights (benchmarks/loop_moe.py). All three get the
+same gate weights, so they route the same way: "balanced" spreads points evenly, "collapsed" sends
+every first choice to expert 0. Then the default app configuration's headless training speed and the
+cost of one 100 x 100 map probe.
 
     python benchmarks/bench_core.py [--quick] [--threads 1] [--json]
 """
@@ -29,11 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loop_moe import LoopMoE
 from tutorial_moe import MixtureOfExperts
 
-from moe_core import RunConfig, Trainer
+from moe_core import RunConfig, Trainer, optim
 from moe_core.config import ModelConfig
 from moe_core.model import MoE
 from moe_core.probe import probe_grid
-from moe_core.train import make_optimizer
 
 IMPLEMENTATIONS = ("ours", "tutorial", "loop")
 GRID = {
@@ -95,13 +95,13 @@ def trainer_step(kind: str, row: dict):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(row["batch"], row["dim"], generator=g)
     y = torch.randint(0, N_OUT, (row["batch"],), generator=g)
-    optimizer = make_optimizer("adam", model.parameters(), lr=1e-3)
+    optimizer = optim.make_optimizer("adam", model.parameters(), lr=1e-3)
 
     def step() -> None:
         loss = F.cross_entropy(_logits(model, x), y)
-        optimizer.zero_grad(set_to_none=True)
+        optim.clear_grads(optimizer)
         loss.backward()
-        optimizer.step()
+        optim.step(optimizer)
 
     for _ in range(2):
         step()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from moe_core import optim
 from moe_core.config import RunConfig, config_changes
 from moe_core.data import Dataset, make_dataset
 from moe_core.model import MoE, build_model, objective_loss
@@ -154,9 +155,9 @@ class Trainer:
                 loss = loss + cfg.model.aux_loss_coef * out.routing.balance_loss
             if out.routing.z_loss is not None:
                 loss = loss + cfg.model.z_loss_coef * out.routing.z_loss
-        self.optimizer.zero_grad(set_to_none=True)
+        optim.clear_grads(self.optimizer)
         loss.backward()
-        self.optimizer.step()
+        optim.step(self.optimizer)
         if out.routing is not None and cfg.model.balance == "bias":
             self.model.router.update_bias(out.routing.load_E)
         return task.detach()
@@ -206,15 +207,6 @@ def _copy_state(state):
     return state
 
 
-def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Adam, AdamW or SGD, fused where torch has the kernel: one call per step for all parameters,
-    not a loop over them (a third of a small model's step on the CPU went into Adam's loop)."""
-    params = list(params)
-    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params)
-    kinds = {"sgd": torch.optim.SGD, "adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
-    return kinds[name](params, lr=lr, weight_decay=weight_decay, fused=fused or None)
-
-
 def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     t = cfg.train
-    return make_optimizer(t.optimizer, model.parameters(), t.lr, t.weight_decay)
+    return optim.make_optimizer(t.optimizer, model.parameters(), t.lr, t.weight_decay)
