@@ -47,7 +47,7 @@ GRID = {
 N_OUT = 2
 # Each implementation is timed in REPEATS rounds, interleaved with the others, and keeps its best
 # round: on a small shared machine the least disturbed round is the most faithful.
-REPEATS, ROUND_SECONDS, MIN_STEPS, MAX_STEPS = 3, 0.1, 3, 100
+REPEATS, ROUND_SECONDS, MIN_STEPS, MAX_STEPS = 5, 0.1, 3, 100
 
 
 def gate_weights(dim: int, n_experts: int, routing: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
