@@ -63,6 +63,7 @@ def step(optimizer: torch.optim.Optimizer) -> None:
 
 
 def _lean(optimizer: torch.optim.Optimizer, group: dict) -> bool:
-    if not isinstance(optimizer, torch.optim.Adam) or not group["fused"]:
+    # Older torch, whose Adam groups and functional adam have no decoupled_weight_decay: the full step.
+    if not isinstance(optimizer, torch.optim.Adam) or not group["fused"] or "decoupled_weight_decay" not in group:
         return False
     return not (group["amsgrad"] or group["maximize"] or group["capturable"] or group["differentiable"])
