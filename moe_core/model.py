@@ -60,7 +60,8 @@ class MoE(nn.Module):
         shared_NO = self.shared.forward_all(x_ND).sum(dim=1) if self.shared is not None else None
         weights_NK1 = routing.weights_NK.unsqueeze(2)
         if self.cfg.objective == "blend":
-            output_NO = _combine(routing.weights_NK, slot_out_NKO)
+            weights_are_one = self.router.constant_weights and routing.kept_NK is None
+            output_NO = _combine(routing.weights_NK, slot_out_NKO, weights_are_one)
             if shared_NO is not None:
                 output_NO = output_NO + shared_NO
                 slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)
@@ -78,10 +79,12 @@ class MoE(nn.Module):
         return (share_NK1 * slot_out_NKO).sum(dim=1)
 
 
-def _combine(weights_NK: torch.Tensor, slot_out_NKO: torch.Tensor) -> torch.Tensor:
-    """sum_k w_k * out_k, [N, O]; one multiply for a single slot (the common top-1 case)."""
+def _combine(weights_NK: torch.Tensor, slot_out_NKO: torch.Tensor, weights_are_one: bool) -> torch.Tensor:
+    """sum_k w_k * out_k, [N, O]: for a single slot (the common top-1 case) one multiply, or none
+    where its weight is always 1."""
     if weights_NK.shape[1] == 1:
-        return slot_out_NKO[:, 0] * weights_NK
+        out_NO = slot_out_NKO.squeeze(1)  # a view: its backward copies nothing, unlike indexing [:, 0]
+        return out_NO if weights_are_one else out_NO * weights_NK
     return torch.bmm(weights_NK.unsqueeze(1), slot_out_NKO).squeeze(1)
 
 
