@@ -27,6 +27,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from floor_moe import NoDispatchMoE
 from loop_moe import LoopMoE
 from tutorial_moe import MixtureOfExperts
 
@@ -72,6 +73,8 @@ def build(kind: str, dim: int, hidden: int, n_experts: int, top_k: int) -> torch
         return MoE(cfg, dim, N_OUT, classification=True)
     if kind == "tutorial":
         return MixtureOfExperts(dim, hidden, N_OUT, n_experts, top_k)
+    if kind == "floor":  # benchmarks/bench_floor.py's
+        return NoDispatchMoE(dim, hidden, N_OUT, n_experts, top_k)
     return LoopMoE(dim, hidden, N_OUT, n_experts, top_k)
 
 
@@ -116,10 +119,10 @@ def _round_ms(step) -> float:
     return (time.perf_counter() - start) / steps * 1000
 
 
-def time_row(row: dict) -> dict[str, float]:
+def time_row(row: dict, kinds: tuple[str, ...] = IMPLEMENTATIONS) -> dict[str, float]:
     """Best-of-REPEATS milliseconds per step for each implementation, rounds interleaved."""
-    steps = {kind: trainer_step(kind, row) for kind in IMPLEMENTATIONS}
-    best = dict.fromkeys(IMPLEMENTATIONS, float("inf"))
+    steps = {kind: trainer_step(kind, row) for kind in kinds}
+    best = dict.fromkeys(kinds, float("inf"))
     for _ in range(REPEATS):
         for kind, step in steps.items():
             best[kind] = min(best[kind], _round_ms(step))
