@@ -47,6 +47,21 @@ def test_top_k_ids_pick_what_torch_topk_picks():
     torch.testing.assert_close(top_k_ids(tied, 2), torch.tensor([[0, 1]]).expand(1000, 2))
 
 
+def test_a_training_step_computes_probabilities_only_where_something_reads_them():
+    s = dict(n=32, n_experts=6, top_k=2, dim=3, seed=0, scale=1.0)
+    lean, x = make_router(s, normalize="softmax_topk", balance="none")
+    balanced, _ = make_router(s, normalize="softmax_topk", balance="aux_loss")
+    softmax, _ = make_router(s, normalize="softmax", balance="none")
+    assert lean.train()(x).probs_NE is None  # the chosen logits pick and weigh
+    assert balanced.train()(x).probs_NE is not None and softmax.train()(x).probs_NE is not None
+    evaluated = lean.eval()(x)  # maps, probes and the inspector route in eval mode
+    torch.testing.assert_close(evaluated.probs_NE, torch.softmax(evaluated.logits_NE, dim=1))
+    # Skipping them changes nothing else: the same choices and weights as a router that computes them.
+    trained = lean.train()(x)
+    torch.testing.assert_close(trained.topk_ids_NK, evaluated.topk_ids_NK)
+    torch.testing.assert_close(trained.weights_NK, evaluated.weights_NK)
+
+
 @settings(max_examples=60, deadline=None)
 @given(setups(), st.sampled_from(["topk", "noisy_topk"]))
 def test_softmax_topk_weights_are_the_probabilities_renormalised_over_the_chosen(s, router_name):
