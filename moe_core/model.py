@@ -58,7 +58,6 @@ class MoE(nn.Module):
         routing = self.router(x_ND, batch_routing)
         slot_out_NKO = dispatch(self.experts, x_ND, routing.topk_ids_NK, routing.kept_NK)
         shared_NO = self.shared.forward_all(x_ND).sum(dim=1) if self.shared is not None else None
-        weights_NK1 = routing.weights_NK.unsqueeze(2)
         if self.cfg.objective == "blend":
             weights_are_one = self.router.constant_weights and routing.kept_NK is None
             output_NO = _combine(routing.weights_NK, slot_out_NKO, weights_are_one)
@@ -68,6 +67,7 @@ class MoE(nn.Module):
             return ModelOutput(output_NO, slot_out_NKO, routing)
         if shared_NO is not None:
             slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)
+        weights_NK1 = routing.weights_NK.unsqueeze(2)
         return ModelOutput(self._mixture_prediction(slot_out_NKO, weights_NK1), slot_out_NKO, routing)
 
     def _mixture_prediction(self, slot_out_NKO: torch.Tensor, weights_NK1: torch.Tensor) -> torch.Tensor:
