@@ -8,7 +8,9 @@ same gate weights, so they route the same way: "balanced" spreads points evenly,
 every first choice to expert 0. Then the default app configuration's headless training speed and the
 cost of one 100 x 100 map probe.
 
-    python benchmarks/bench_core.py [--quick] [--threads 1] [--json]
+    python benchmarks/bench_core.py [--quick] [--threads 1] [--device cpu] [--json]
+
+With --device cuda each round ends with a synchronisation, so a round times the GPU's work too.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def _logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out.output_NO if isinstance(model, MoE) else out
 
 
-def trainer_step(kind: str, row: dict):
+def trainer_step(kind: str, row: dict, device: str = "cpu"):
     """A function that runs one training step of this implementation on this configuration."""
     torch.manual_seed(0)
     model = build(kind, row["dim"], row["hidden"], row["experts"], row["top_k"])
@@ -95,9 +97,10 @@ def trainer_step(kind: str, row: dict):
     with torch.no_grad():
         _gate(model).weight.copy_(weight)
         _gate(model).bias.copy_(bias)
+    model.to(device)
     g = torch.Generator().manual_seed(1)
-    x = torch.randn(row["batch"], row["dim"], generator=g)
-    y = torch.randint(0, N_OUT, (row["batch"],), generator=g)
+    x = torch.randn(row["batch"], row["dim"], generator=g).to(device)
+    y = torch.randint(0, N_OUT, (row["batch"],), generator=g).to(device)
     optimizer = optim.make_optimizer("adam", model.parameters(), lr=1e-3)
 
     def step() -> None:
@@ -111,28 +114,36 @@ def trainer_step(kind: str, row: dict):
     return step
 
 
-def _round_ms(step) -> float:
+def _synchronize(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _round_ms(step, device: str = "cpu") -> float:
     steps, start = 0, time.perf_counter()
     while steps < MIN_STEPS or (time.perf_counter() - start < ROUND_SECONDS and steps < MAX_STEPS):
         step()
         steps += 1
+    _synchronize(device)
     return (time.perf_counter() - start) / steps * 1000
 
 
-def time_row(row: dict, kinds: tuple[str, ...] = IMPLEMENTATIONS) -> dict[str, float]:
+def time_row(row: dict, kinds: tuple[str, ...] = IMPLEMENTATIONS, device: str = "cpu") -> dict[str, float]:
     """Best-of-REPEATS milliseconds per step for each implementation, rounds interleaved."""
-    steps = {kind: trainer_step(kind, row) for kind in kinds}
+    steps = {kind: trainer_step(kind, row, device) for kind in kinds}
     best = dict.fromkeys(kinds, float("inf"))
     for _ in range(REPEATS):
         for kind, step in steps.items():
-            best[kind] = min(best[kind], _round_ms(step))
+            _synchronize(device)
+            best[kind] = min(best[kind], _round_ms(step, device))
     return best
 
 
-def default_app_steps_per_second(rounds: int = 15, steps: int = 200) -> float:
+def default_app_steps_per_second(rounds: int = 15, steps: int = 200, device: str = "cpu") -> float:
     """Training steps per second of the app's default run, headless: the best of `rounds` calls of
-    `step(steps)`, as the app's trainer thread makes them (and as the rows above keep their best round)."""
-    trainer = Trainer(RunConfig())
+    `step(steps)`, as the app's trainer thread makes them (and as the rows above keep their best round).
+    Each call ends with a host synchronisation (its loss check), so GPU work is counted."""
+    trainer = Trainer(RunConfig().replace(**{"train.device": device}))
     trainer.step(steps)
     best = float("inf")
     for _ in range(rounds):
@@ -142,12 +153,12 @@ def default_app_steps_per_second(rounds: int = 15, steps: int = 200) -> float:
     return steps / best
 
 
-def map_probe_ms(n_experts: int, repeats: int = 20) -> float:
-    trainer = Trainer(RunConfig().replace(**{"model.n_experts": n_experts}))
-    probe_grid(trainer.model, trainer.data, 100)
+def map_probe_ms(n_experts: int, repeats: int = 20, device: str = "cpu") -> float:
+    trainer = Trainer(RunConfig().replace(**{"model.n_experts": n_experts, "train.device": device}))
+    probe_grid(trainer.model, trainer.data, 100, trainer.device)
     start = time.perf_counter()
     for _ in range(repeats):
-        probe_grid(trainer.model, trainer.data, 100)
+        probe_grid(trainer.model, trainer.data, 100, trainer.device)
     return (time.perf_counter() - start) / repeats * 1000
 
 
@@ -155,18 +166,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the product uses 1 on a small CPU)")
     parser.add_argument("--quick", action="store_true", help="only the 16-expert, batch-512 rows")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (the tensors and models live there)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line: the rows")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = args.device
     keys = list(GRID)
     rows = [dict(zip(keys, values, strict=True)) for values in itertools.product(*GRID.values())]
     if args.quick:
         rows = [r for r in rows if r["experts"] == 16 and r["batch"] == 512]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), ms per training step (lower is better)")
+    where = (
+        torch.cuda.get_device_name() if torch.device(device).type == "cuda" else f"{torch.get_num_threads()} thread(s)"
+    )
+    print(f"torch {torch.__version__}, {where}, ms per training step (lower is better)")
     header = f"{'dim':>4} {'hidden':>6} {'experts':>7} {'k':>2} {'batch':>6} {'routing':>10} | {'ours':>8} "
     print(header + f"{'tutorial':>9} {'loop':>8} | {'tut/ours':>8} {'loop/ours':>9}")
     for row in rows:
-        row.update({f"{kind}_ms": round(ms, 3) for kind, ms in time_row(row).items()})
+        row.update({f"{kind}_ms": round(ms, 3) for kind, ms in time_row(row, device=device).items()})
         row["tutorial_over_ours"] = round(row["tutorial_ms"] / row["ours_ms"], 2)
         row["loop_over_ours"] = round(row["loop_ms"] / row["ours_ms"], 2)
         print(
@@ -176,8 +192,9 @@ def main() -> None:
             flush=True,
         )
     _summary(rows)
-    print(f"default app configuration, headless: {default_app_steps_per_second():,.0f} steps/s")
-    print(f"one 100 x 100 map probe: {map_probe_ms(4):.1f} ms with 4 experts, {map_probe_ms(64):.1f} ms with 64")
+    print(f"default app configuration, headless: {default_app_steps_per_second(device=device):,.0f} steps/s")
+    probes = f"{map_probe_ms(4, device=device):.1f} ms with 4 experts, {map_probe_ms(64, device=device):.1f} ms with 64"
+    print(f"one 100 x 100 map probe: {probes}")
     if args.json:
         print(json.dumps(rows))
 
