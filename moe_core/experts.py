@@ -98,3 +98,11 @@ def dispatch_loop(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, ke
     if outs:
         out_flat = out_flat.index_copy(0, slot_M, torch.cat(outs))
     return out_flat.view(n, k, n_out)
+
+
+def dispatch_dense(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK: torch.Tensor | None = None):
+    """Every expert on every point, then each slot's output picked (zero where not kept): E / K times
+    the arithmetic of a sparse dispatch in a few large operations, with no host synchronisation."""
+    out_NEO = experts.forward_all(x_ND)
+    out_NKO = out_NEO.gather(1, ids_NK.unsqueeze(2).expand(-1, -1, out_NEO.shape[2]))
+    return out_NKO if kept_NK is None else torch.where(kept_NK.unsqueeze(2), out_NKO, 0.0)

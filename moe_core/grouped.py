@@ -6,6 +6,7 @@ all-zero group for slots that are not kept), I / P a layer's input / output widt
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cache
 
 import torch
@@ -63,16 +64,54 @@ def _grouped_linear(h_MI: torch.Tensor, w_EIP: torch.Tensor, b_EP: torch.Tensor,
 
 
 @cache
-def grouped_mm_works(device_type: str, dtype: torch.dtype) -> bool:
-    """Whether torch._grouped_mm runs forward and backward here (checked once per device and dtype)."""
+def grouped_mm_support(device_type: str, dtype: torch.dtype) -> str:
+    """How torch._grouped_mm runs here, checked once per device and dtype: "sync_free" (a kernel of its
+    own, as for bfloat16 on recent NVIDIA GPUs), "syncs" (torch 2.11 on an H100 runs float32 as a
+    loop of matmuls that reads the group ends on the host) or "none" (missing, or wrong).
+
+    On a GPU the first try runs under torch.cuda's sync debug mode "error", which raises where the op
+    waits for the device; the check's own reading of its answer is allowed whatever mode the caller set.
+    """
     if not hasattr(torch, "_grouped_mm"):
-        return False
+        return "none"
+    support = "sync_free"
     try:
-        x = torch.ones(6, 4, dtype=dtype, device=device_type, requires_grad=True)
-        w = torch.ones(2, 4, 4, dtype=dtype, device=device_type, requires_grad=True)
-        ends = torch.tensor([2, 5], dtype=torch.int32, device=device_type)
-        out = torch._grouped_mm(x, w, offs=ends)
-        out.backward(torch.ones_like(out))
-        return bool(torch.isclose(out[1, 0], torch.tensor(4.0, dtype=dtype, device=device_type)))
+        with _sync_debug_mode(device_type, "error"):
+            _grouped_mm_check(device_type, dtype)
+    except RuntimeError as error:
+        if "synchronizing" not in str(error):
+            return "none"
+        support = "syncs"
+    except NotImplementedError:
+        return "none"
+    try:
+        with _sync_debug_mode(device_type, 0):
+            out = _grouped_mm_check(device_type, dtype)
+            works = bool(torch.isclose(out[1, 0], torch.tensor(4.0, dtype=dtype, device=device_type)))
     except (RuntimeError, NotImplementedError):
-        return False
+        return "none"
+    return support if works else "none"
+
+
+def _grouped_mm_check(device_type: str, dtype: torch.dtype) -> torch.Tensor:
+    x = torch.ones(6, 4, dtype=dtype, device=device_type, requires_grad=True)
+    w = torch.ones(2, 4, 4, dtype=dtype, device=device_type, requires_grad=True)
+    ends = torch.tensor([2, 5], dtype=torch.int32, device=device_type)
+    out = torch._grouped_mm(x, w, offs=ends)
+    out.backward(torch.ones_like(out))
+    return out
+
+
+@contextmanager
+def _sync_debug_mode(device_type: str, mode: int | str):
+    """torch.cuda.set_sync_debug_mode for the block, then the caller's mode again (nothing off a GPU)."""
+    if device_type != "cuda":
+        yield
+        return
+    previous = torch.cuda.get_sync_debug_mode()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode(mode)
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode(previous)

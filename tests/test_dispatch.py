@@ -4,7 +4,7 @@ import torch
 from moe_core import model as model_module
 from moe_core.config import ModelConfig
 from moe_core.dispatch import dispatch
-from moe_core.experts import Experts, dispatch_loop
+from moe_core.experts import Experts, dispatch_dense, dispatch_loop
 from moe_core.grouped import dispatch_grouped
 from moe_core.model import MoE
 from moe_core.packed import dispatch_packed
@@ -43,7 +43,7 @@ def outputs_and_grads(fn, experts, x, ids, kept):
     experts.zero_grad()
     x = x.clone().requires_grad_(True)
     out = fn(experts, x, ids, kept)
-    (out * torch.linspace(-1, 1, out.shape[2])).sum().backward()
+    (out * torch.linspace(-1, 1, out.shape[2], device=out.device)).sum().backward()
     grads = [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in experts.parameters()]
     return out.detach(), [*grads, x.grad.clone()]
 
@@ -57,7 +57,7 @@ SHAPES = [  # (dim, hidden, n_out, layers, n_experts, k): widths on and off mult
 ]
 
 
-@pytest.mark.parametrize("path", [dispatch_packed, dispatch_grouped, dispatch_loop, dispatch])
+@pytest.mark.parametrize("path", [dispatch_packed, dispatch_grouped, dispatch_dense, dispatch_loop, dispatch])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("collapsed", "drop"), [(False, 0.0), (True, 0.0), (False, 0.3), (True, 0.5)])
 def test_every_path_matches_the_reference_outputs_and_gradients(path, shape, collapsed, drop):
@@ -106,7 +106,7 @@ ROUTERS = [
 ]
 
 
-@pytest.mark.parametrize("path", [dispatch, dispatch_packed, dispatch_grouped])
+@pytest.mark.parametrize("path", [dispatch, dispatch_packed, dispatch_grouped, dispatch_dense])
 @pytest.mark.parametrize("routing", ["balanced", "collapsed"])
 @pytest.mark.parametrize("changes", ROUTERS)
 def test_the_model_trains_the_same_on_every_fast_path_as_on_the_loop(changes, routing, path, monkeypatch):
@@ -135,3 +135,30 @@ def test_the_model_trains_the_same_on_every_fast_path_as_on_the_loop(changes, ro
     assert fast_grads.keys() == slow_grads.keys()
     for name in fast_grads:
         torch.testing.assert_close(fast_grads[name], slow_grads[name], **TOL)
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _to_cuda(case):
+    experts, x, ids, kept = case
+    return experts.cuda(), x.cuda(), ids.cuda(), None if kept is None else kept.cuda()
+
+
+@cuda
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("collapsed", "drop"), [(False, 0.0), (True, 0.0), (True, 0.5)])
+def test_on_a_gpu_dispatch_matches_the_reference_without_a_host_synchronisation(shape, collapsed, drop):
+    dim, hidden, n_out, layers, n_experts, k = shape
+    args = dict(dim=dim, hidden=hidden, n_out=n_out, layers=layers, n_experts=n_experts, k=k, drop=drop)
+    slow, slow_grads = outputs_and_grads(reference, *random_case(1, collapsed=collapsed and n_experts > 1, **args))
+    gpu_case = _to_cuda(random_case(1, collapsed=collapsed and n_experts > 1, **args))
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # any device-to-host wait raises
+    try:
+        fast, fast_grads = outputs_and_grads(dispatch, *gpu_case)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    torch.testing.assert_close(fast.cpu(), slow, **TOL)
+    for a, b in zip(fast_grads, slow_grads, strict=True):
+        torch.testing.assert_close(a.cpu(), b, **TOL)

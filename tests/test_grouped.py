@@ -2,13 +2,36 @@ import pytest
 import torch
 
 from moe_core.experts import Experts, dispatch_loop
-from moe_core.grouped import dispatch_grouped, grouped_mm_works
+from moe_core.grouped import dispatch_grouped, grouped_mm_support
 
 
 def test_grouped_mm_runs_here():
-    # The CUDA path is tested on the CPU, where torch also has grouped_mm; a torch without it would
-    # make dispatch fall back to the loop there.
-    assert grouped_mm_works("cpu", torch.float32)
+    # The CUDA path is tested on the CPU, where torch also has grouped_mm (nothing to wait for there).
+    assert grouped_mm_support("cpu", torch.float32) == "sync_free"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_the_check_tells_whether_grouped_mm_waits_for_the_device_and_keeps_the_callers_mode():
+    grouped_mm_support.cache_clear()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        support = grouped_mm_support("cuda", torch.float32)
+        assert torch.cuda.get_sync_debug_mode() == 1
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert support in ("sync_free", "syncs")
+    x, w = torch.ones(6, 4, device="cuda"), torch.ones(2, 4, 4, device="cuda")
+    ends = torch.tensor([2, 5], dtype=torch.int32, device="cuda")
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        torch._grouped_mm(x, w, offs=ends)
+        waited = False
+    except RuntimeError:
+        waited = True
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert waited == (support == "syncs")
 
 
 @pytest.mark.parametrize("activation", ["relu", "gelu", "tanh", "cubic", "linear"])

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import pytest
 import torch
@@ -75,26 +76,26 @@ def test_a_diverging_run_stops_names_the_step_and_keeps_good_weights_and_history
     assert math.isfinite(trainer.history[-1].test_loss)
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"model.router": "topk", "model.top_k": 2, "model.normalize": "softmax_topk"},
-        {"model.router": "topk", "model.normalize": "sigmoid", "model.balance": "bias"},
-        {"model.router": "noisy_topk", "model.gate_noise": 1.0, "model.balance": "importance", "model.top_k": 2},
-        {"model.router": "switch", "model.capacity_factor": 1.0},
-        {"model.router": "expert_choice"},
-        {"model.router": "dense", "model.objective": "mixture"},
-        {"model.router": "hash", "model.top_k": 2},
-        {"model.n_experts": 1},
-        {"model.gate_hidden": 8, "model.z_loss_coef": 0.001, "model.shared_experts": 1},
-        {"model.expert_layers": 2, "model.expert_activation": "cubic", "train.optimizer": "adamw"},
-        {"model.arch": "dense"},
-        {"data.name": "clusters_regression"},
-        {"data.name": "clusters_regression", "model.objective": "mixture", "model.top_k": 2},
-        {"data.name": "cluster_single_index", "data.dim": 16},
-        {"data.name": "xor", "data.dim": 5, "model.router": "expert_choice", "model.capacity_factor": 0.5},
-    ],
-)
+RUNS = [
+    {"model.router": "topk", "model.top_k": 2, "model.normalize": "softmax_topk"},
+    {"model.router": "topk", "model.normalize": "sigmoid", "model.balance": "bias"},
+    {"model.router": "noisy_topk", "model.gate_noise": 1.0, "model.balance": "importance", "model.top_k": 2},
+    {"model.router": "switch", "model.capacity_factor": 1.0},
+    {"model.router": "expert_choice"},
+    {"model.router": "dense", "model.objective": "mixture"},
+    {"model.router": "hash", "model.top_k": 2},
+    {"model.n_experts": 1},
+    {"model.gate_hidden": 8, "model.z_loss_coef": 0.001, "model.shared_experts": 1},
+    {"model.expert_layers": 2, "model.expert_activation": "cubic", "train.optimizer": "adamw"},
+    {"model.arch": "dense"},
+    {"data.name": "clusters_regression"},
+    {"data.name": "clusters_regression", "model.objective": "mixture", "model.top_k": 2},
+    {"data.name": "cluster_single_index", "data.dim": 16},
+    {"data.name": "xor", "data.dim": 5, "model.router": "expert_choice", "model.capacity_factor": 0.5},
+]
+
+
+@pytest.mark.parametrize("changes", RUNS)
 def test_every_router_strategy_and_task_trains_and_measures(changes):
     trainer = Trainer(small(**changes))
     before = trainer.snapshot().metrics.train_loss
@@ -143,3 +144,25 @@ def test_settings_that_need_a_new_model_are_refused_live():
     trainer = Trainer(small())
     with pytest.raises(ValueError, match="need a new model"):
         trainer.apply_live(trainer.cfg.replace(**{"model.n_experts": 8}))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("changes", RUNS)
+def test_on_a_gpu_a_call_of_step_waits_for_the_device_once_however_many_steps_it_takes(changes):
+    trainer = Trainer(small(**changes, **{"train.device": "cuda"}))
+    trainer.step(1)  # the optimiser's state is created here
+
+    def waits(n: int) -> int:
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                trainer.step(n)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        return sum("synchroniz" in str(w.message) for w in caught)
+
+    assert waits(12) == waits(1) <= 2  # the loss check, and reading the last loss
+    m = trainer.snapshot(grid_resolution=8).metrics
+    assert trainer.diverged is None and m.step == 14 and math.isfinite(m.train_loss)
