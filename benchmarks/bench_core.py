@@ -33,7 +33,7 @@ from floor_moe import NoDispatchMoE
 from loop_moe import LoopMoE
 from tutorial_moe import MixtureOfExperts
 
-from moe_core import RunConfig, Trainer, optim
+from moe_core import RunConfig, Trainer, losses, optim
 from moe_core.config import ModelConfig
 from moe_core.model import MoE
 from moe_core.probe import probe_grid
@@ -104,7 +104,7 @@ def trainer_step(kind: str, row: dict, device: str = "cpu"):
     optimizer = optim.make_optimizer("adam", model.parameters(), lr=1e-3)
 
     def step() -> None:
-        loss = F.cross_entropy(_logits(model, x), y)
+        loss = losses.task_loss(_logits(model, x), y, classification=True, reduction="mean")
         optim.clear_grads(optimizer)
         loss.backward()
         optim.step(optimizer)

@@ -62,16 +62,18 @@ class PackPlan:
 
 
 def dispatch_packed(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK: torch.Tensor | None = None):
-    """Each slot's expert output, [N, K, O] (zero where not kept), for CPU tensors.
+    """Each slot's expert output, [N, K, O] (zero where not kept), for CPU tensors; a view of [O, K, N].
 
     Outputs are written to one table and come back in slot order with a single gather, so autograd
     sees a handful of operations whatever the number of experts.
     """
     n, k = ids_NK.shape
     n_experts = experts.n_experts
-    ids_M = ids_NK.reshape(-1).numpy()
+    # Slots slot-major (m = j * N + i for point i's j-th choice), as the router lays its choices
+    # out: the table then comes back [O, K, N], the layout the blend reads.
+    ids_M = ids_NK.T.reshape(-1).numpy()
     if kept_NK is not None:
-        ids_M = np.where(kept_NK.reshape(-1).numpy(), ids_M, n_experts)
+        ids_M = np.where(kept_NK.T.reshape(-1).numpy(), ids_M, n_experts)
     counts = np.bincount(ids_M, minlength=n_experts + 1)
     if k == 1 and ids_M[0] < n_experts and counts[ids_M[0]] == n:  # collapsed: one expert takes every point
         return _run_pack(experts, x_ND, np.array([ids_M[0]]), n).T.unsqueeze(1)
@@ -80,7 +82,7 @@ def dispatch_packed(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, 
     order_M = np.argsort(ids_M.astype(np.int16), kind="stable")
     table_column_M = np.arange(len(ids_M)) + plan.offsets[ids_M[order_M]]
     source_T = np.zeros(plan.table_columns, dtype=np.int64)
-    source_T[table_column_M] = order_M // k
+    source_T[table_column_M] = order_M % n
     x_TD = x_ND.index_select(0, torch.from_numpy(source_T[: plan.packed_columns]))
     pieces, start = [], 0
     for chosen, width in plan.packs:
@@ -92,7 +94,7 @@ def dispatch_packed(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, 
     slot_column_M = np.empty_like(table_column_M)
     slot_column_M[order_M] = table_column_M
     table_OT = pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
-    return table_OT.index_select(1, torch.from_numpy(slot_column_M)).T.view(n, k, -1)
+    return table_OT.index_select(1, torch.from_numpy(slot_column_M)).view(-1, k, n).permute(2, 1, 0)
 
 
 def _run_pack(experts: Experts, x_CD: torch.Tensor, chosen: np.ndarray, width: int) -> torch.Tensor:

@@ -170,7 +170,9 @@ class Router(nn.Module):
         elif self.constant_weights:
             weights_NK = affinity_NE.new_ones(ids_NK.shape)
         else:
-            chosen_NK = affinity_NE.gather(1, ids_NK)  # with balance bias: the bias picks, the unbiased score weighs
+            # Gathered slot-major ([K, N] underneath, as the blend reads the weights); with balance
+            # bias: the bias picks, the unbiased score weighs.
+            chosen_NK = affinity_NE.T.gather(0, ids_NK.T).T
             if self._softmax_of_chosen:
                 weights_NK = softmax_rows(chosen_NK)
             else:
@@ -250,7 +252,8 @@ class Router(nn.Module):
 
 
 def top_k_ids(scores_NE: torch.Tensor, k: int) -> torch.Tensor:
-    """The k highest-scoring experts of each point, [N, K], best first (the first of tied scores).
+    """The k highest-scoring experts of each point, [N, K], best first (the first of tied scores);
+    on the CPU a view of [K, N], slot-major, the order the CPU dispatch reads slots in.
 
     On one CPU thread torch's row reductions over a few experts are slow (4096 x 16: topk 0.71 ms,
     argmax 0.13 ms; 4096 x 64: 2.7 and 0.60 ms); numpy's argmax takes 0.09 and 0.11 ms, so on the
@@ -265,7 +268,7 @@ def top_k_ids(scores_NE: torch.Tensor, k: int) -> torch.Tensor:
         return torch.from_numpy(first_N).unsqueeze(1)
     rest = scores.copy()  # C-ordered, so the flat index of (n, e) is n * E + e
     rest.reshape(-1)[np.arange(0, rest.size, rest.shape[1]) + first_N] = -np.inf
-    return torch.from_numpy(np.stack([first_N, rest.argmax(axis=1)], axis=1))
+    return torch.from_numpy(np.stack([first_N, rest.argmax(axis=1)])).T
 
 
 def _hash_centroids(x_ref_ND: torch.Tensor | None, n_experts: int, dim: int, seed: int) -> torch.Tensor:
