@@ -1,7 +1,8 @@
 """The floor: a MoE training step with its routing but no dispatch, every slot through one expert.
 
 The router is ours (linear gate, `top_k_ids`, softmax of the chosen logits); then one MLP, computed
-feature-first like ours, runs on the N * K slot copies, and the slots are combined with the weights.
+feature-first like ours, runs on the N * K slot copies, and the slots are blended with the weights
+as ours blends them.
 No sorting, gathering or packing: it does a subset of the work of any correct MoE step, so a ratio to
 the tutorial that this floor does not reach, no dispatch reaches in eager PyTorch on the same machine.
 Kept for benchmarks/bench_floor.py only; the product never uses it.
@@ -13,7 +14,6 @@ import torch
 from torch import nn
 
 from moe_core.routing import top_k_ids
-from moe_core.rowops import softmax_rows
 
 
 class NoDispatchMoE(nn.Module):
@@ -35,6 +35,5 @@ class NoDispatchMoE(nn.Module):
         out_OM = torch.addmm(self.b_out_O1, self.w_out_OH, h_HM)
         if k == 1:  # ours with softmax_topk: the one weight is 1
             return out_OM.T
-        weights_NK = softmax_rows(logits_NE.gather(1, ids_NK))
-        out_NKO = out_OM.view(-1, k, n).permute(2, 1, 0)
-        return torch.bmm(weights_NK.unsqueeze(1), out_NKO).squeeze(1)
+        weights_KN = torch.softmax(logits_NE.T.gather(0, ids_NK.T), dim=0)
+        return (out_OM.view(-1, k, n) * weights_KN).sum(1).T  # ours's feature-first blend
