@@ -207,11 +207,13 @@ def _summary(rows: list[dict]) -> None:
     collapse = [p["collapsed"] / p["balanced"] for p in pairs.values() if len(p) == 2]
     print(
         f"tutorial/ours: min {min(r['tutorial_over_ours'] for r in rows):.2f} overall, "
-        f"min {min((r['tutorial_over_ours'] for r in big), default=float('nan')):.2f} at 16+ experts"
+        f"min {min((r['tutorial_over_ours'] for r in big), default=float('nan')):.2f} at 16+ experts, "
+        f"5x or more on {sum(r['tutorial_over_ours'] >= 5 for r in big)} of {len(big)} rows at 16+ experts"
     )
     print(
         f"loop/ours: min {min(r['loop_over_ours'] for r in rows):.2f} overall, "
-        f"min {min((r['loop_over_ours'] for r in big), default=float('nan')):.2f} at 16+ experts"
+        f"min {min((r['loop_over_ours'] for r in big), default=float('nan')):.2f} at 16+ experts, "
+        f"1.3x or more on {sum(r['loop_over_ours'] >= 1.3 for r in big)} of {len(big)} rows at 16+ experts"
     )
     if collapse:
         print(f"ours collapsed/balanced: max {max(collapse):.2f}")
