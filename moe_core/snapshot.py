@@ -100,7 +100,8 @@ def _expert_loss(test: PointProbe, y_N: np.ndarray, classification: bool, n_expe
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss_N = -log_probs[np.arange(len(y_N)), y_N]
     else:
-        loss_N = (own_NO[:, 0] - y_N) ** 2
+        with np.errstate(over="ignore"):  # a diverging run's outputs overflow: an infinite loss is the reading
+            loss_N = (own_NO[:, 0] - y_N) ** 2
     per_E = m.per_expert_mean(loss_N, test.first_N, n_experts)
     return tuple(None if math.isnan(v) else float(v) for v in per_E)
 
