@@ -170,14 +170,14 @@ class Router(nn.Module):
         elif self.constant_weights:
             weights_NK = affinity_NE.new_ones(ids_NK.shape)
         else:
-            # Gathered slot-major ([K, N] underneath, as the blend reads the weights); with balance
-            # bias: the bias picks, the unbiased score weighs.
-            chosen_NK = affinity_NE.T.gather(0, ids_NK.T).T
+            # Slot-major, [K, N], as the blend reads the weights (and a softmax over K is column-wise
+            # there); with balance bias: the bias picks, the unbiased score weighs.
+            chosen_KN = affinity_NE.T.gather(0, ids_NK.T)
             if self._softmax_of_chosen:
-                weights_NK = softmax_rows(chosen_NK)
+                weights_NK = torch.softmax(chosen_KN, dim=0).T
             else:
                 renormalise = cfg.router not in ("switch", "expert_choice") and cfg.normalize != "softmax"
-                weights_NK = chosen_NK / chosen_NK.sum(1, keepdim=True) if renormalise else chosen_NK
+                weights_NK = (chosen_KN / chosen_KN.sum(0, keepdim=True) if renormalise else chosen_KN).T
         if not capacity or self._capacity_factor() is None:
             return ids_NK, weights_NK, None, None
         kept_NK = self._within_capacity(ids_NK)
