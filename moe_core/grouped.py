@@ -6,6 +6,7 @@ all-zero group for slots that are not kept), I / P a layer's input / output widt
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from functools import cache
 
@@ -110,8 +111,10 @@ def _sync_debug_mode(device_type: str, mode: int | str):
         return
     previous = torch.cuda.get_sync_debug_mode()
     torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode(mode)
-    try:
-        yield
-    finally:
-        torch.cuda.set_sync_debug_mode(previous)
+    with warnings.catch_warnings():  # torch warns that the debug mode is a prototype, on every switch
+        warnings.filterwarnings("ignore", message="Synchronization debug mode")
+        torch.cuda.set_sync_debug_mode(mode)
+        try:
+            yield
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
