@@ -33,7 +33,7 @@ from floor_moe import NoDispatchMoE
 from loop_moe import LoopMoE
 from tutorial_moe import MixtureOfExperts
 
-from moe_core import RunConfig, Trainer, losses, optim
+from moe_core import RunConfig, Trainer, cpu, losses, optim
 from moe_core.config import ModelConfig
 from moe_core.model import MoE
 from moe_core.probe import probe_grid
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (the tensors and models live there)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line: the rows")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    cpu.configure(args.threads)
     device = args.device
     keys = list(GRID)
     rows = [dict(zip(keys, values, strict=True)) for values in itertools.product(*GRID.values())]

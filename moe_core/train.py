@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from moe_core import optim
+from moe_core import cpu, optim
 from moe_core.config import RunConfig, config_changes
 from moe_core.data import Dataset, make_dataset
 from moe_core.model import MoE, build_model, objective_loss
@@ -65,8 +65,7 @@ class Trainer:
         self.cfg = cfg
         self.device = resolve_device(cfg.train.device)
         if self.device.type == "cpu":
-            # One thread is about 10x faster than two for tiny steps on a 2-core machine (design.md 7).
-            torch.set_num_threads(cfg.train.threads or 1)
+            cpu.configure(cfg.train.threads)
         self.data = data if data is not None else make_dataset(cfg.data)
         self.classification = self.data.task == "classification"
         with torch.random.fork_rng(devices=[]):
