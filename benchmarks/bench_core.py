@@ -1,7 +1,8 @@
 """Training-step speed: ours against the tutorial's MoE and a per-expert loop, on the same configurations.
 
 Each row trains (forward, backward, and the product's Adam step from moe_core.optim for all three) one
-configuration three ways: moe_core's MoE (sorted dispatch, one grouped matmul per layer), the
+configuration three ways: moe_core's MoE (moe_core/dispatch.py: on the CPU slots sorted by expert and
+packed into batched matmuls, on a GPU a grouped matmul or dense experts), the
 tutorial's implementation (benchmarks/tutorial_moe.py: every expert on every point, masks to combine)
 and a Mixtral-style per-expert loop over stacked weights (benchmarks/loop_moe.py). All three get the
 same gate weights, so they route the same way: "balanced" spreads points evenly, "collapsed" sends
