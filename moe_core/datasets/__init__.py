@@ -1,0 +1,120 @@
+"""The datasets, registered by name: what each is, its task, the options it reads, what its noise means.
+
+A dataset is either a generator, `make(n_samples, *, seed, <the options it uses>) -> (x, y, cluster)`
+(numpy arrays; a `planar` one makes 2-D points that `data.dim` embeds in more dimensions), or a loader
+that builds the whole `Dataset` from the DataConfig (digits, CSV files). `make_dataset` in
+`moe_core.datasets.dataset` turns either into train/test tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from moe_core.registry import Entry, Registry
+
+Task = Literal["classification", "regression"]
+
+NOISE, DIM, CLUSTERS, SEPARATION = "data.noise", "data.dim", "data.n_clusters", "data.separation"
+_PLANAR_USES = frozenset({NOISE, DIM})
+_CLUSTER_USES = frozenset({NOISE, CLUSTERS, DIM, SEPARATION})
+_JITTER = "std of the jitter applied to coordinates before labelling (label noise near boundaries)"
+
+
+@dataclass(frozen=True)
+class DatasetSpec(Entry):
+    task: Task = "classification"
+    noise: str = ""  # what data.noise means for this dataset ("" where it is unused)
+    defaults: dict = field(default_factory=dict)  # DataConfig values that suit it; the UI and CLI start there
+    planar: bool = False  # a 2-D generator; data.dim adds noise coordinates and a random rotation
+    loader: bool = False  # impl builds the Dataset from the DataConfig itself
+
+
+def _toy(name: str, label: str, noise_means: str, make: str) -> DatasetSpec:
+    impl = f"moe_core.datasets.toy2d:{make}"
+    return DatasetSpec(name, label, impl=impl, uses=_PLANAR_USES, noise=noise_means, planar=True)
+
+
+def _clustered(name: str, label: str, task: Task, noise_means: str, make: str, **defaults) -> DatasetSpec:
+    impl = f"moe_core.datasets.clusters:{make}"
+    return DatasetSpec(name, label, impl=impl, uses=_CLUSTER_USES, task=task, noise=noise_means, defaults=defaults)
+
+
+DATASETS: Registry[DatasetSpec] = Registry(
+    "data.name",
+    [
+        _clustered(
+            "clusters", "K blobs, each with its own linear class boundary", "classification", _JITTER, "make_clusters"
+        ),
+        _clustered(
+            "clusters_regression",
+            "K blobs, each with its own linear function",
+            "regression",
+            "std of Gaussian noise on the target",
+            "make_clusters_regression",
+        ),
+        _toy("circle", "a disc inside a ring", "scikit-learn make_circles noise", "make_circle"),
+        _toy("xor", "four quadrants, opposite quadrants share a class", _JITTER, "make_xor"),
+        _toy("gauss", "two Gaussian blobs", "added to the blob std of 0.3", "make_gauss"),
+        _toy("spiral", "two interleaved spiral arms", "std of Gaussian noise on the coordinates", "make_spiral"),
+        _toy("moons", "two interleaving half circles", "scikit-learn make_moons noise", "make_moons"),
+        _toy("checkerboard", "a 4 x 4 board of two colours", _JITTER, "make_checkerboard"),
+        _clustered(
+            "cluster_signals",
+            "Chen et al. 2022: label, centre, noise and feature-noise patches",
+            "classification",
+            "std of each coordinate of the noise patch",
+            "make_cluster_signals",
+            dim=64,
+            noise=0.14,
+        ),
+        _clustered(
+            "cluster_single_index",
+            "Kawata et al. 2025: one He_3 single-index task per cluster",
+            "regression",
+            "std of Gaussian noise on the target",
+            "make_cluster_single_index",
+            dim=32,
+            n_train=8000,
+        ),
+        DatasetSpec(
+            "digits",
+            "scikit-learn's 8 x 8 handwritten digits, 1797 images",
+            impl="moe_core.datasets.digits:load_digits",
+            uses=frozenset({DIM}),
+            defaults={"dim": 64, "n_train": 1200, "n_test": 500},
+            loader=True,
+        ),
+        DatasetSpec(
+            "csv",
+            "your own CSV file (classification or regression)",
+            impl="moe_core.datasets.csv_file:load_csv",
+            uses=frozenset({"data.csv_path", "data.target"}),
+            loader=True,
+        ),
+    ],
+)
+
+
+def describe_datasets() -> list[str]:
+    """One line per dataset for `python -m moe_core datasets`: name, task, what it is, its options."""
+    lines = []
+    for spec in DATASETS.entries():
+        task = "either" if spec.name == "csv" else spec.task
+        knobs = ", ".join(sorted(spec.uses))
+        line = f"{spec.name:<21} {task:<14} {spec.label}. Options: {knobs}."
+        if spec.noise:
+            line += f" noise = {spec.noise}."
+        if spec.defaults:
+            line += " Suggested: " + ", ".join(f"{k}={v}" for k, v in spec.defaults.items()) + "."
+        lines.append(line)
+    return lines
+
+
+def with_dataset_defaults(data_doc: dict) -> dict:
+    """The data part of a config with the fields a user did not set given the values that suit the
+    chosen dataset (e.g. dim 64 for digits)."""
+    name = data_doc.get("name")
+    if not isinstance(name, str) or name not in DATASETS:
+        return data_doc
+    return {**DATASETS[name].defaults, **data_doc}

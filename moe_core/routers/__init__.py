@@ -1,0 +1,111 @@
+"""The routing rules, one module each, registered by name. Adding one: a module with a `Router`
+subclass, and one line below (or `ROUTERS.register(...)` from your own code).
+
+`uses` names the options that apply to a rule (the sidebar disables the others); `fixed` pins options
+the rule defines (Switch routes to one expert); `invariants` names the checks in `invariants.py` that
+every routing of the rule must pass (the tests run them for every registered router).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moe_core.registry import Entry, Registry
+
+K, NORMALIZE, CAPACITY, NOISE = "model.top_k", "model.normalize", "model.capacity_factor", "model.gate_noise"
+
+
+@dataclass(frozen=True)
+class RouterSpec(Entry):
+    citation: str = ""  # the paper the rule comes from
+    fixed: dict[str, Any] = field(default_factory=dict)  # option key -> the only value the rule allows
+    # A cross-field rule: the ModelConfig in, the problem as one sentence out (None when fine); and
+    # values that satisfy it, which the sidebar sets when the rule is chosen and its check fails.
+    check: Callable[[Any], str | None] | None = None
+    suggested: dict[str, Any] = field(default_factory=dict)
+    invariants: tuple[str, ...] = ()
+    short: str = ""  # the rule in a run's label; {fields} of the ModelConfig are filled in
+
+    def describe(self, model_cfg) -> str:
+        """The rule as a run's label names it, e.g. "top-2" or "expert choice"."""
+        return self.short.format(**vars(model_cfg)) if self.short else self.name
+
+
+def _noise_needed(m) -> str | None:
+    if m.gate_noise > 0:
+        return None
+    return (
+        "model.gate_noise must be greater than 0 for router 'noisy_topk'; its gates start at zero and need the noise."
+    )
+
+
+ROUTERS: Registry[RouterSpec] = Registry(
+    "model.router",
+    [
+        RouterSpec(
+            "topk",
+            "top-k: each point picks its k best experts",
+            "Softmax (or sigmoid) scores, each point's k highest; an optional capacity per expert.",
+            "moe_core.routers.topk:TopK",
+            frozenset({K, NORMALIZE, CAPACITY, NOISE}),
+            citation="Shazeer et al. 2017; Lepikhin et al. 2020 (GShard); Jiang et al. 2024 (Mixtral)",
+            invariants=("k_distinct_experts", "weights_follow_normalize", "capacity_respected"),
+            short="top-{top_k}",
+        ),
+        RouterSpec(
+            "noisy_topk",
+            "noisy top-k (Shazeer 2017): learned noise on the gate",
+            "Top-k of the logits plus Gaussian noise whose scale a second linear layer learns; gates start at zero.",
+            "moe_core.routers.noisy_topk:NoisyTopK",
+            frozenset({K, NORMALIZE, CAPACITY, NOISE}),
+            citation="Shazeer et al. 2017, Outrageously Large Neural Networks",
+            check=_noise_needed,
+            suggested={NOISE: 1.0},
+            invariants=("k_distinct_experts", "weights_follow_normalize", "capacity_respected"),
+            short="noisy top-{top_k}",
+        ),
+        RouterSpec(
+            "switch",
+            "Switch (Fedus 2021): top-1 with a capacity per expert",
+            "One expert per point, weighted by its raw probability; points over an expert's capacity are dropped.",
+            "moe_core.routers.switch:Switch",
+            frozenset({CAPACITY, NOISE}),
+            citation="Fedus, Zoph, Shazeer 2021, Switch Transformers",
+            fixed={K: 1},
+            invariants=("k_distinct_experts", "weights_are_probabilities", "capacity_respected"),
+            short="Switch top-1",
+        ),
+        RouterSpec(
+            "expert_choice",
+            "expert choice (Zhou 2022): experts pick their points",
+            "Each expert takes its capacity-many highest-probability points; a point may get none or several.",
+            "moe_core.routers.expert_choice:ExpertChoice",
+            frozenset({K, CAPACITY, NOISE}),
+            citation="Zhou et al. 2022, Mixture-of-Experts with Expert Choice Routing",
+            invariants=("equal_expert_load", "experts_take_their_best_points", "weights_are_probabilities"),
+            short="expert choice",
+        ),
+        RouterSpec(
+            "dense",
+            "dense (Jacobs 1991): every expert, softmax-weighted",
+            "Every expert runs on every point; the softmax gate weighs their outputs.",
+            "moe_core.routers.dense:Dense",
+            frozenset({NOISE}),
+            citation="Jacobs, Jordan, Nowlan, Hinton 1991, Adaptive Mixtures of Local Experts",
+            invariants=("every_expert_runs", "weights_are_probabilities"),
+            short="dense gating",
+        ),
+        RouterSpec(
+            "hash",
+            "hash: fixed random partition, no learned router",
+            "Each point goes to the experts of its nearest frozen random centroids, with equal weights.",
+            "moe_core.routers.hash:Hash",
+            frozenset({K}),
+            citation="Roller et al. 2021, Hash Layers For Large Sparse Models",
+            invariants=("k_distinct_experts", "nearest_centroids"),
+            short="hash top-{top_k}",
+        ),
+    ],
+)
