@@ -7,11 +7,10 @@ Each returns the unweighted value; the trainer multiplies by the configured coef
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-
-from moe_core.rowops import log_softmax_rows
 
 
 def cv_squared(x_E: torch.Tensor) -> torch.Tensor:
@@ -60,11 +59,18 @@ def z_loss(logits_NE: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(logits_NE.float(), dim=1).pow(2).mean()
 
 
-def task_loss(output_NO: torch.Tensor, y_N: torch.Tensor, classification: bool, reduction: str = "none"):
+def task_loss(
+    output_NO: torch.Tensor,
+    y_N: torch.Tensor,
+    classification: bool,
+    reduction: str = "none",
+    log_softmax: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """Cross-entropy on logits for a classification, squared error for a regression; per point ([N])
-    with reduction "none", their mean (one fused op, for the training step) with "mean"."""
+    with reduction "none", their mean with "mean". `log_softmax` over rows defaults to torch's."""
     if classification:
-        return F.nll_loss(log_softmax_rows(output_NO), y_N, reduction=reduction)
+        log_probs_NO = torch.log_softmax(output_NO, dim=1) if log_softmax is None else log_softmax(output_NO)
+        return F.nll_loss(log_probs_NO, y_N, reduction=reduction)
     return F.mse_loss(output_NO[:, 0], y_N, reduction=reduction)
 
 

@@ -1,4 +1,4 @@
-"""The MoE model and its dense baseline, an MLP with the same total parameter count.
+"""The MoE and its dense baseline, an MLP with the same total parameter count.
 
 Shapes: N points, D input dim, E experts, K slots per point, O outputs (classes, or 1 for a regression).
 """
@@ -13,10 +13,12 @@ import torch
 from torch import nn
 
 from moe_core import losses
-from moe_core.config import ModelConfig
-from moe_core.dispatch import dispatch
-from moe_core.experts import ACTIVATIONS, Experts
-from moe_core.routing import Router, Routing
+from moe_core.experts import Experts
+from moe_core.fast import FAST
+from moe_core.kernels import Kernels
+from moe_core.options import ACTIVATIONS, ModelConfig
+from moe_core.routers import ROUTERS
+from moe_core.routers.base import Router, Routing
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class ModelOutput:
 
 
 class MoE(nn.Module):
-    """Router + stacked experts (+ always-on shared experts, DeepSeekMoE, Dai et al. 2024)."""
+    """A router, E stacked experts, and always-on shared experts (DeepSeekMoE, Dai et al. 2024):
+    y = sum_k w_k f_{e_k}(x) + sum_s g_s(x)."""
 
     def __init__(
         self,
@@ -37,11 +40,13 @@ class MoE(nn.Module):
         classification: bool,
         x_ref_ND: torch.Tensor | None = None,
         seed: int = 0,
+        kernels: Kernels = FAST,
     ) -> None:
         super().__init__()
         self.cfg = cfg
         self.classification = classification
-        self.router = Router(cfg, dim, x_ref_ND, seed)
+        self.kernels = kernels
+        self.router: Router = ROUTERS[cfg.router].load()(cfg, dim, kernels, x_ref_ND, seed)
         self.experts = Experts(cfg.n_experts, dim, cfg.expert_hidden, n_out, cfg.expert_layers, cfg.expert_activation)
         self.shared = None
         if cfg.shared_experts:
@@ -50,47 +55,35 @@ class MoE(nn.Module):
             )
 
     def set_config(self, cfg: ModelConfig) -> None:
-        """Swap in a config that differs only in fields the modules read at run time (LIVE_FIELDS)."""
+        """Swap in a config that differs only in options the modules read at run time (the live ones)."""
         self.cfg = cfg
-        self.router.cfg = cfg
+        self.router.set_config(cfg)
+
+    def shared_output(self, x_ND: torch.Tensor) -> torch.Tensor | None:
+        """The shared experts' summed output, [N, O]; None without shared experts."""
+        return None if self.shared is None else self.shared.forward_all(x_ND).sum(dim=1)
 
     def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> ModelOutput:
         routing = self.router(x_ND, batch_routing)
-        slot_out_NKO = dispatch(self.experts, x_ND, routing.topk_ids_NK, routing.kept_NK)
-        shared_NO = self.shared.forward_all(x_ND).sum(dim=1) if self.shared is not None else None
-        if self.cfg.objective == "blend":
-            weights_are_one = self.router.constant_weights and routing.kept_NK is None
-            output_NO = _combine(routing.weights_NK, slot_out_NKO, weights_are_one)
+        slot_out_NKO = self.kernels.run_experts(self.experts, x_ND, routing.topk_ids_NK, routing.kept_NK)
+        shared_NO = self.shared_output(x_ND)
+        if self.cfg.objective == "mixture":
             if shared_NO is not None:
-                output_NO = output_NO + shared_NO
                 slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)
-            return ModelOutput(output_NO, slot_out_NKO, routing)
+            return ModelOutput(self._mixture_prediction(slot_out_NKO, routing.weights_NK), slot_out_NKO, routing)
+        output_NO = self.kernels.combine(routing.weights_NK, slot_out_NKO)
         if shared_NO is not None:
+            output_NO = output_NO + shared_NO
             slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)
-        weights_NK1 = routing.weights_NK.unsqueeze(2)
-        return ModelOutput(self._mixture_prediction(slot_out_NKO, weights_NK1), slot_out_NKO, routing)
+        return ModelOutput(output_NO, slot_out_NKO, routing)
 
-    def _mixture_prediction(self, slot_out_NKO: torch.Tensor, weights_NK1: torch.Tensor) -> torch.Tensor:
+    def _mixture_prediction(self, slot_out_NKO: torch.Tensor, weights_NK: torch.Tensor) -> torch.Tensor:
         """The mixture's predictive distribution: log sum_k w_k softmax(o_k) (classes), or its mean."""
-        total_N11 = weights_NK1.sum(dim=1, keepdim=True).clamp_min(1e-12)
-        share_NK1 = weights_NK1 / total_N11
+        weights_NK1 = weights_NK.unsqueeze(2)
+        share_NK1 = weights_NK1 / weights_NK1.sum(dim=1, keepdim=True).clamp_min(1e-12)
         if self.classification:
             return torch.log((share_NK1 * torch.softmax(slot_out_NKO, dim=2)).sum(dim=1).clamp_min(1e-12))
         return (share_NK1 * slot_out_NKO).sum(dim=1)
-
-
-def _combine(weights_NK: torch.Tensor, slot_out_NKO: torch.Tensor, weights_are_one: bool) -> torch.Tensor:
-    """sum_k w_k * out_k, [N, O]: for a single slot (the common top-1 case) one multiply, or none
-    where its weight is always 1.
-
-    Several slots are blended feature-first, [O, K, N] times [K, N] summed over K, which is how the
-    CPU dispatch and router lay them out: 4096 x 2 slots, forward and backward, 0.08 ms against 0.26
-    for a batched [1, K] @ [K, O] matmul per point (one thread). The result is [N, O] over [O, N].
-    """
-    if weights_NK.shape[1] == 1:
-        out_NO = slot_out_NKO.squeeze(1)  # a view: its backward copies nothing, unlike indexing [:, 0]
-        return out_NO if weights_are_one else out_NO * weights_NK
-    return (slot_out_NKO.permute(2, 1, 0) * weights_NK.T).sum(1).T
 
 
 class DenseMLP(nn.Module):
@@ -98,7 +91,7 @@ class DenseMLP(nn.Module):
 
     def __init__(self, dim: int, hidden: int, n_out: int, layers: int, activation: str) -> None:
         super().__init__()
-        self.activation = ACTIVATIONS[activation]
+        self.activation = ACTIVATIONS[activation].load()
         widths = [dim] + [hidden] * layers
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
         self.out = nn.Linear(hidden, n_out)
@@ -111,13 +104,19 @@ class DenseMLP(nn.Module):
 
 
 def objective_loss(
-    out: ModelOutput, y_N: torch.Tensor, classification: bool, objective: str, reduction: str = "none"
+    out: ModelOutput,
+    y_N: torch.Tensor,
+    classification: bool,
+    objective: str,
+    reduction: str = "none",
+    kernels: Kernels = FAST,
 ) -> torch.Tensor:
-    """The training objective, per point [N] or its mean: the task loss of the output, or the mixture likelihood."""
+    """The training objective, per point [N] or its mean: the task loss of the output, or the mixture
+    likelihood (Jacobs et al. 1991)."""
     if objective == "mixture" and out.routing is not None:
         nll_N = losses.mixture_nll(out.slot_out_NKO, out.routing.weights_NK, y_N, classification)
         return nll_N.mean() if reduction == "mean" else nll_N
-    return losses.task_loss(out.output_NO, y_N, classification, reduction)
+    return losses.task_loss(out.output_NO, y_N, classification, reduction, kernels.log_softmax)
 
 
 def mlp_params(dim: int, hidden: int, n_out: int, layers: int) -> int:
@@ -137,10 +136,16 @@ def count_params(model: nn.Module) -> int:
 
 
 def build_model(
-    cfg: ModelConfig, dim: int, n_out: int, classification: bool, x_ref_ND: torch.Tensor | None = None, seed: int = 0
+    cfg: ModelConfig,
+    dim: int,
+    n_out: int,
+    classification: bool,
+    x_ref_ND: torch.Tensor | None = None,
+    seed: int = 0,
+    kernels: Kernels = FAST,
 ) -> nn.Module:
     """The MoE the config describes, or for `arch: dense` an MLP with the MoE's parameter count."""
-    moe = MoE(cfg, dim, n_out, classification, x_ref_ND, seed)
+    moe = MoE(cfg, dim, n_out, classification, x_ref_ND, seed, kernels)
     if cfg.arch == "moe":
         return moe
     width = matched_width(count_params(moe), dim, n_out, cfg.expert_layers)

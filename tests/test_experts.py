@@ -1,6 +1,6 @@
 import torch
 
-from moe_core.experts import Experts, dispatch_loop
+from moe_core.experts import Experts
 
 
 def test_stacked_weights_have_the_documented_shapes():
@@ -26,18 +26,6 @@ def test_forward_one_is_a_plain_mlp():
     x = torch.randn(7, 3)
     expected = torch.tanh(x @ experts.w_in_EDH[1] + experts.b_in_EH[1]) @ experts.w_out_EHO[1] + experts.b_out_EO[1]
     torch.testing.assert_close(experts.forward_one(1, x), expected)
-
-
-def test_the_loop_puts_each_slot_output_in_its_place_and_zeros_where_dropped():
-    torch.manual_seed(4)
-    experts = Experts(4, 2, 3, 2)
-    x = torch.randn(6, 2)
-    ids = torch.tensor([[0, 1], [2, 3], [1, 0], [3, 2], [0, 3], [2, 1]])
-    kept = torch.tensor([[True, False]] * 6)
-    out = dispatch_loop(experts, x, ids, kept)
-    for i in range(6):
-        torch.testing.assert_close(out[i, 0], experts.forward_one(int(ids[i, 0]), x[i : i + 1])[0])
-    assert (out[:, 1] == 0).all()
 
 
 def test_row_width_counts_the_input_and_every_layer_output():

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from moe_core import losses
+from moe_core.fast.softmax import log_softmax_rows
 
 
 @pytest.mark.parametrize("n_experts", [1, 2, 4, 16, 64])
@@ -84,3 +85,17 @@ def test_mixture_nll_scores_a_dropped_point_as_the_zero_output():
     out = torch.randn(2, 1, 3)
     nll = losses.mixture_nll(out, torch.zeros(2, 1), torch.tensor([0, 2]), classification=True)
     torch.testing.assert_close(nll, torch.full((2,), math.log(3)))
+
+
+def test_task_loss_takes_the_kernels_log_softmax_for_classes_only():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2048, 3, generator=g)  # enough entries for the fast kernel's column path
+    y = torch.randint(0, 3, (2048,), generator=g)
+    default = losses.task_loss(logits, y, classification=True)
+    torch.testing.assert_close(losses.task_loss(logits, y, True, log_softmax=log_softmax_rows), default)
+    # The argument is what runs: uniform log-probabilities give log 3 for every point.
+    uniform = losses.task_loss(logits, y, True, "mean", log_softmax=lambda o: torch.full_like(o, -math.log(3)))
+    assert uniform.item() == pytest.approx(math.log(3))
+    # A regression has no softmax to take.
+    values, targets = torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0])
+    assert losses.task_loss(values, targets, False, "mean", log_softmax=lambda o: o / 0).item() == pytest.approx(2.5)

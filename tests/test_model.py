@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from moe_core.config import ModelConfig
 from moe_core.model import DenseMLP, MoE, build_model, count_params, matched_width, mlp_params
+from moe_core.options import ModelConfig
 
 
 @pytest.mark.parametrize(("n_experts", "layers", "dim"), [(1, 1, 2), (4, 1, 2), (16, 2, 32), (64, 1, 2), (8, 3, 10)])

@@ -4,11 +4,11 @@ per layer, computed feature-first, so that neither skewed nor collapsed routing 
 Shapes: N points, K slots per point, M = N * K slots, E experts, G experts in a pack, C columns per
 packed expert (the largest of their loads), D input width, O outputs, T columns of the output table.
 
-Two measured facts of small CPU matmuls shape this file (benchmarks/bench_core.py, one thread):
+Two facts of small CPU matmuls shape this file (measured in docs/performance.md):
 - A layer is computed as W^T [P, I] @ h [I, C], features by columns, not h [C, I] @ W [I, P]: with a
-  narrow output (an expert's 2-4 logits) the usual row-major product is up to 6x slower in MKL.
-- Activations past a couple of megabytes leave the cache and run at a third to half the speed, so
-  experts are packed in several cache-sized packs rather than one.
+  narrow output (an expert's 2-4 logits) the usual row-major product is several times slower in MKL.
+- Activations past a couple of megabytes leave the cache and run far slower, so experts are packed
+  in several cache-sized packs rather than one.
 Reading group sizes on the host is free on a CPU (no device to wait for), so the bookkeeping is done
 in numpy and plain Python, whose small-array operations cost far less than torch's.
 """
@@ -20,8 +20,8 @@ import torch
 
 from moe_core.experts import Experts
 
-# Measured with benchmarks/bench_core.py on a 2-core CPU (one thread), in cells: a padded row costs
-# as many as the floats it makes on its way through an expert (Experts.row_width).
+# Tuned with benchmarks/bench_core.py, in cells: a padded row costs as many as the floats it makes on
+# its way through an expert (Experts.row_width).
 PACK_COST = 65536  # one more pack costs about as much as this many padded cells
 PACK_BUDGET = 524288  # a pack above this many cells (2 MB of float32) falls out of the cache
 
@@ -78,7 +78,7 @@ def dispatch_packed(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, 
     if k == 1 and ids_M[0] < n_experts and counts[ids_M[0]] == n:  # collapsed: one expert takes every point
         return _run_pack(experts, x_ND, np.array([ids_M[0]]), n).T.unsqueeze(1)
     plan = PackPlan(counts, experts.row_width)
-    # Expert ids fit in 16 bits, where numpy's stable sort is a radix sort: 8x faster at 8192 slots.
+    # Expert ids fit in 16 bits, where numpy's stable sort is a radix sort, far faster than its merge sort.
     order_M = np.argsort(ids_M.astype(np.int16), kind="stable")
     table_column_M = np.arange(len(ids_M)) + np.repeat(plan.offsets, counts)  # sorted: ids_M[order_M] runs 0, 0, .., E
     source_T = np.zeros(plan.table_columns, dtype=np.int64)

@@ -1,13 +1,14 @@
 """Process-wide settings for training small models on a CPU: torch's threads and the C allocator.
 
-Both are set on purpose rather than left to defaults made for other workloads:
-- threads: on a 2-core machine one thread was about 10x faster than two for tiny steps (design.md 7);
+Nothing in the library applies them by itself. The CLI, the app and the benchmarks call
+`configure(cfg.train.threads)` once they know the run; a notebook may call it too, or leave torch's
+and the C library's defaults alone.
+- threads: on a small machine one thread is many times faster than several for tiny steps, whose
+  work is too small to share (docs/performance.md).
 - glibc's malloc hands blocks of 128 KB and more to and from the kernel; its threshold then moves with
-  the sizes freed, and freed memory at the top of the heap is given back, so whether a step faults its
-  activations in anew every time depends on how the process happened to settle. At 32-d inputs,
-  hidden 128, 16 experts, top-2, batch 4096 (one thread), some processes took 1,300-1,500 page faults
-  and 3.6-3.8 ms of kernel time in each 15 ms step, others under 50 faults; with freed memory kept in
-  the heap every process takes about 15 a step and no kernel time (tests/test_cpu.py counts them).
+  the sizes freed, and freed memory at the top of the heap is given back, so whether a large step
+  faults its activations in anew every time depends on how the process happened to settle. With
+  freed memory kept in the heap every process reuses it (tests/test_fast_runtime.py counts the faults).
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 256 << 20
 
 
-def configure(threads: int | None = None) -> None:
-    """torch's CPU threads (None: 1, the product's choice for small steps) and the allocator's settings."""
+def configure(threads: int | None = None, keep_memory: bool = True) -> None:
+    """torch's CPU threads (None: 1, the product's choice for small steps) and, unless told not to,
+    the allocator setting below."""
     torch.set_num_threads(threads or 1)
-    keep_freed_memory()
+    if keep_memory:
+        keep_freed_memory()
 
 
 @functools.cache

@@ -1,9 +1,10 @@
 import numpy as np
 import torch
 
-from moe_core import packed
-from moe_core.experts import Experts, dispatch_loop
-from moe_core.packed import PACK_BUDGET, PACK_COST, PackPlan, dispatch_packed
+from moe_core.experts import Experts
+from moe_core.fast import packed
+from moe_core.fast.packed import PACK_BUDGET, PACK_COST, PackPlan, dispatch_packed
+from moe_core.reference import run_experts
 
 
 def plan(counts, row_width=20) -> PackPlan:
@@ -57,7 +58,7 @@ def test_collapsed_top1_runs_the_one_expert_on_every_point():
     experts = Experts(8, 3, 5, 2)
     x = torch.randn(30, 3)
     ids = torch.full((30, 1), 5)
-    torch.testing.assert_close(dispatch_packed(experts, x, ids), dispatch_loop(experts, x, ids))
+    torch.testing.assert_close(dispatch_packed(experts, x, ids), run_experts(experts, x, ids))
     torch.testing.assert_close(dispatch_packed(experts, x, ids)[:, 0], experts.forward_one(5, x))
 
 
@@ -71,7 +72,7 @@ def test_several_packs_and_drops_match_the_loop(monkeypatch):
     kept = torch.rand(200, 2) > 0.2
     counts = np.bincount(torch.where(kept, ids, 6).reshape(-1).numpy(), minlength=7)
     assert len(PackPlan(counts, 4).packs) >= 3
-    torch.testing.assert_close(dispatch_packed(experts, x, ids, kept), dispatch_loop(experts, x, ids, kept))
+    torch.testing.assert_close(dispatch_packed(experts, x, ids, kept), run_experts(experts, x, ids, kept))
 
 
 def test_a_batch_with_every_slot_dropped_gives_zeros():

@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from moe_core import optim
-from moe_core.config import ModelConfig
+from moe_core.fast import FAST, optim
 from moe_core.model import MoE
+from moe_core.options import ModelConfig
+from moe_core.train import make_optimizer
 
 
 def twin_models(seed: int = 0) -> tuple[MoE, MoE]:
@@ -25,8 +26,8 @@ def loss_of(model: MoE, step: int) -> torch.Tensor:
 @pytest.mark.parametrize("name, weight_decay", [("adam", 0.0), ("adam", 0.01), ("adamw", 0.01), ("sgd", 0.01)])
 def test_lean_step_updates_exactly_as_optimizer_step(name, weight_decay):
     torch_model, lean_model = twin_models()
-    reference = optim.make_optimizer(name, torch_model.parameters(), 1e-2, weight_decay)
-    lean = optim.make_optimizer(name, lean_model.parameters(), 1e-2, weight_decay)
+    reference = make_optimizer(name, torch_model.parameters(), 1e-2, weight_decay)
+    lean = make_optimizer(name, lean_model.parameters(), 1e-2, weight_decay)
     full_steps = []  # calls that went through optimizer.step() rather than the lean path
     torch_step = lean.step
     lean.step = lambda: full_steps.append(1) or torch_step()
@@ -55,7 +56,7 @@ def test_lean_step_updates_exactly_as_optimizer_step(name, weight_decay):
 
 def test_a_parameter_without_gradient_is_left_alone():
     _, model = twin_models()
-    opt = optim.make_optimizer("adam", model.parameters(), 1e-2)
+    opt = make_optimizer("adam", model.parameters(), 1e-2)
     for step in range(3):
         optim.clear_grads(opt)
         loss_of(model, step).backward()
@@ -66,3 +67,20 @@ def test_a_parameter_without_gradient_is_left_alone():
     torch.testing.assert_close(model.router.gate.weight, before, rtol=0, atol=0)
     assert int(opt.state[model.router.gate.weight]["step"]) == 2
     assert int(opt.state[model.router.gate.bias]["step"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW), ("sgd", torch.optim.SGD)]
+)
+def test_make_optimizer_builds_the_named_optimiser_fused_on_the_cpu(name, kind):
+    _, model = twin_models()
+    opt = make_optimizer(name, model.parameters(), 3e-3, weight_decay=1e-4)
+    assert type(opt) is kind
+    group = opt.param_groups[0]
+    # Fused: one kernel call a step for all parameters, which the lean step relies on for Adam.
+    assert group["fused"] is True and group["lr"] == 3e-3 and group["weight_decay"] == 1e-4
+    assert len(group["params"]) == len(list(model.parameters()))
+
+
+def test_the_fast_kernels_step_lean():
+    assert FAST.optimizer_step is optim.step and FAST.zero_grad is optim.clear_grads

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from moe_core.experts import Experts, dispatch_loop
-from moe_core.grouped import dispatch_grouped, grouped_mm_support
+from moe_core.experts import Experts
+from moe_core.fast.grouped import dispatch_grouped, grouped_mm_support
+from moe_core.reference import run_experts
 
 
 def test_grouped_mm_runs_here():
@@ -43,4 +44,4 @@ def test_slots_that_are_not_kept_come_out_zero_for_every_activation(activation):
     kept = torch.rand(40, 2) > 0.4
     out = dispatch_grouped(experts, x, ids, kept)
     assert (out[~kept] == 0).all()
-    torch.testing.assert_close(out, dispatch_loop(experts, x, ids, kept), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(out, run_experts(experts, x, ids, kept), rtol=1e-4, atol=1e-5)

@@ -67,8 +67,8 @@ def _grouped_linear(h_MI: torch.Tensor, w_EIP: torch.Tensor, b_EP: torch.Tensor,
 @cache
 def grouped_mm_support(device_type: str, dtype: torch.dtype) -> str:
     """How torch._grouped_mm runs here, checked once per device and dtype: "sync_free" (a kernel of its
-    own, as for bfloat16 on recent NVIDIA GPUs), "syncs" (torch 2.11 on an H100 runs float32 as a
-    loop of matmuls that reads the group ends on the host) or "none" (missing, or wrong).
+    own, as for bfloat16 on recent NVIDIA GPUs), "syncs" (some builds run float32 as a loop of
+    matmuls that reads the group ends on the host) or "none" (missing, or wrong).
 
     On a GPU the first try runs under torch.cuda's sync debug mode "error", which raises where the op
     waits for the device; the check's own reading of its answer is allowed whatever mode the caller set.

@@ -1,24 +1,15 @@
-"""The optimiser: torch's Adam, AdamW or SGD, made fused and stepped lean for small models.
+"""The optimiser step, lean: torch's fused Adam kernel without `optimizer.step()`'s per-call overhead.
 
 For a model of a few thousand weights, `optimizer.step()` and `zero_grad()` cost more than their
-arithmetic: a profiler record and the hooks on every call, and per-parameter bookkeeping. The default
-app run, one thread: 1,080 steps/s through them, 1,300 through `step` and `clear_grads` below, which
-update the same state with the same fused kernel (benchmarks/bench_core.py machine).
+arithmetic: a profiler record and the hooks on every call, and per-parameter bookkeeping. `step` and
+`clear_grads` update the same state with the same fused kernel (tests/test_fast.py checks them
+bitwise against `optimizer.step()`).
 """
 
 from __future__ import annotations
 
 import torch
 from torch.optim.adam import adam
-
-
-def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Adam, AdamW or SGD, fused where torch has the kernel: one call per step for all parameters,
-    not a loop over them (a third of a small model's step on the CPU went into Adam's loop)."""
-    params = list(params)
-    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params)
-    kinds = {"sgd": torch.optim.SGD, "adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
-    return kinds[name](params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
 def clear_grads(optimizer: torch.optim.Optimizer) -> None:

@@ -1,9 +1,9 @@
 """Softmax and log-softmax over each row, fast for the short rows of small MoE models.
 
-Torch's CPU kernel for the last dimension vectorises along the row, so a row shorter than one
-vector register (16 float32 under AVX-512) runs scalar: a softmax over 4096 x 4 took 0.33 ms, the
-same numbers read column-wise 0.04 ms (benchmarks/bench_core.py machine, one thread). Short rows
-therefore go through the column kernel, on a transposed view; the result is the same tensor values.
+Torch's CPU kernel for the last dimension vectorises along the row, so a row shorter than one vector
+register (16 float32 under AVX-512) runs scalar, several times slower than the same numbers read
+column-wise (docs/performance.md). Short rows therefore go through the column kernel, on a transposed
+view; the values are those of torch.softmax(x, dim=1).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 SHORT_ROW = 16  # entries: one AVX-512 register of float32
-COLUMN_FROM = 1024  # entries in all: below, the column path's own cost (about 10 us with its backward) wins
+COLUMN_FROM = 1024  # entries in all: below, the column path's own fixed cost wins
 
 
 def _short(x_NE: torch.Tensor) -> bool:

@@ -1,0 +1,15 @@
+"""The Switch / GShard auxiliary balance loss."""
+
+from __future__ import annotations
+
+import torch
+
+from moe_core import losses
+from moe_core.balance.base import Balance
+
+
+class AuxLoss(Balance):
+    """Fedus et al. 2021, eq. 4: E * sum_i f_i P_i, f the share of routed slots, P the mean probability."""
+
+    def loss(self, router, routing) -> torch.Tensor:
+        return losses.switch_balance_loss(routing.probs_NE, router.load(routing))

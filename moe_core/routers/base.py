@@ -1,0 +1,196 @@
+"""What every router shares: the gate's logits, training noise, probabilities, and the `Routing` it returns.
+
+Shapes: N points, D input dim, E experts, K slots per point (top_k for token choice; E for dense
+gating and expert choice, where a slot per expert is either assigned or not).
+A rule is a subclass that says which slots each point gets and with what weights (`choose`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import torch
+from torch import nn
+
+from moe_core import losses
+from moe_core.balance import BALANCE
+from moe_core.kernels import Kernels
+from moe_core.options import ModelConfig
+from moe_core.routers import ROUTERS
+
+
+@dataclass(frozen=True)
+class Routing:
+    """One batch's routing: which expert each slot goes to, with what weight, and what was kept."""
+
+    logits_NE: torch.Tensor  # h(x), float32, before noise
+    scores_NE: torch.Tensor  # what the rule picked by: the logits plus training noise (the logits in evaluation)
+    topk_ids_NK: torch.Tensor  # int64 expert of each slot
+    weights_NK: torch.Tensor  # combine weight of each slot; 0 where the slot is not kept
+    kept_NK: torch.Tensor  # bool: chosen and within capacity, so the expert runs on it
+    assigned_NK: torch.Tensor  # bool: the router chose this slot (expert choice: the expert took it)
+    noise_std_NE: torch.Tensor | None  # the training noise's std per score; None where none was drawn
+    probabilities: Callable[[], torch.Tensor] = field(repr=False, compare=False)
+
+    @cached_property
+    def probs_NE(self) -> torch.Tensor:
+        """Router probabilities of the scores (softmax; sigmoid scores normalised to sum 1), on first
+        read: a training step whose rule weighs by the chosen logits alone never needs them."""
+        return self.probabilities()
+
+    @property
+    def dropped_NK(self) -> torch.Tensor:
+        return self.assigned_NK & ~self.kept_NK
+
+
+@dataclass(frozen=True)
+class RouterLoss:
+    """The router's training losses: the weighted total, and its unweighted parts for logging."""
+
+    total: torch.Tensor | None  # to add to the task loss; None when nothing is added
+    balance: torch.Tensor | None  # the balance strategy's loss, where it has one
+    z: torch.Tensor | None  # ST-MoE z-loss, where its weight is above 0
+
+
+class Router(nn.Module):
+    """Logits h(x) = W_g x (or a small MLP gate), training noise, and the rule's choice of slots."""
+
+    learned = True  # False: the rule has no gate to train (hash)
+    # Whether each point's slots are the top k of its (noisy) scores, where Shazeer et al.'s smooth
+    # load estimate applies.
+    picks_top_k_of_scores = False
+
+    def __init__(
+        self, cfg: ModelConfig, dim: int, kernels: Kernels, x_ref_ND: torch.Tensor | None = None, seed: int = 0
+    ):
+        super().__init__()
+        self.cfg = cfg
+        self.spec = ROUTERS[cfg.router]
+        self.kernels = kernels
+        self.balance = BALANCE[cfg.balance].load()()
+        if self.learned:
+            self.gate = _gate(dim, cfg.gate_hidden, cfg.n_experts)
+        # DeepSeek-V3's selection bias; only the `bias` balance strategy reads and moves it.
+        self.register_buffer("bias_E", torch.zeros(cfg.n_experts))
+        self.generator: torch.Generator | None = None  # the trainer's, so gate noise is seeded per run
+        self.build(dim, x_ref_ND, seed)
+        self.reset_parameters()
+
+    def build(self, dim: int, x_ref_ND: torch.Tensor | None, seed: int) -> None:
+        """Modules and buffers a rule adds to the gate (noisy top-k's noise layer, hash's centroids)."""
+
+    def reset_parameters(self) -> None:
+        """Switch Transformer: truncated normal with std sqrt(0.1 / fan_in), zero bias."""
+        if not self.learned:
+            return
+        last = self.gate[-1] if isinstance(self.gate, nn.Sequential) else self.gate
+        std = math.sqrt(0.1 / last.weight.shape[1])
+        nn.init.trunc_normal_(last.weight, std=std, a=-2 * std, b=2 * std)
+        nn.init.zeros_(last.bias)
+
+    def set_config(self, cfg: ModelConfig) -> None:
+        """Take a config that differs only in options a running model reads live (balance, noise)."""
+        self.cfg = cfg
+        self.balance = BALANCE[cfg.balance].load()()
+
+    # --- scores -------------------------------------------------------------------------------
+    def logits(self, x_ND: torch.Tensor) -> torch.Tensor:
+        return self.gate(x_ND).float()  # the router in float32 (Switch's selective precision)
+
+    def add_noise(self, x_ND: torch.Tensor, logits_NE: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Training only: logits + N(0, 1) * gate_noise (exploration); (scores, std) or (logits, None)."""
+        if not self.training or self.cfg.gate_noise == 0:
+            return logits_NE, None
+        std_NE = torch.full_like(logits_NE, self.cfg.gate_noise)
+        return logits_NE + self._draw(logits_NE) * std_NE, std_NE
+
+    def _draw(self, like_NE: torch.Tensor) -> torch.Tensor:
+        return torch.randn(like_NE.shape, generator=self.generator, device=like_NE.device)
+
+    @property
+    def sigmoid_scores(self) -> bool:
+        return self.cfg.normalize == "sigmoid" and "model.normalize" in self.spec.uses
+
+    def affinity(self, scores_NE: torch.Tensor) -> torch.Tensor:
+        """What picks and weighs: softmax probabilities, or DeepSeek-V3's independent sigmoid scores."""
+        return torch.sigmoid(scores_NE) if self.sigmoid_scores else self.kernels.softmax(scores_NE)
+
+    def probabilities(self, scores_NE: torch.Tensor) -> torch.Tensor:
+        """Probabilities for losses and metrics: the affinities, sigmoid ones normalised to sum 1."""
+        affinity_NE = self.affinity(scores_NE)
+        return affinity_NE / affinity_NE.sum(dim=1, keepdim=True) if self.sigmoid_scores else affinity_NE
+
+    def select(self, affinity_NE: torch.Tensor) -> torch.Tensor:
+        """The scores top-k picks by: the affinities, moved by the balance strategy (DeepSeek-V3's bias)."""
+        return self.balance.selection(self, affinity_NE)
+
+    def ranking(self, x_ND: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Noise-free (logits, probabilities, selection scores) for maps and probes; the top of the last
+        is each point's choice when it comes alone."""
+        logits_NE = self.logits(x_ND)
+        return logits_NE, self.probabilities(logits_NE), self.select(self.affinity(logits_NE))
+
+    # --- the rule -----------------------------------------------------------------------------
+    def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> Routing:
+        """Route a batch. batch_routing=False routes each point as if it came alone (no capacity;
+        expert choice falls back to each point's top-k): what the maps show for a region."""
+        logits_NE = self.logits(x_ND)
+        scores_NE, noise_std_NE = self.add_noise(x_ND, logits_NE)
+        return self.choose(logits_NE, scores_NE, noise_std_NE, batch_routing)
+
+    def choose(self, logits_NE, scores_NE, noise_std_NE, batch_routing: bool) -> Routing:
+        raise NotImplementedError
+
+    def routing(self, logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, kept_NK=None, assigned_NK=None,
+                probs_NE=None) -> Routing:  # fmt: skip
+        """A Routing; masks default to every slot kept, probabilities to those of the scores (computed
+        on first read unless the rule has them already)."""
+        every_NK = torch.ones_like(ids_NK, dtype=torch.bool)
+        probabilities = (lambda: probs_NE) if probs_NE is not None else (lambda: self.probabilities(scores_NE))
+        kept_NK = every_NK if kept_NK is None else kept_NK
+        assigned_NK = every_NK if assigned_NK is None else assigned_NK
+        return Routing(logits_NE, scores_NE, ids_NK, weights_NK, kept_NK, assigned_NK, noise_std_NE, probabilities)
+
+    @property
+    def may_drop(self) -> bool:
+        """Whether a batch can leave slots unserved (a capacity limit, or experts choosing their points)."""
+        return False
+
+    @property
+    def constant_weights(self) -> bool:
+        """Whether every weight is exactly 1, so that the task loss gives the router no gradient."""
+        return False
+
+    def load(self, routing: Routing) -> torch.Tensor:
+        """Routed slots per expert, [E], no gradient."""
+        # scatter_add, not bincount: bincount sizes its output from the data, a host sync on CUDA
+        load_E = routing.weights_NK.new_zeros(self.cfg.n_experts)
+        counted_M = routing.assigned_NK.reshape(-1).to(load_E.dtype)
+        return load_E.scatter_add_(0, routing.topk_ids_NK.reshape(-1), counted_M)
+
+    # --- training -----------------------------------------------------------------------------
+    def loss(self, routing: Routing) -> RouterLoss:
+        """The balance strategy's loss and the z-loss, weighted by their coefficients."""
+        cfg = self.cfg
+        balance = self.balance.loss(self, routing)
+        z = losses.z_loss(routing.logits_NE) if cfg.z_loss_coef > 0 else None
+        total = None
+        if balance is not None:
+            total = cfg.aux_loss_coef * balance
+        if z is not None:
+            total = cfg.z_loss_coef * z if total is None else total + cfg.z_loss_coef * z
+        return RouterLoss(total, balance, z)
+
+    @torch.no_grad()
+    def after_step(self, routing: Routing) -> None:
+        """State the balance strategy keeps outside the gradient (DeepSeek-V3's bias)."""
+        self.balance.after_step(self, routing)
+
+
+def _gate(dim: int, hidden: int, n_experts: int) -> nn.Module:
+    if hidden > 0:
+        return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, n_experts))
+    return nn.Linear(dim, n_experts)

@@ -1,0 +1,45 @@
+"""Hash routing: a fixed partition of the input space, no learned router; the baseline for the others.
+
+Shapes: N points, D input dim, E experts, K = top_k slots per point.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from moe_core.routers.base import Router, Routing
+
+
+class Hash(Router):
+    """Roller et al. 2021's fixed hashing, for points instead of tokens: each point goes to the
+    experts of its k nearest frozen random centroids, with equal weights 1/k."""
+
+    learned = False
+
+    def build(self, dim: int, x_ref_ND: torch.Tensor | None, seed: int) -> None:
+        self.register_buffer("centroids_ED", hash_centroids(x_ref_ND, self.cfg.n_experts, dim, seed))
+
+    def logits(self, x_ND: torch.Tensor) -> torch.Tensor:
+        return -torch.cdist(x_ND.float(), self.centroids_ED).pow(2)
+
+    def add_noise(self, x_ND: torch.Tensor, logits_NE: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return logits_NE, None  # a fixed partition takes no noise
+
+    def choose(self, logits_NE, scores_NE, noise_std_NE, batch_routing: bool) -> Routing:
+        probs_NE = self.affinity(scores_NE)
+        ids_NK = self.kernels.top_k(self.select(probs_NE), self.cfg.top_k)
+        weights_NK = torch.full(ids_NK.shape, 1.0 / self.cfg.top_k, device=ids_NK.device)
+        return self.routing(logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, probs_NE=probs_NE)
+
+
+def hash_centroids(x_ref_ND: torch.Tensor | None, n_experts: int, dim: int, seed: int) -> torch.Tensor:
+    """E frozen centroids: random training points (with repeats when there are fewer points than
+    experts), or standard normal draws without points."""
+    generator = torch.Generator().manual_seed(seed + 104729)
+    if x_ref_ND is None or len(x_ref_ND) == 0:
+        return torch.randn(n_experts, dim, generator=generator)
+    if len(x_ref_ND) >= n_experts:
+        rows = torch.randperm(len(x_ref_ND), generator=generator)[:n_experts]
+    else:
+        rows = torch.randint(len(x_ref_ND), (n_experts,), generator=generator)
+    return x_ref_ND[rows].float().clone()

@@ -1,0 +1,87 @@
+"""Token-choice top-k: each point's k highest-scoring experts, with an optional capacity per expert.
+
+Shapes: N points, E experts, K = top_k slots per point, M = N * K slots.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from moe_core.routers.base import Router, Routing
+
+MIN_CAPACITY = 4  # Mesh-TF, DeepSpeed and lucidrains floor an expert's capacity at 4 slots
+
+
+class TopK(Router):
+    """Shazeer et al. 2017; GShard (Lepikhin et al. 2020); Mixtral (Jiang et al. 2024).
+
+    Weights by `normalize`: `softmax` keeps the chosen probabilities (Switch, DeepSeekMoE);
+    `softmax_topk` renormalises them over the k chosen (GShard, Mixtral); `sigmoid` renormalises
+    independent sigmoid scores (DeepSeek-V3).
+    """
+
+    picks_top_k_of_scores = True
+
+    def choose(self, logits_NE, scores_NE, noise_std_NE, batch_routing: bool) -> Routing:
+        k = self.cfg.top_k
+        probs_NE = None
+        if self.weighs_by_chosen_logits:
+            # softmax over the k chosen = softmax of their logits, which also pick (same order)
+            ids_NK = self.kernels.top_k(scores_NE, k)
+            weights_NK = (
+                self._ones(ids_NK) if self.constant_weights else self.kernels.softmax(scores_NE.gather(1, ids_NK))
+            )
+        else:
+            affinity_NE = self.affinity(scores_NE)
+            probs_NE = None if self.sigmoid_scores else affinity_NE
+            ids_NK = self.kernels.top_k(self.select(affinity_NE), k)
+            weights_NK = self._ones(ids_NK) if self.constant_weights else self.weigh(affinity_NE.gather(1, ids_NK))
+        kept_NK = None
+        if batch_routing and self.capacity_factor is not None:
+            kept_NK = self.within_capacity(ids_NK)
+            weights_NK = weights_NK * kept_NK
+        return self.routing(logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, kept_NK, probs_NE=probs_NE)
+
+    def weigh(self, chosen_NK: torch.Tensor) -> torch.Tensor:
+        """Combine weights from the chosen experts' affinities."""
+        if self.cfg.normalize == "softmax":
+            return chosen_NK
+        return chosen_NK / chosen_NK.sum(dim=1, keepdim=True)
+
+    @property
+    def weighs_by_chosen_logits(self) -> bool:
+        """softmax_topk without a selection bias: the logits pick and, softmaxed over the k, weigh."""
+        return self.cfg.normalize == "softmax_topk" and self.cfg.balance != "bias"
+
+    @property
+    def constant_weights(self) -> bool:
+        """Top-1 with the weight renormalised over the one choice is exactly 1: the task loss then
+        gives the router no gradient and only a balance loss trains it."""
+        return self.cfg.top_k == 1 and self.cfg.normalize != "softmax"
+
+    @staticmethod
+    def _ones(ids_NK: torch.Tensor) -> torch.Tensor:
+        return torch.ones(ids_NK.shape, device=ids_NK.device)
+
+    @property
+    def capacity_factor(self) -> float | None:
+        """None for no limit (dropless)."""
+        return self.cfg.capacity_factor
+
+    @property
+    def may_drop(self) -> bool:
+        return self.capacity_factor is not None
+
+    def within_capacity(self, ids_NK: torch.Tensor) -> torch.Tensor:
+        """Keep slots in priority order, all first choices by position, then second choices (GShard),
+        up to capacity = ceil(factor * k * N / E) per expert (at least MIN_CAPACITY)."""
+        n, k = ids_NK.shape
+        capacity = min(n * k, max(MIN_CAPACITY, math.ceil(self.capacity_factor * k * n / self.cfg.n_experts)))
+        flat_M = ids_NK.T.reshape(-1)  # slot-major: every first choice before any second one
+        sorted_M, order_M = torch.sort(flat_M, stable=True)
+        starts_M = torch.searchsorted(sorted_M, sorted_M)  # where each slot's expert group begins
+        rank_M = torch.empty_like(flat_M)
+        rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_M
+        return (rank_M < capacity).view(k, n).T

@@ -1,0 +1,205 @@
+"""Every registered routing rule: its invariants on random batches, and what each rule promises."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moe_core.fast import FAST
+from moe_core.options import ModelConfig
+from moe_core.reference import REFERENCE
+from moe_core.routers import ROUTERS
+from moe_core.routers.base import Router
+from moe_core.routers.invariants import INVARIANTS, violations
+
+
+def router_for(name: str, n_experts: int, top_k: int, dim: int, seed: int = 0, x=None, kernels=FAST, **changes):
+    """A registered router with its rule's pinned options and a noise level its rule accepts."""
+    spec = ROUTERS[name]
+    values = {"n_experts": n_experts, "top_k": top_k, "router": name, **changes}
+    values.update({key.partition(".")[2]: value for key, value in spec.fixed.items()})
+    if spec.check and spec.check(ModelConfig(**{**values, "router": "topk"})):
+        values["gate_noise"] = 1.0
+    torch.manual_seed(seed)
+    return spec.load()(ModelConfig(**values), dim, kernels, x, seed)
+
+
+def spread(router: Router, scale: float, seed: int) -> Router:
+    """Random gate weights, so that scores differ (zero-initialised gates tie everywhere)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in router.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * scale)
+    return router
+
+
+@st.composite
+def batches(draw):
+    n_experts = draw(st.integers(1, 12))
+    return dict(
+        n=draw(st.integers(1, 64)),
+        n_experts=n_experts,
+        top_k=draw(st.integers(1, n_experts)),
+        dim=draw(st.integers(2, 5)),
+        seed=draw(st.integers(0, 10_000)),
+        scale=draw(st.sampled_from([0.1, 1.0, 10.0])),
+        normalize=draw(st.sampled_from(["softmax", "softmax_topk", "sigmoid"])),
+        capacity_factor=draw(st.sampled_from([None, 0.25, 0.5, 1.0, 2.0])),
+        balance=draw(st.sampled_from(["none", "aux_loss", "bias"])),
+    )
+
+
+def test_every_registered_router_names_checks_that_exist_and_a_paper():
+    assert len(ROUTERS) >= 6
+    for spec in ROUTERS.entries():
+        assert spec.invariants and set(spec.invariants) <= set(INVARIANTS), spec.name
+        assert spec.citation and spec.label and spec.help, spec.name
+        assert issubclass(spec.load(), Router), spec.name
+
+
+@pytest.mark.parametrize("name", ROUTERS.names())
+@settings(max_examples=40, deadline=None)
+@given(b=batches())
+def test_every_routing_of_every_router_keeps_its_invariants(name, b):
+    g = torch.Generator().manual_seed(b["seed"])
+    x = torch.randn(b["n"], b["dim"], generator=g)
+    router = router_for(
+        name,
+        b["n_experts"],
+        b["top_k"],
+        b["dim"],
+        b["seed"],
+        x,
+        normalize=b["normalize"],
+        capacity_factor=b["capacity_factor"],
+        balance=b["balance"],
+    )
+    spread(router, b["scale"], b["seed"]).eval()
+    if b["balance"] == "bias":
+        router.bias_E.copy_(torch.randn(b["n_experts"], generator=g) * 0.1)
+    assert violations(router, router(x)) == []
+
+
+@pytest.mark.parametrize("name", ROUTERS.names())
+def test_a_broken_routing_is_caught_by_the_rules_checks(name):
+    # The checks would be worthless if they passed anything: shuffling the weights across points breaks
+    # every rule whose weights follow its scores, and sending every slot to expert 0 breaks the rest.
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(0))
+    router = spread(router_for(name, 4, 2, 3, x=x, capacity_factor=0.5), 1.0, 0).eval()
+    r = router(x)
+    shuffled = type(r)(
+        r.logits_NE, r.scores_NE, r.topk_ids_NK, r.weights_NK.roll(1, dims=0), r.kept_NK, r.assigned_NK, None,
+        r.probabilities,
+    )  # fmt: skip
+    collapsed = type(r)(
+        r.logits_NE, r.scores_NE, torch.zeros_like(r.topk_ids_NK), r.weights_NK, r.kept_NK,
+        torch.ones_like(r.assigned_NK), None, r.probabilities,
+    )  # fmt: skip
+    assert violations(router, shuffled) or violations(router, collapsed)
+    assert violations(router, collapsed)
+
+
+@pytest.mark.parametrize("name", ROUTERS.names())
+def test_every_router_routes_alike_with_reference_and_fast_kernels(name):
+    x = torch.randn(300, 3, generator=torch.Generator().manual_seed(1))
+    routings = []
+    for kernels in (REFERENCE, FAST):
+        router = spread(router_for(name, 6, 2, 3, x=x, kernels=kernels, capacity_factor=0.75), 1.0, 3).eval()
+        routings.append(router(x))
+    ref, fast = routings
+    torch.testing.assert_close(fast.topk_ids_NK, ref.topk_ids_NK)
+    torch.testing.assert_close(fast.weights_NK, ref.weights_NK)
+    torch.testing.assert_close(fast.kept_NK, ref.kept_NK)
+    torch.testing.assert_close(fast.probs_NE, ref.probs_NE)
+
+
+def test_expert_choice_leaves_exactly_the_points_no_expert_ranks_in_its_top_c():
+    # Computed independently: expert e takes the c points it scores highest; a point that is in
+    # no expert's top c gets nothing. (Counting alone would hold for any choice of points.)
+    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    router = spread(router_for("expert_choice", 4, 1, 2, capacity_factor=0.5), 1.0, 0).eval()
+    r = router(x)
+    probs = torch.softmax(router.logits(x), dim=1)
+    c = 8  # ceil(64 * 0.5 / 4)
+    taken = torch.zeros(64, 4, dtype=torch.bool)
+    for e in range(4):
+        taken[probs[:, e].argsort(descending=True)[:c], e] = True
+    assert torch.equal(r.assigned_NK, taken)
+    unserved = ~taken.any(dim=1)
+    assert unserved.sum() >= 64 - 4 * c and torch.equal(~r.kept_NK.any(dim=1), unserved)
+
+
+def test_points_routed_alone_skip_capacity_and_expert_choice_falls_back_to_top_k():
+    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(5))
+    router = spread(router_for("expert_choice", 4, 2, 2), 5.0, 5).eval()
+    alone = router(x, batch_routing=False)
+    assert alone.topk_ids_NK.shape == (64, 2) and alone.kept_NK.all()
+    torch.testing.assert_close(alone.topk_ids_NK, alone.probs_NE.topk(2, dim=1).indices)
+    router = spread(router_for("topk", 4, 2, 2, capacity_factor=0.25), 5.0, 5).eval()
+    assert router(x).dropped_NK.any() and router(x, batch_routing=False).kept_NK.all()
+
+
+def test_may_drop_only_with_a_capacity_or_expert_choice():
+    assert not router_for("topk", 4, 1, 2).may_drop and not router_for("dense", 4, 1, 2).may_drop
+    assert router_for("switch", 4, 1, 2).may_drop  # Switch's default capacity factor is 1.25
+    assert router_for("topk", 4, 1, 2, capacity_factor=1.0).may_drop
+    assert router_for("expert_choice", 4, 1, 2).may_drop
+
+
+@pytest.mark.parametrize(("normalize", "constant"), [("softmax_topk", True), ("sigmoid", True), ("softmax", False)])
+def test_top1_weights_renormalised_over_one_choice_are_exactly_one(normalize, constant):
+    x = torch.randn(30, 2, generator=torch.Generator().manual_seed(0))
+    router = spread(router_for("topk", 4, 1, 2, normalize=normalize), 1.0, 0).eval()
+    assert router.constant_weights == constant
+    assert bool((router(x).weights_NK == 1).all()) == constant
+
+
+def test_a_training_step_softmaxes_only_where_something_reads_the_probabilities():
+    x = torch.randn(32, 3, generator=torch.Generator().manual_seed(0))
+    router = spread(router_for("topk", 6, 2, 3, normalize="softmax_topk", balance="none"), 1.0, 0).train()
+    r = router(x)
+    assert "probs_NE" not in vars(r)  # not computed: the chosen logits picked and weighed
+    torch.testing.assert_close(r.probs_NE, torch.softmax(r.logits_NE, dim=1))  # computed on first read
+    chosen = r.probs_NE.gather(1, r.topk_ids_NK)
+    torch.testing.assert_close(r.weights_NK, chosen / chosen.sum(dim=1, keepdim=True))
+
+
+def test_noisy_topk_starts_balanced_from_zero_gates_and_is_noise_free_in_evaluation():
+    router = router_for("noisy_topk", 8, 2, 3, gate_noise=1.0)
+    router.generator = torch.Generator().manual_seed(0)
+    x = torch.randn(4000, 3, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(router.gate.weight, torch.zeros_like(router.gate.weight))
+    load = torch.bincount(router.train()(x).topk_ids_NK.reshape(-1), minlength=8).float()
+    assert load.min() > 0.8 * load.mean()  # pure noise at the start: balanced
+    router.eval()
+    assert torch.equal(router(x).weights_NK, router(x).weights_NK)
+
+
+def test_gate_noise_changes_the_training_choice_only():
+    x = torch.randn(512, 2, generator=torch.Generator().manual_seed(3))
+    router = spread(router_for("topk", 4, 1, 2, gate_noise=1.0), 1.0, 3).eval()
+    router.generator = torch.Generator().manual_seed(0)
+    clean = router(x).topk_ids_NK
+    noisy = router.train()(x)
+    assert not torch.equal(clean, noisy.topk_ids_NK) and noisy.noise_std_NE is not None
+    assert torch.equal(router.eval()(x).topk_ids_NK, clean)
+
+
+def test_hash_routing_has_no_learned_gate_and_its_centroids_are_frozen():
+    x = torch.randn(50, 3)
+    router = router_for("hash", 6, 2, 3, x=x)
+    assert not list(router.parameters()) and router.centroids_ED.shape == (6, 3)
+    assert router.train()(x).noise_std_NE is None
+
+
+def test_dense_load_is_the_gate_mass():
+    x = torch.randn(20, 2)
+    router = spread(router_for("dense", 3, 1, 2), 1.0, 0).eval()
+    r = router(x)
+    torch.testing.assert_close(router.load(r), r.probs_NE.sum(dim=0))
+
+
+def test_a_router_label_names_what_each_point_gets():
+    assert ROUTERS["topk"].describe(ModelConfig(top_k=2)) == "top-2"
+    assert ROUTERS["expert_choice"].describe(ModelConfig(router="expert_choice")) == "expert choice"
+    assert ROUTERS["switch"].describe(ModelConfig(router="switch")) == "Switch top-1"
