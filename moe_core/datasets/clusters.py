@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from moe_core.config import ConfigError
+from moe_core.errors import ConfigError
 
 BLOB_STD = 0.25
 

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from moe_core.config import ConfigError
+from moe_core.datasets.dataset import Dataset, assemble
+from moe_core.errors import ConfigError
+from moe_core.options import DataConfig
 
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"  # CSVs that ship with the package
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 MAX_COLUMNS = 130
@@ -58,13 +61,26 @@ def read_csv(source: str | Path | bytes, target: str | None = None) -> CsvTable:
     return CsvTable(x_ND.astype(np.float32), y_N, cluster_N, names, header[target_col], class_names)
 
 
+def sample_files() -> list[str]:
+    """The bundled sample CSVs, by file name."""
+    return sorted(p.name for p in SAMPLES.glob("*.csv"))
+
+
+def resolve(path: str | Path) -> Path:
+    """A CSV path as given, or else the bundled sample of that name (so `iris.csv` works anywhere)."""
+    given = Path(path)
+    if given.is_file():
+        return given
+    if (SAMPLES / given.name).is_file() and given.name == str(path):
+        return SAMPLES / given.name
+    raise ConfigError(f"The CSV file '{path}' does not exist; the bundled samples are {', '.join(sample_files())}.")
+
+
 def _read_bytes(source: str | Path | bytes) -> bytes:
     if isinstance(source, bytes):
         raw = source
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"The CSV file '{path}' does not exist.")
+        path = resolve(source)
         if path.stat().st_size > MAX_BYTES:
             raise ConfigError(f"The CSV file is larger than {MAX_BYTES // 2**20} MB; use fewer rows.")
         raw = path.read_bytes()
@@ -164,3 +180,24 @@ def _parses(text: str, kind: type) -> bool:
     except ValueError:
         return False
     return True
+
+
+def load_csv(cfg: DataConfig) -> Dataset:
+    """The Dataset of a CSV file: features standardised, a regression target too, a seeded split."""
+    table = read_csv(cfg.csv_path, cfg.target)
+    x = table.x_ND
+    # Standardised features keep one learning rate sensible for every file.
+    x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    task = "classification" if table.class_names else "regression"
+    y = table.y_N
+    if task == "regression":
+        y = ((y - y.mean()) / (y.std() if y.std() > 0 else 1.0)).astype(np.float32)
+    train = _split(len(x), cfg.n_test / (cfg.n_train + cfg.n_test), cfg.seed)
+    return assemble(cfg, task, x, y, table.cluster_N, train, table.feature_names, table.class_names or None)
+
+
+def _split(n: int, test_share: float, seed: int) -> np.ndarray:
+    """Sorted training rows of a seeded random split, leaving at least one row on each side."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = min(n - 1, max(1, round(n * test_share)))
+    return np.sort(order[n_test:])

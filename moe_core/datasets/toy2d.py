@@ -9,27 +9,27 @@ int64 class labels, int64 latent cluster ids (the part of the picture a point co
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import make_blobs, make_circles, make_moons
+import sklearn.datasets
 
 Sample = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def make_circle(n_samples: int, *, noise: float, seed: int) -> Sample:
     """An inner disc (class 1) inside a ring (class 0); scikit-learn's `make_circles`."""
-    x, y = make_circles(n_samples, noise=noise, factor=0.5, random_state=seed)
+    x, y = sklearn.datasets.make_circles(n_samples, noise=noise, factor=0.5, random_state=seed)
     return _pack(x, y, y)
 
 
-def make_moons_data(n_samples: int, *, noise: float, seed: int) -> Sample:
+def make_moons(n_samples: int, *, noise: float, seed: int) -> Sample:
     """Two interleaving half circles; scikit-learn's `make_moons`, centred on the origin."""
-    x, y = make_moons(n_samples, noise=noise, random_state=seed)
+    x, y = sklearn.datasets.make_moons(n_samples, noise=noise, random_state=seed)
     return _pack(x - np.array([0.5, 0.25]), y, y)
 
 
 def make_gauss(n_samples: int, *, noise: float, seed: int) -> Sample:
     """Two Gaussian blobs, one per class, of standard deviation 0.3 + noise."""
     centres = np.array([[-0.7, -0.7], [0.7, 0.7]])
-    x, y = make_blobs(n_samples, centers=centres, cluster_std=0.3 + noise, random_state=seed)
+    x, y = sklearn.datasets.make_blobs(n_samples, centers=centres, cluster_std=0.3 + noise, random_state=seed)
     return _pack(x, y, y)
 
 
