@@ -1,19 +1,20 @@
-"""Evaluate a model on points and on a grid over the 2-D view: the numbers behind every map.
+"""Evaluate a model on points, on a grid over the 2-D view, and on one point: the numbers behind every
+map, metric and the inspector.
 
 Shapes: N points, D input dim, E experts, K slots per point, O outputs, R grid cells per side
-(grid arrays are [R, R] with row = view y, column = view x, as Plotly's heatmap z expects).
+(grid arrays are [R, R] with row = view y and column = view x, as Plotly's heatmap z expects).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from moe_core.data import Dataset
-from moe_core.dispatch import dispatch
+from moe_core.datasets.dataset import Dataset
 from moe_core.metrics import gate_entropy
 from moe_core.model import MoE, objective_loss
 
@@ -23,7 +24,7 @@ class PointProbe:
     """A model on a batch of points in evaluation mode; the routing fields are None for a dense MLP."""
 
     output_NO: np.ndarray
-    value_N: np.ndarray  # P(class 1) for two classes, the predicted class for more, the value for a regression
+    value_N: np.ndarray  # see output_value
     loss_N: np.ndarray  # the training objective per point
     logits_NE: np.ndarray | None = None
     probs_NE: np.ndarray | None = None
@@ -35,20 +36,31 @@ class PointProbe:
     kept_NK: np.ndarray | None = None
     load_E: np.ndarray | None = None
     own_out_NO: np.ndarray | None = None  # the first-choice expert's own output (shared experts added)
-    balance_loss: float | None = None  # the configured balance loss, when there is one
+    balance_loss: float | None = None  # the balance strategy's loss, where it has one
 
 
 @dataclass(frozen=True)
 class GridProbe:
     xs_R: np.ndarray  # view x of each column
     ys_R: np.ndarray  # view y of each row
-    output_RR: np.ndarray  # the model's value (see PointProbe.value_N)
+    output_RR: np.ndarray  # the model's value (see output_value)
     winner_RR: np.ndarray | None = None  # uint8 first-choice expert
     winner_prob_RR: np.ndarray | None = None  # its router probability
     second_RR: np.ndarray | None = None  # uint8 second choice (the winner again with one expert)
     entropy_RR: np.ndarray | None = None  # router entropy / log E
     routed_ERR: np.ndarray | None = None  # bool: expert e is among the cell's top-k choices
     expert_value_ERR: np.ndarray | None = None  # each expert's own value (only when asked for)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """One point routed as if it came alone (no capacity): what the inspector shows."""
+
+    probs_E: np.ndarray  # router probabilities
+    chosen: dict[int, float]  # expert -> combine weight, for the experts the point goes to
+    expert_values_E: np.ndarray  # each expert's own value (see output_value), shared experts added
+    combined: float  # the model's value
+    value_kind: str  # "probability", "class" or "value"
 
 
 def output_value(out_NO: torch.Tensor, classification: bool) -> torch.Tensor:
@@ -60,42 +72,47 @@ def output_value(out_NO: torch.Tensor, classification: bool) -> torch.Tensor:
     return out_NO.argmax(dim=1).float()
 
 
-def _shared(model: MoE, x_ND: torch.Tensor) -> torch.Tensor:
-    """The always-on shared experts' summed output, [N, 1 or O] (zero without shared experts)."""
-    if model.shared is None:
-        return x_ND.new_zeros(len(x_ND), 1)
-    return model.shared.forward_all(x_ND).sum(dim=1)
-
-
-def _own_outputs(model: MoE, x_ND: torch.Tensor, first_N: torch.Tensor) -> torch.Tensor:
-    """Each point through its first-choice expert only, [N, O]: one sparse pass, not E dense ones."""
-    return dispatch(model.experts, x_ND, first_N.unsqueeze(1))[:, 0] + _shared(model, x_ND)
-
-
-def _ranked(model: MoE, x_ND: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    logits_NE, probs_NE, selection_NE = model.router.scores(x_ND)
-    ranking_NK = selection_NE.topk(min(2, selection_NE.shape[1]), dim=1).indices
-    return logits_NE, probs_NE, ranking_NK
-
-
-@torch.no_grad()
-def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classification: bool) -> PointProbe:
-    """Evaluate on a batch (routing with capacity, as in training, without noise)."""
+@contextmanager
+def evaluating(model: nn.Module):
+    """The model in evaluation mode (no gate noise) and without gradients, then as it was."""
     was_training = model.training
     model.eval()
     try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def _with_shared(model: MoE, out_NXO: torch.Tensor, x_ND: torch.Tensor) -> torch.Tensor:
+    shared_NO = model.shared_output(x_ND)
+    if shared_NO is None:
+        return out_NXO
+    return out_NXO + (shared_NO if out_NXO.dim() == 2 else shared_NO.unsqueeze(1))
+
+
+def _first_two(model: MoE, x_ND: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits, probabilities, each point's first two choices [N, 2]; one column with one expert)."""
+    logits_NE, probs_NE, selection_NE = model.router.ranking(x_ND)
+    return logits_NE, probs_NE, selection_NE.topk(min(2, selection_NE.shape[1]), dim=1).indices
+
+
+def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classification: bool) -> PointProbe:
+    """Evaluate on a batch (routing with capacity, as in training, without noise)."""
+    with evaluating(model):
         out = model(x_ND)
         objective = model.cfg.objective if isinstance(model, MoE) else "blend"
-        loss_N = objective_loss(out, y_N, classification, objective)
         base = dict(
             output_NO=_np(out.output_NO),
             value_N=_np(output_value(out.output_NO, classification)),
-            loss_N=_np(loss_N),
+            loss_N=_np(objective_loss(out, y_N, classification, objective)),
         )
         if not isinstance(model, MoE):
             return PointProbe(**base)
-        r = out.routing
-        logits_NE, probs_NE, ranking_NK = _ranked(model, x_ND)
+        r, router = out.routing, model.router
+        logits_NE, probs_NE, ranking_NK = _first_two(model, x_ND)
+        own_NO = model.kernels.run_experts(model.experts, x_ND, ranking_NK[:, :1])[:, 0]
+        balance = router.balance.loss(router, r)
         return PointProbe(
             **base,
             logits_NE=_np(logits_NE),
@@ -104,14 +121,12 @@ def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classi
             second_N=_np(ranking_NK[:, -1]),
             ids_NK=_np(r.topk_ids_NK),
             weights_NK=_np(r.weights_NK),
-            assigned_NK=_np(r.assigned_mask()),
-            kept_NK=_np(r.kept_mask()),
-            load_E=_np(r.load_E),
-            own_out_NO=_np(_own_outputs(model, x_ND, ranking_NK[:, 0])),
-            balance_loss=None if r.balance_loss is None else float(r.balance_loss),
+            assigned_NK=_np(r.assigned_NK),
+            kept_NK=_np(r.kept_NK),
+            load_E=_np(router.load(r)),
+            own_out_NO=_np(_with_shared(model, own_NO, x_ND)),
+            balance_loss=None if balance is None else float(balance),
         )
-    finally:
-        model.train(was_training)
 
 
 def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float, float]:
@@ -122,7 +137,6 @@ def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float
     return centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half
 
 
-@torch.no_grad()
 def probe_grid(
     model: nn.Module,
     data: Dataset,
@@ -139,23 +153,20 @@ def probe_grid(
     gx, gy = np.meshgrid(xs_R, ys_R)
     view_GV = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], axis=1)).float()
     x_GD = data.projection.from_view(view_GV).to(device or "cpu")
-    was_training = model.training
-    model.eval()
-    try:
-        classification = data.task == "classification"
+    shape = (resolution, resolution)
+    with evaluating(model):
         out = model(x_GD, batch_routing=False)
-        shape = (resolution, resolution)
-        output_RR = _np(output_value(out.output_NO, classification)).reshape(shape)
+        output_RR = _np(output_value(out.output_NO, data.classification)).reshape(shape)
         if not isinstance(model, MoE):
             return GridProbe(xs_R, ys_R, output_RR)
-        _, probs_GE, ranking_GK = _ranked(model, x_GD)
+        _, probs_GE, ranking_GK = _first_two(model, x_GD)
         n_experts = probs_GE.shape[1]
         routed_EG = torch.zeros(n_experts, len(x_GD), dtype=torch.bool, device=x_GD.device)
         routed_EG.scatter_(0, out.routing.topk_ids_NK.T, True)
         values_ERR = None
         if with_experts:
-            out_GEO = model.experts.forward_all(x_GD) + _shared(model, x_GD).unsqueeze(1)
-            values_GE = torch.stack([output_value(o, classification) for o in out_GEO.unbind(dim=1)], dim=1)
+            out_GEO = _with_shared(model, model.experts.forward_all(x_GD), x_GD)
+            values_GE = torch.stack([output_value(o, data.classification) for o in out_GEO.unbind(dim=1)], dim=1)
             values_ERR = _np(values_GE.T).reshape(n_experts, *shape)
         return GridProbe(
             xs_R,
@@ -168,8 +179,22 @@ def probe_grid(
             routed_ERR=_np(routed_EG).reshape(n_experts, *shape),
             expert_value_ERR=values_ERR,
         )
-    finally:
-        model.train(was_training)
+
+
+def inspect_point(model: MoE, data: Dataset, x_D: torch.Tensor) -> Inspection:
+    """Route one point of `data`'s input space as if it came alone; read every expert's output and the
+    combined one."""
+    classification = data.classification
+    with evaluating(model):
+        x_1D = x_D.reshape(1, -1)
+        out = model(x_1D, batch_routing=False)
+        r = out.routing
+        pairs = zip(r.topk_ids_NK[0].tolist(), r.weights_NK[0].tolist(), r.kept_NK[0].tolist(), strict=True)
+        chosen = {e: w for e, w, kept in pairs if kept}
+        per_expert_EO = _with_shared(model, model.experts.forward_all(x_1D), x_1D)[0]
+        values_E = _np(output_value(per_expert_EO, classification))
+        combined = float(output_value(out.output_NO, classification)[0])
+        return Inspection(_np(r.probs_NE[0]), chosen, values_E, combined, data.value_kind)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

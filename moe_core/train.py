@@ -1,7 +1,8 @@
 """The step-wise trainer: `step(n)` trains, `snapshot()` measures, `reset()` rewinds to the same start.
 
-A UI or CLI drives it; nothing here loops forever, prints or sleeps. A non-finite loss stops the run
-with a message naming the step, and keeps the last good weights and the history.
+A UI or CLI drives it; nothing here loops forever, prints, sleeps or changes process-wide settings
+(`moe_core.fast.runtime.configure` does that, where the caller wants it). A non-finite loss stops the
+run with a message naming the step, and keeps the last good weights and the history.
 """
 
 from __future__ import annotations
@@ -11,27 +12,15 @@ from dataclasses import dataclass
 
 import torch
 
-from moe_core import cpu, optim
 from moe_core.config import RunConfig, config_changes
-from moe_core.data import Dataset, make_dataset
+from moe_core.datasets.dataset import Dataset, make_dataset
+from moe_core.errors import ConfigError
+from moe_core.fast import FAST
+from moe_core.kernels import Kernels
+from moe_core.metrics import Metrics, measure
 from moe_core.model import MoE, build_model, objective_loss
+from moe_core.options import LIVE_KEYS, OPTIMIZERS
 from moe_core.probe import GridProbe, probe_grid, probe_points
-from moe_core.snapshot import Metrics, measure
-
-# Settings a running trainer can take without a new model: the optimiser's and the router's knobs.
-LIVE_FIELDS = frozenset(
-    {
-        "model.balance",
-        "model.aux_loss_coef",
-        "model.z_loss_coef",
-        "model.bias_update_rate",
-        "model.gate_noise",
-        "train.lr",
-        "train.weight_decay",
-        "train.batch_size",
-        "train.steps",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -48,30 +37,43 @@ class Snapshot:
 
 
 def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA, then MPS, then the CPU."""
+    """`auto` picks CUDA, then MPS, then the CPU; a device this machine lacks raises ConfigError."""
+    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device(next(kind for kind, present in available.items() if present))
+    if not available[name]:
+        raise ConfigError(f"train.device is '{name}' but this machine has no {name.upper()} device; use auto or cpu.")
     return torch.device(name)
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Adam, AdamW or SGD, fused where torch has the kernel: one call per step for all parameters."""
+    params = list(params)
+    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params)
+    return OPTIMIZERS[name].load()(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
 class Trainer:
     """Trains one run of a RunConfig on its dataset; holds the model, optimiser and history."""
 
-    def __init__(self, cfg: RunConfig, data: Dataset | None = None, probe_size: int | None = 2000) -> None:
+    def __init__(
+        self, cfg: RunConfig, data: Dataset | None = None, probe_size: int | None = 2000, kernels: Kernels = FAST
+    ) -> None:
         self.cfg = cfg
+        self.kernels = kernels
         self.device = resolve_device(cfg.train.device)
-        if self.device.type == "cpu":
-            cpu.configure(cfg.train.threads)
         self.data = data if data is not None else make_dataset(cfg.data)
-        self.classification = self.data.task == "classification"
+        self.classification = self.data.classification
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.train.seed)
             model = build_model(
-                cfg.model, self.data.dim, self.data.n_outputs, self.classification, self.data.x_train, cfg.train.seed
+                cfg.model,
+                self.data.dim,
+                self.data.n_outputs,
+                self.classification,
+                self.data.x_train,
+                cfg.train.seed,
+                kernels,
             )
         self.model = model.to(self.device)
         self._initial = _copy_state(self.model.state_dict())
@@ -107,10 +109,10 @@ class Trainer:
         self._last_first = None
 
     def apply_live(self, cfg: RunConfig) -> list[str]:
-        """Take a config that differs only in LIVE_FIELDS mid-run; returns the changes as text, logged in events."""
+        """Take a config that differs only in live options mid-run; returns the changes as text, logged in events."""
         changes = config_changes(self.cfg, cfg)
-        if not set(changes) <= LIVE_FIELDS:
-            raise ValueError(f"these settings need a new model: {sorted(set(changes) - LIVE_FIELDS)}")
+        if not set(changes) <= LIVE_KEYS:
+            raise ValueError(f"these settings need a new model: {sorted(set(changes) - LIVE_KEYS)}")
         self.cfg = cfg
         if self.is_moe:
             self.model.set_config(cfg.model)
@@ -147,18 +149,19 @@ class Trainer:
             len(self.x_train), (cfg.train.batch_size,), generator=self.generator, device=self.device
         )
         out = self.model(self.x_train[index_B])
-        task = objective_loss(out, self.y_train[index_B], self.classification, cfg.model.objective, "mean")
+        task = objective_loss(
+            out, self.y_train[index_B], self.classification, cfg.model.objective, "mean", self.kernels
+        )
         loss = task
         if out.routing is not None:
-            if out.routing.balance_loss is not None:
-                loss = loss + cfg.model.aux_loss_coef * out.routing.balance_loss
-            if out.routing.z_loss is not None:
-                loss = loss + cfg.model.z_loss_coef * out.routing.z_loss
-        optim.clear_grads(self.optimizer)
+            router_loss = self.model.router.loss(out.routing).total
+            if router_loss is not None:
+                loss = loss + router_loss
+        self.kernels.zero_grad(self.optimizer)
         loss.backward()
-        optim.step(self.optimizer)
-        if out.routing is not None and cfg.model.balance == "bias":
-            self.model.router.update_bias(out.routing.load_E)
+        self.kernels.optimizer_step(self.optimizer)
+        if out.routing is not None:
+            self.model.router.after_step(out.routing)
         return task.detach()
 
     def snapshot(self, grid_resolution: int | None = None) -> Snapshot:
@@ -185,7 +188,10 @@ class Trainer:
         return Snapshot(metrics, grid)
 
     def fit(self, steps: int, snapshot_every: int | None = None) -> Snapshot:
-        """Train `steps` steps (stopping early on divergence), snapshotting along the way and at the end."""
+        """Train `steps` steps (stopping early on divergence), snapshotting every `snapshot_every`
+        steps along the way (None: only at the end) and at the end."""
+        if snapshot_every is not None and snapshot_every < 1:
+            raise ConfigError(f"Snapshots every {snapshot_every} steps is impossible; use 1 or more.")
         every = snapshot_every or steps or 1
         target = self.step_count + steps
         while self.step_count < target and not self.diverged:
@@ -196,7 +202,8 @@ class Trainer:
 
 
 def _copy_state(state):
-    """A state dict with its tensors cloned: what copy.deepcopy gives, 10x faster (it runs every step(n))."""
+    """A state dict with its tensors cloned: what copy.deepcopy gives, without its per-object
+    bookkeeping (it runs on every step(n) call)."""
     if isinstance(state, torch.Tensor):
         return state.clone()
     if isinstance(state, dict):
@@ -208,4 +215,4 @@ def _copy_state(state):
 
 def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     t = cfg.train
-    return optim.make_optimizer(t.optimizer, model.parameters(), t.lr, t.weight_decay)
+    return make_optimizer(t.optimizer, model.parameters(), t.lr, t.weight_decay)

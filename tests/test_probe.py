@@ -1,10 +1,13 @@
 import numpy as np
+import pytest
 import torch
 
-from moe_core.config import DataConfig, ModelConfig
-from moe_core.data import make_dataset
+from moe_core.config import RunConfig
+from moe_core.datasets.dataset import make_dataset
 from moe_core.model import build_model
-from moe_core.probe import grid_bounds, output_value, probe_grid, probe_points
+from moe_core.options import DataConfig, ModelConfig
+from moe_core.probe import grid_bounds, inspect_point, output_value, probe_grid, probe_points
+from moe_core.train import Trainer
 
 
 def model_and_data(**model):
@@ -21,7 +24,7 @@ def test_the_grid_covers_the_data_and_agrees_with_the_router():
     assert grid.winner_RR.shape == (20, 20) and grid.routed_ERR.shape == (5, 20, 20)
     # Row = view y, column = view x: the cell at (row 3, column 7) is the point (xs[7], ys[3]).
     point = torch.tensor([[grid.xs_R[7], grid.ys_R[3]]], dtype=torch.float32)
-    _, probs, selection = model.router.scores(point)
+    _, probs, selection = model.router.ranking(point)
     assert grid.winner_RR[3, 7] == selection.argmax()
     assert np.isclose(grid.winner_prob_RR[3, 7], probs.max().item(), atol=1e-6)
     assert (grid.routed_ERR.sum(axis=0) == 2).all()  # top-2: two experts marked per cell
@@ -67,3 +70,91 @@ def test_dense_models_have_no_routing_fields():
     model, data = model_and_data(arch="dense")
     probe = probe_points(model, data.x_test, data.y_test, classification=True)
     assert probe.load_E is None and probe_grid(model, data, resolution=4).winner_RR is None
+
+
+def expert_by_hand(model, e: int, x: np.ndarray, shared: bool = False) -> np.ndarray:
+    """Expert e (or shared expert e) as the MLP its stacked weights describe, in float64 numpy."""
+    experts = model.shared if shared else model.experts
+    act = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh}[model.cfg.expert_activation]
+    weights = [(w[e], b[e]) for w, b in experts.layers()]
+    h = x
+    for i, (w, b) in enumerate(weights):
+        h = h @ w.detach().double().numpy() + b.detach().double().numpy()
+        if i < len(weights) - 1:
+            h = act(h)
+    return h
+
+
+def value_by_hand(out_O: np.ndarray, n_classes: int) -> float:
+    if n_classes == 0:
+        return float(out_O[0])
+    if n_classes == 2:
+        return float(np.exp(out_O[1]) / np.exp(out_O).sum())
+    return float(out_O.argmax())
+
+
+INSPECTED = [
+    # 2 classes, Mixtral-style renormalised top-2, a shared expert, and training noise that the
+    # inspection (evaluation mode) must leave out.
+    (
+        {"data.name": "clusters", "model.top_k": 2, "model.normalize": "softmax_topk", "model.shared_experts": 1,
+         "model.gate_noise": 1.0},
+        "probability",
+    ),
+    # A regression, Switch-style raw probabilities at top-2, two shared experts, tanh experts two layers deep.
+    (
+        {"data.name": "clusters_regression", "model.top_k": 2, "model.shared_experts": 2,
+         "model.expert_activation": "tanh", "model.expert_layers": 2},
+        "value",
+    ),
+    # Three named classes; DeepSeek-V3's sigmoid scores and loss-free bias, which moves the choice only.
+    (
+        {"data.name": "csv", "data.csv_path": "iris.csv", "data.target": "species", "model.top_k": 2,
+         "model.normalize": "sigmoid", "model.balance": "bias"},
+        "class",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("changes", "value_kind"), INSPECTED)
+def test_inspecting_a_point_shows_what_the_model_computes_for_it(changes, value_kind):
+    cfg = RunConfig().replace(**{"data.n_train": 100, "data.n_test": 50, "model.n_experts": 5, **changes})
+    trainer = Trainer(cfg)
+    trainer.step(20)  # a router and experts that have moved away from their initial weights
+    model, data = trainer.model, trainer.data
+    router = model.router
+    n_classes = data.n_classes
+    x = data.x_test[3].double().numpy()
+    if cfg.model.balance == "bias":
+        # A large bias on the expert the router likes least: it must be chosen, yet weighed by its score.
+        with torch.no_grad():
+            logits = router.gate(data.x_test[3:4])[0]
+            router.bias_E.zero_()
+            router.bias_E[int(logits.argmin())] = 1.0
+
+    logits = x @ router.gate.weight.detach().double().numpy().T + router.gate.bias.detach().double().numpy()
+    if cfg.model.normalize == "sigmoid":
+        affinity = 1 / (1 + np.exp(-logits))
+        probs = affinity / affinity.sum()
+    else:
+        affinity = probs = np.exp(logits) / np.exp(logits).sum()
+    selection = affinity + router.bias_E.double().numpy()
+    ids = np.argsort(-selection)[: cfg.model.top_k]
+    weights = affinity[ids] if cfg.model.normalize == "softmax" else affinity[ids] / affinity[ids].sum()
+    shared = sum((expert_by_hand(model, s, x, shared=True) for s in range(cfg.model.shared_experts)), np.zeros(1))
+    outputs = [expert_by_hand(model, e, x) + shared for e in range(5)]
+    combined = sum(w * expert_by_hand(model, e, x) for e, w in zip(ids, weights, strict=True)) + shared
+
+    model.train()
+    got = inspect_point(model, data, data.x_test[3])
+    assert model.training  # handed back as it came
+    assert got.value_kind == value_kind == data.value_kind
+    np.testing.assert_allclose(got.probs_E, probs, rtol=1e-5, atol=1e-6)
+    assert list(got.chosen) == ids.tolist()
+    np.testing.assert_allclose(list(got.chosen.values()), weights, rtol=1e-5, atol=1e-6)
+    if cfg.model.balance == "bias":
+        assert int(probs.argmin()) in got.chosen
+    np.testing.assert_allclose(
+        got.expert_values_E, [value_by_hand(o, n_classes) for o in outputs], rtol=1e-4, atol=1e-5
+    )
+    assert got.combined == pytest.approx(value_by_hand(combined, n_classes), rel=1e-4, abs=1e-5)

@@ -4,9 +4,27 @@ import warnings
 import pytest
 import torch
 
-from moe_core.catalog import fill_dataset_defaults
+from moe_core.balance.aux_loss import AuxLoss
+from moe_core.balance.base import Balance
 from moe_core.config import RunConfig
-from moe_core.train import Trainer
+from moe_core.datasets import with_dataset_defaults
+from moe_core.datasets.dataset import make_dataset
+from moe_core.errors import ConfigError
+from moe_core.fast import FAST, runtime
+from moe_core.options import LIVE_KEYS
+from moe_core.reference import REFERENCE
+from moe_core.train import Trainer, resolve_device
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The product's CPU setting, which the CLI and the app apply through runtime.configure and the
+    Trainer no longer does: one thread is the fastest for these small steps, and the thresholds below
+    were measured with it. Restored afterwards, for the other test files."""
+    before = torch.get_num_threads()
+    runtime.configure(1, keep_memory=False)
+    yield
+    torch.set_num_threads(before)
 
 
 def small(**changes) -> RunConfig:
@@ -26,7 +44,7 @@ def test_top1_with_aux_loss_specialises_where_no_balancing_collapses():
 
 
 def test_digits_collapse_onto_one_expert_without_balancing_and_recover_with_it():
-    data = {f"data.{k}": v for k, v in fill_dataset_defaults({"name": "digits"}).items()}
+    data = {f"data.{k}": v for k, v in with_dataset_defaults({"name": "digits"}).items()}
     none = Trainer(RunConfig().replace(**data, **{"model.balance": "none"})).fit(400).metrics
     aux = Trainer(RunConfig().replace(**data, **{"model.balance": "aux_loss"})).fit(400).metrics
     assert none.effective_experts < 1.2 and none.dead_experts == 3
@@ -130,20 +148,108 @@ def test_fit_snapshots_along_the_way():
 
 def test_live_settings_apply_mid_run_and_are_logged():
     trainer = Trainer(small(**{"model.balance": "none"}))
+    assert type(trainer.model.router.balance) is Balance  # `none`: no loss, no selection bias
     trainer.step(20)
     texts = trainer.apply_live(trainer.cfg.replace(**{"model.balance": "aux_loss", "train.lr": 0.003}))
     assert texts == ["balance none → aux_loss", "lr 0.01 → 0.003"]
-    assert trainer.model.router.cfg.balance == "aux_loss"
+    # The router reads its config and its balance strategy live: the new strategy's loss applies from here.
+    assert trainer.model.router.cfg.balance == "aux_loss" and isinstance(trainer.model.router.balance, AuxLoss)
     assert trainer.optimizer.param_groups[0]["lr"] == 0.003
     assert trainer.events == [(20, "balance none → aux_loss"), (20, "lr 0.01 → 0.003")]
     trainer.step(5)
     assert trainer.step_count == 25
 
 
+def test_the_live_keys_are_the_optimisers_and_the_routers_knobs():
+    assert {
+        "model.balance",
+        "model.aux_loss_coef",
+        "model.z_loss_coef",
+        "model.bias_update_rate",
+        "model.gate_noise",
+        "train.lr",
+        "train.weight_decay",
+        "train.batch_size",
+        "train.steps",
+    } == LIVE_KEYS
+
+
+def test_every_live_key_is_taken_mid_run_and_reaches_the_model_and_the_optimiser():
+    trainer = Trainer(small())
+    trainer.step(5)
+    changes = {
+        "model.balance": "bias",
+        "model.aux_loss_coef": 0.3,
+        "model.z_loss_coef": 0.01,
+        "model.bias_update_rate": 0.01,
+        "model.gate_noise": 0.5,
+        "train.lr": 0.003,
+        "train.weight_decay": 0.001,
+        "train.batch_size": 32,
+        "train.steps": 70,
+    }
+    assert set(changes) == LIVE_KEYS
+    texts = trainer.apply_live(trainer.cfg.replace(**changes))
+    assert len(texts) == len(LIVE_KEYS) - 1  # train.steps is the CLI's, not an event of the run
+    assert trainer.model.router.cfg == trainer.model.cfg == trainer.cfg.model
+    group = trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (0.003, 0.001)
+    trainer.step(5)  # the bias strategy moves the bias by ±0.01 a step now; at the default rate, 5 steps move it 0.005
+    bias = trainer.model.router.bias_E
+    assert trainer.step_count == 10 and 0.01 - 1e-6 <= bias.abs().max() <= 0.05 + 1e-6
+
+
 def test_settings_that_need_a_new_model_are_refused_live():
     trainer = Trainer(small())
     with pytest.raises(ValueError, match="need a new model"):
         trainer.apply_live(trainer.cfg.replace(**{"model.n_experts": 8}))
+
+
+@pytest.mark.parametrize("every", [0, -1])
+def test_fit_refuses_a_snapshot_interval_below_one(every):
+    trainer = Trainer(small())
+    with pytest.raises(ConfigError, match=f"Snapshots every {every} steps is impossible; use 1 or more.$"):
+        trainer.fit(10, snapshot_every=every)
+    assert trainer.step_count == 0 and trainer.history == []
+
+
+def test_fit_without_an_interval_snapshots_once_at_the_end():
+    trainer = Trainer(small())
+    trainer.fit(15)
+    trainer.fit(0)  # no steps: one more snapshot, at the same step
+    assert [m.step for m in trainer.history] == [15, 15]
+
+
+def test_the_device_resolves_to_what_this_machine_has():
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_asking_for_a_missing_device_is_a_config_error():
+    with pytest.raises(ConfigError) as err:
+        resolve_device("cuda")
+    assert str(err.value) == "train.device is 'cuda' but this machine has no CUDA device; use auto or cpu."
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        Trainer(small(**{"train.device": "cuda"}))
+
+
+def test_the_trainer_passes_its_kernels_to_the_model_and_the_plain_ones_train_the_same():
+    # The reference kernels are the definition; the fast ones must follow the same trajectory.
+    cfg = small(**{"model.top_k": 2, "model.capacity_factor": 1.0})
+    data = make_dataset(cfg.data)
+    fast, plain = Trainer(cfg, data, 100, FAST), Trainer(cfg, data, 100, REFERENCE)
+    assert fast.model.kernels is FAST and plain.model.kernels is plain.model.router.kernels is REFERENCE
+    assert fast.data is data and plain.data is data
+    fast.step(20)
+    plain.step(20)
+    for a, b in zip(fast.model.parameters(), plain.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    # probe_size: the metrics read the first 100 test points.
+    fast_metrics, plain_metrics = fast.snapshot().metrics, plain.snapshot().metrics
+    assert sum(sum(row) for row in fast_metrics.contingency) == 100
+    assert fast_metrics.test_loss == pytest.approx(plain_metrics.test_loss, rel=1e-4)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
