@@ -1,16 +1,43 @@
-"""Command line: `python -m moe_core train|datasets`. Bad input exits 2 with one `error:` line."""
+"""Command line: `python -m moe_core` (or `moe-explorer`) train | options | routers | datasets | app.
+
+Bad input exits with code 2 and one `error:` line. Listings and `--help` import no torch, so they
+answer at once; `train` loads it when it starts.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
+import os
+import subprocess
 import sys
 from pathlib import Path
 
-from moe_core.catalog import describe_datasets, fill_dataset_defaults
-from moe_core.config import ConfigError, RunConfig, parse_assignment
-from moe_core.train import Trainer
+from moe_core.balance import BALANCE
+from moe_core.config import ConfigError, RunConfig, parse_assignment, run_label
+from moe_core.datasets import describe_datasets, with_dataset_defaults
+from moe_core.options import describe_options
+from moe_core.routers import ROUTERS
+
+SUMMARY_FIELDS = (
+    "train_loss",
+    "test_loss",
+    "test_accuracy",
+    "load_share",
+    "load_entropy",
+    "effective_experts",
+    "dead_experts",
+    "drop_rate",
+    "unrouted_rate",
+    "dispatch_entropy",
+    "cluster_nmi",
+    "purity",
+    "max_vio",
+    "load_cv2",
+    "router_z",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,19 +50,37 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _positive(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got '{text}'")
+    return value
+
+
+def _steps(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got '{text}'")
+    return value
+
+
+def read_config_file(path_text: str) -> dict:
+    path = Path(path_text)
+    if not path.is_file():
+        raise ConfigError(f"The config file '{path_text}' does not exist.")
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"The config file '{path_text}' is not valid JSON ({err}).") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"The config file '{path_text}' must hold a JSON object.")
+    return doc
+
+
 def build_config(config_path: str | None, assignments: list[str], steps: int | None) -> RunConfig:
-    """The config file (or the defaults), then --set overrides, then --steps; dataset defaults fill the rest."""
-    doc: dict = {}
-    if config_path:
-        path = Path(config_path)
-        if not path.is_file():
-            raise ConfigError(f"The config file '{config_path}' does not exist.")
-        try:
-            doc = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ConfigError(f"The config file '{config_path}' is not valid JSON ({err}).") from None
-        if not isinstance(doc, dict):
-            raise ConfigError(f"The config file '{config_path}' must hold a JSON object.")
+    """The config file (or the defaults), then --set overrides, then --steps; the chosen dataset's
+    suggested values fill what neither set."""
+    doc = read_config_file(config_path) if config_path else {}
     for key, value in (parse_assignment(a) for a in assignments):
         section, name = key.split(".", 1)
         if not isinstance(doc.setdefault(section, {}), dict):
@@ -44,30 +89,14 @@ def build_config(config_path: str | None, assignments: list[str], steps: int | N
     if steps is not None:
         doc.setdefault("train", {})["steps"] = steps
     if isinstance(doc.get("data"), dict):
-        doc["data"] = fill_dataset_defaults(doc["data"])
+        doc["data"] = with_dataset_defaults(doc["data"])
     return RunConfig.from_dict(doc)
 
 
-def summary(trainer: Trainer) -> dict:
+def summary(trainer) -> dict:
+    """The last snapshot's metrics and the run's outcome, JSON-ready (non-finite numbers as null)."""
     m = trainer.history[-1]
-    fields = (
-        "train_loss",
-        "test_loss",
-        "test_accuracy",
-        "load_share",
-        "load_entropy",
-        "effective_experts",
-        "dead_experts",
-        "drop_rate",
-        "unrouted_rate",
-        "dispatch_entropy",
-        "cluster_nmi",
-        "purity",
-        "max_vio",
-        "load_cv2",
-        "router_z",
-    )
-    doc = {"steps": trainer.step_count, **{f: getattr(m, f) for f in fields}}
+    doc = {"steps": trainer.step_count, "snapshots": len(trainer.history), **{f: getattr(m, f) for f in SUMMARY_FIELDS}}
     doc.update(
         diverged=trainer.diverged is not None,
         message=trainer.diverged,
@@ -79,7 +108,6 @@ def summary(trainer: Trainer) -> dict:
 
 
 def _finite(value):
-    """JSON has no NaN: non-finite numbers become null."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
@@ -91,54 +119,105 @@ def _finite(value):
 
 def _train(args: argparse.Namespace) -> None:
     cfg = build_config(args.config, args.set or [], args.steps)
+    # torch loads here, not at start-up, so that --help and the listings answer at once
+    from moe_core.fast import runtime
+    from moe_core.train import Trainer
+
+    runtime.configure(cfg.train.threads)
     trainer = Trainer(cfg, probe_size=None)
     trainer.fit(cfg.train.steps, snapshot_every=args.snapshot_every)
     doc = summary(trainer)
-    acc = "n/a" if doc["test_accuracy"] is None else f"{doc['test_accuracy']:.3f}"
-    print(
-        f"{cfg.data.name}: {cfg.model.arch} with {cfg.model.n_experts} experts, top-{cfg.model.top_k}, "
-        f"router {cfg.model.router}, balance {cfg.model.balance}"
-    )
-    print(
-        f"steps {doc['steps']} in {doc['seconds']:.2f} s on {doc['device']}; "
-        f"train loss {doc['train_loss']:.4f}, test loss {doc['test_loss']:.4f}, test accuracy {acc}"
-    )
-    if doc["load_share"] is not None:
-        share = " ".join(f"{s:.2f}" for s in doc["load_share"])
-        print(
-            f"load share [{share}], entropy {doc['load_entropy']:.3f}, "
-            f"effective experts {doc['effective_experts']:.2f}, dead {doc['dead_experts']}, "
-            f"drop rate {doc['drop_rate']:.3f}"
-        )
-    if doc["cluster_nmi"] is not None:
-        print(
-            f"cluster NMI {doc['cluster_nmi']:.3f}, purity {doc['purity']:.3f}, "
-            f"dispatch entropy {doc['dispatch_entropy']:.3f}"
-        )
+    print(_report(cfg, doc))
     if trainer.diverged:
         print(trainer.diverged, file=sys.stderr)
     if args.json:
         print(json.dumps(doc))
 
 
-def main(argv: list[str] | None = None) -> None:
+def _report(cfg: RunConfig, doc: dict) -> str:
+    acc = "n/a" if doc["test_accuracy"] is None else f"{doc['test_accuracy']:.3f}"
+    lines = [
+        run_label(cfg),
+        f"steps {doc['steps']} in {doc['seconds']:.2f} s on {doc['device']}; train loss {_num(doc['train_loss'])}, "
+        f"test loss {_num(doc['test_loss'])}, test accuracy {acc}",
+    ]
+    if doc["load_share"] is not None:
+        share = " ".join(f"{s:.2f}" for s in doc["load_share"])
+        lines.append(
+            f"load share [{share}], entropy {doc['load_entropy']:.3f}, effective experts "
+            f"{doc['effective_experts']:.2f}, dead {doc['dead_experts']}, drop rate {doc['drop_rate']:.3f}"
+        )
+    if doc["cluster_nmi"] is not None:
+        lines.append(
+            f"cluster NMI {doc['cluster_nmi']:.3f}, purity {doc['purity']:.3f}, "
+            f"dispatch entropy {doc['dispatch_entropy']:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _routers(_: argparse.Namespace) -> None:
+    print("Routers (model.router):")
+    for spec in ROUTERS.entries():
+        uses = ", ".join(sorted(spec.uses)) or "none"
+        print(f"  {spec.name:<14} {spec.label}. {spec.help} Options: {uses}. [{spec.citation}]")
+    print("Balance strategies (model.balance):")
+    for spec in BALANCE.entries():
+        cite = f" [{spec.citation}]" if spec.citation else ""
+        print(f"  {spec.name:<14} {spec.label}. {spec.help}{cite}")
+
+
+def _app(args: argparse.Namespace) -> None:
+    spec = importlib.util.find_spec("moe_explorer_app")
+    if spec is None or spec.origin is None:
+        raise ConfigError("The app is not installed; install the package with pip install moe-explorer.")
+    script = Path(spec.origin).with_name("streamlit_app.py")
+    command = [sys.executable, "-m", "streamlit", "run", str(script), *args.streamlit_args]
+    sys.exit(subprocess.call(command))
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m moe_core", description="Train and inspect small mixture-of-experts models.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser("train", help="train one configuration and print a summary")
     train.add_argument("--config", help="a RunConfig JSON file (defaults apply without one)")
-    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override, e.g. model.top_k=2")
-    train.add_argument("--steps", type=int, help="training steps (overrides train.steps)")
-    train.add_argument("--snapshot-every", type=int, help="steps between history snapshots")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="set an option, e.g. model.top_k=2")
+    train.add_argument("--steps", type=_steps, help="training steps (sets train.steps)")
+    train.add_argument("--snapshot-every", type=_positive, help="steps between metric snapshots (default: at the end)")
     train.add_argument("--json", action="store_true", help="end with one JSON line of results")
-    commands.add_parser("datasets", help="list the datasets and their knobs")
-    args = parser.parse_args(argv)
+    train.set_defaults(run=_train)
+    commands.add_parser("options", help="list every option: key, type, default, allowed values").set_defaults(
+        run=lambda _: print("\n".join(describe_options()))
+    )
+    commands.add_parser("routers", help="list the routing rules and balance strategies").set_defaults(run=_routers)
+    commands.add_parser("datasets", help="list the datasets and the options they read").set_defaults(
+        run=lambda _: print("\n".join(describe_datasets()))
+    )
+    app = commands.add_parser(
+        "app", help="start the app in the browser; further arguments go to streamlit run (e.g. --server.port 8502)"
+    )
+    app.set_defaults(run=_app)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "app":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.streamlit_args = rest
     try:
-        if args.command == "datasets":
-            print("\n".join(describe_datasets()))
-        else:
-            _train(args)
+        args.run(args)
+        sys.stdout.flush()
     except ConfigError as err:
         _fail(str(err))
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,98 +1,216 @@
+"""The command line, flag by flag: what each prints, and one `error:` line with exit code 2 for bad input."""
+
 import json
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from moe_core.__main__ import main
+from moe_core.options import OPTIONS
+from moe_core.routers import ROUTERS
+
 ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["--set", "data.n_train=300", "--set", "data.n_test=100"]
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "moe_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    """main() in this process: (exit code, stdout, stderr)."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as done:
+        code = done.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def test_train_prints_a_summary_and_a_json_last_line():
-    done = cli("train", "--steps", "60", "--set", "data.n_train=300", "--set", "model.n_experts=3", "--json")
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    for key in (
-        "steps",
-        "train_loss",
-        "test_loss",
-        "test_accuracy",
-        "load_share",
-        "load_entropy",
-        "effective_experts",
-        "dead_experts",
-        "drop_rate",
-        "dispatch_entropy",
-        "cluster_nmi",
-        "diverged",
-        "seconds",
-    ):
-        assert key in result
+def cli(*args: str, cwd=ROOT, **kwargs) -> subprocess.CompletedProcess:
+    """The real entry point in a fresh interpreter."""
+    command = [sys.executable, "-m", "moe_core", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=300, **kwargs)
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_train_prints_a_summary_and_with_json_a_json_last_line(capsys):
+    code, out, _ = run(capsys, "train", "--steps", "60", *SMALL, "--set", "model.n_experts=3", "--json")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0] == "clusters, 3 experts, top-1, aux_loss"
+    assert lines[1].startswith("steps 60 in ") and "load share [" in lines[2] and "cluster NMI" in lines[3]
+    result = last_json(out)
     assert result["steps"] == 60 and len(result["load_share"]) == 3 and result["diverged"] is False
     assert 0 <= result["test_accuracy"] <= 1 and 0 <= result["cluster_nmi"] <= 1
-    assert "load share" in done.stdout
+    code, out, _ = run(capsys, "train", "--steps", "5", *SMALL)
+    assert code == 0 and not out.strip().splitlines()[-1].startswith("{")  # no JSON without --json
 
 
-def test_a_config_file_and_a_regression(tmp_path):
+def test_set_takes_json_values_and_strings_and_steps_overrides_the_config(capsys, tmp_path):
     path = tmp_path / "run.json"
-    path.write_text(json.dumps({"data": {"name": "clusters_regression", "n_train": 200}, "train": {"steps": 20}}))
-    done = cli("train", "--config", str(path), "--json")
+    path.write_text(json.dumps({"data": {"name": "clusters_regression", "n_train": 200}, "train": {"steps": 50}}))
+    code, out, _ = run(capsys, "train", "--config", str(path), "--steps", "20", "--set", "model.top_k=2", "--json")
+    result = last_json(out)
+    assert code == 0 and result["steps"] == 20 and result["test_accuracy"] is None
+    assert result["config"]["model"]["top_k"] == 2 and result["config"]["data"]["name"] == "clusters_regression"
+
+
+def test_snapshot_every_sets_how_often_the_history_is_measured(capsys):
+    code, out, _ = run(capsys, "train", "--steps", "40", "--snapshot-every", "10", *SMALL, "--json")
+    assert code == 0 and last_json(out)["snapshots"] == 4
+    code, out, _ = run(capsys, "train", "--steps", "40", *SMALL, "--json")
+    assert last_json(out)["snapshots"] == 1
+
+
+def test_a_datasets_suggested_values_fill_what_the_user_did_not_set(capsys):
+    code, out, _ = run(capsys, "train", "--steps", "2", "--set", "data.name=digits", "--json")
+    data = last_json(out)["config"]["data"]
+    assert code == 0 and (data["dim"], data["n_train"], data["n_test"]) == (64, 1200, 500)
+
+
+def test_a_bundled_sample_trains_by_its_name_from_any_folder(tmp_path):
+    done = cli(
+        "train", "--steps", "5", "--set", "data.name=csv", "--set", "data.csv_path=clusters.csv", "--json", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["test_accuracy"] is None and result["steps"] == 20
+    assert last_json(done.stdout)["cluster_nmi"] is not None  # its cluster column was read
 
 
-def test_a_diverging_run_says_so_in_json():
-    done = cli("train", "--steps", "30", "--set", "train.lr=1e6", "--set", "train.optimizer=sgd", "--json")
-    assert done.returncode == 0
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["diverged"] is True and "diverged at step" in result["message"]
+def test_a_diverging_run_says_so_in_json_and_on_stderr(capsys):
+    code, out, err = run(
+        capsys, "train", "--steps", "30", "--set", "train.lr=1e6", "--set", "train.optimizer=sgd", "--json"
+    )
+    result = last_json(out)
+    assert code == 0 and result["diverged"] is True and "diverged at step" in result["message"]
+    assert "lower the learning rate" in err
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("train", "--set", "model.top_k=9"), "model.top_k (9) must be at most model.n_experts (4)"),
-        (("train", "--set", "model.topk=2"), "Unknown configuration key 'model.topk'"),
+        (("train", "--set", "model.top_k=9"), "model.top_k (9) must be at most model.n_experts (4)."),
+        (("train", "--set", "model.topk=2"), "Unknown configuration key 'model.topk' (did you mean model.top_k?)."),
+        (("train", "--set", "n_experts=8"), "Unknown configuration key 'n_experts' (did you mean model.n_experts?)."),
+        (("train", "--set", "model.router=swich"), "model.router 'swich' is unknown (did you mean switch?)"),
         (("train", "--set", "top_k"), "needs the form section.key=value"),
         (("train", "--config", "missing.json"), "does not exist"),
         (("train", "--set", "data.name=csv", "--set", "data.csv_path=nope.csv"), "does not exist"),
         (("train", "--set", "data.name=cluster_signals", "--set", "data.dim=6"), "multiple of 4"),
-        (("train", "--steps", "many"), "invalid int value"),
+        (("train", "--set", "train.device=cuda"), "train.device is 'cuda' but this machine has no CUDA device"),
+        (("train", "--steps", "many"), "argument --steps: must be a whole number of at least 0, got 'many'"),
+        (("train", "--steps", "-1"), "argument --steps: must be a whole number of at least 0, got '-1'"),
+        (("train", "--snapshot-every", "-1"), "argument --snapshot-every: must be a whole number of at least 1"),
+        (("train", "--snapshot-every", "0"), "argument --snapshot-every: must be a whole number of at least 1"),
         (("fly",), "invalid choice"),
     ],
 )
-def test_bad_input_exits_2_with_one_error_line(args, expected):
+def test_bad_input_exits_2_with_one_error_line(capsys, args, expected):
+    code, _, err = run(capsys, *args)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(("train", "--set", "train.device=cuda"), "no CUDA device"), (("train", "--config", "nope.json"), "nope.json")],
+)
+def test_the_real_entry_point_exits_2_without_a_traceback(args, expected):
+    if "cuda" in args[-1]:
+        pytest.importorskip("torch")
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
     done = cli(*args)
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
-    assert "Traceback" not in done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr and expected in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_a_bad_csv_through_the_cli(tmp_path):
-    path = tmp_path / "bad.csv"
-    path.write_text("x1,x2,label\n0.1,abc,0\n0.2,0.3,1\n0.3,0.1,0\n0.5,0.5,1\n")
-    done = cli("train", "--set", "data.name=csv", "--set", f"data.csv_path={path}")
-    assert done.returncode == 2 and "Column 'x2' holds the text 'abc' on line 2" in done.stderr
+def test_a_bad_csv_and_a_bad_config_file(capsys, tmp_path):
+    csv = tmp_path / "bad.csv"
+    csv.write_text("x1,x2,label\n0.1,abc,0\n0.2,0.3,1\n0.3,0.1,0\n0.5,0.5,1\n")
+    code, _, err = run(capsys, "train", "--set", "data.name=csv", "--set", f"data.csv_path={csv}")
+    assert code == 2 and "Column 'x2' holds the text 'abc' on line 2" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = run(capsys, "train", "--config", str(bad))
+    assert code == 2 and err.startswith("error: The config file")
 
 
-def test_an_invalid_config_file(tmp_path):
-    path = tmp_path / "bad.json"
-    path.write_text("{not json")
-    done = cli("train", "--config", str(path))
-    assert done.returncode == 2 and done.stderr.startswith("error: The config file")
+def test_options_lists_every_option_with_its_range(capsys):
+    code, out, _ = run(capsys, "options")
+    lines = out.strip().splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == list(OPTIONS)
+    assert "Changes live." in next(line for line in lines if line.startswith("model.balance"))
 
 
-def test_datasets_lists_every_dataset_with_its_knobs():
-    done = cli("datasets")
-    assert done.returncode == 0
+def test_routers_lists_every_rule_and_balance_strategy_with_its_paper(capsys):
+    code, out, _ = run(capsys, "routers")
+    assert code == 0
+    for spec in ROUTERS.entries():
+        assert f"  {spec.name} " in out and spec.citation in out
+    for name in ("none", "aux_loss", "importance", "bias"):
+        assert f"  {name} " in out
+
+
+def test_datasets_lists_every_dataset_with_its_options(capsys):
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0
     for name in ("clusters", "cluster_signals", "cluster_single_index", "digits", "csv", "spiral"):
-        assert name in done.stdout
-    assert "Knobs:" in done.stdout
+        assert name in out
+    assert "Options: data.dim, data.n_clusters, data.noise, data.separation." in out
+
+
+def test_help_and_listings_start_without_torch():
+    code = (
+        "import sys\nfrom moe_core.__main__ import main\n"
+        "for args in (['--help'], ['options'], ['routers'], ['datasets'], ['train', '--help']):\n"
+        "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+        "print('torch' in sys.modules, 'sklearn' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == "False False"
+    assert "train" in done.stdout and "snapshot-every" in done.stdout
+
+
+def test_a_closed_pipe_ends_the_listing_quietly():
+    # As in `python -m moe_core options | head -1`: the reader goes away before the output is written.
+    reader, writer = socket.socketpair()
+    reader.close()
+    done = subprocess.run([sys.executable, "-m", "moe_core", "options"], stdout=writer.fileno(),
+                          stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    writer.close()
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr and done.stderr == ""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_app_starts_the_app_from_any_folder(tmp_path):
+    port = _free_port()
+    args = ["app", "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port)]
+    process = subprocess.Popen([sys.executable, "-m", "moe_core", *args], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "the app did not start"
+                time.sleep(0.3)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+        assert "<title>Streamlit</title>" in page or "streamlit" in page.lower()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
