@@ -1,8 +1,12 @@
-"""MoE Explorer: `streamlit run app`. Page configuration and navigation only."""
+"""MoE Explorer: `streamlit run app` (or `moe-explorer app`). Page configuration and navigation only.
+
+The app's modules import as `moe_explorer_app` (this folder, installed under that name), so the
+script works from the repository and from an installed package alike.
+"""
 
 import streamlit as st
 
-from app import train_page
+from moe_explorer_app import train_page
 
 st.set_page_config(page_title="MoE Explorer", page_icon="🧭", layout="wide")
 st.navigation([st.Page(train_page.render, title="Train", icon="▶️", url_path="train", default=True)]).run()

@@ -6,8 +6,8 @@ import secrets
 
 import streamlit as st
 
-from app import live, session, settings
 from moe_core.config import ConfigError
+from moe_explorer_app import live, session, sidebar
 
 
 def _play() -> None:
@@ -72,7 +72,7 @@ def _toolbar() -> None:
 
 
 def render() -> None:
-    chosen = settings.render()
+    chosen = sidebar.render()
     notice = None
     if chosen.error:
         st.sidebar.error(chosen.error)

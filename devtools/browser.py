@@ -54,12 +54,11 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(timeout: float = 60) -> Iterator[str]:
-    """`python -m streamlit run app` from the repository root; yields its URL once /_stcore/health says ok."""
+    """Plain `streamlit run app` from the repository root (the command the README gives); yields its URL
+    once /_stcore/health says ok."""
     port = free_port()
     command = [
-        sys.executable,
-        "-m",
-        "streamlit",
+        str(Path(sys.executable).with_name("streamlit")),
         "run",
         "app",
         "--server.headless",

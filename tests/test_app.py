@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from moe_core.config import RunConfig
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "moe_core" / "sample_data"
 
 
 @pytest.fixture
@@ -21,13 +22,17 @@ def at() -> AppTest:
     return app
 
 
+def _runs(at: AppTest) -> list:
+    return at.session_state["runs"].runs
+
+
 def _run(at: AppTest):
-    return at.session_state["runs"][-1]
+    return at.session_state["runs"].active
 
 
 def test_the_defaults_build_the_default_config_and_draw_every_chart(at):
     assert _run(at).cfg == RunConfig()
-    assert len(at.session_state["runs"]) == 1
+    assert len(_runs(at)) == 1
     titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
     assert any(t.startswith("Routing map") for t in titles)
     for expected in ("Load share per expert over time", "Collapse watch", "Specialisation over time"):
@@ -78,10 +83,13 @@ def test_choosing_a_dataset_gives_it_suitable_sizes(at):
 
 
 def test_capacity_toggle_sets_the_capacity_factor(at):
-    at.toggle(key="ui.capacity").set_value(True).run()
-    assert _run(at).cfg.model.capacity_factor == 1.25
-    at.slider(key="ui.capacity_factor").set_value(0.5).run()
+    assert _run(at).cfg.model.capacity_factor is None
+    at.toggle(key="model.capacity_factor:on").set_value(True).run()
+    assert _run(at).cfg.model.capacity_factor == 1.25  # Switch's training value to start from
+    at.slider(key="model.capacity_factor:value").set_value(0.5).run()
     assert _run(at).cfg.model.capacity_factor == 0.5
+    at.toggle(key="model.capacity_factor:on").set_value(False).run()
+    assert _run(at).cfg.model.capacity_factor is None
 
 
 def test_step_advances_and_reset_restores_the_same_weights(at):
@@ -103,7 +111,7 @@ def test_a_setting_that_needs_a_new_model_starts_a_new_run_and_keeps_the_old_one
     at.button(key="btn.step").click().run()
     first = _run(at)
     at.slider(key="model.n_experts").set_value(6).run()
-    assert len(at.session_state["runs"]) == 2 and at.session_state["runs"][0] is first
+    assert len(_runs(at)) == 2 and _runs(at)[0] is first
     assert _run(at).trainer.step_count == 0
     assert any("needs a new model" in i.value for i in at.info)
 
@@ -120,7 +128,7 @@ def test_balance_changes_apply_live_without_a_new_run(at):
 def test_an_untrained_run_is_replaced_not_kept(at):
     at.slider(key="model.n_experts").set_value(3).run()
     at.slider(key="model.n_experts").set_value(5).run()
-    assert len(at.session_state["runs"]) == 1 and _run(at).cfg.model.n_experts == 5
+    assert len(_runs(at)) == 1 and _run(at).cfg.model.n_experts == 5
 
 
 def test_new_seed_draws_new_initial_weights(at):
@@ -143,7 +151,7 @@ def test_a_bad_csv_shows_one_sentence_and_keeps_the_run(at):
 
 
 def test_a_good_csv_trains_on_it(at):
-    good = (ROOT / "sample_data" / "regression.csv").read_bytes()
+    good = (SAMPLES / "regression.csv").read_bytes()
     at.sidebar.get("file_uploader")[0].set_value(("regression.csv", good, "text/csv"))
     at.run()
     run = _run(at)

@@ -1,4 +1,11 @@
-from app.palette import MAX_EXPERTS, OKABE_ITO, PALETTE, expert_colour, expert_name, shaded_colorscale
+from moe_explorer_app.figures.palette import (
+    MAX_EXPERTS,
+    OKABE_ITO,
+    PALETTE,
+    expert_colour,
+    expert_name,
+    shaded_colorscale,
+)
 
 
 def test_64_distinct_colours_starting_with_the_colour_blind_safe_set():

@@ -1,8 +1,6 @@
-"""Pure Plotly builders for quantities over training time: load, collapse, training and specialisation.
+"""Quantities over training time: load, collapse, training curves and specialisation.
 
-Every builder takes the run's metric history (a list of moe_core Metrics, oldest first) and returns a
-`go.Figure` made in one call from a complete dict: incremental `update_*` / `make_subplots` calls cost
-about six times more, and these figures are rebuilt every second while training.
+Every builder takes the run's metric history (a list of moe_core Metrics, oldest first).
 """
 
 from __future__ import annotations
@@ -12,9 +10,9 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from app.figures import base_layout
-from app.palette import expert_colour, expert_name
-from moe_core.snapshot import Metrics
+from moe_core.metrics import Metrics
+from moe_explorer_app.figures.palette import expert_colour, expert_name
+from moe_explorer_app.figures.style import base_layout, set_axes, subplot_grid
 
 MAX_POINTS = 400  # older history is thinned: a curve needs no more points than pixels
 MOE_COLOUR, DENSE_COLOUR = "#0072B2", "#D55E00"
@@ -36,35 +34,6 @@ def _steps(history: Sequence[Metrics]) -> np.ndarray:
     return np.array([m.step for m in history])
 
 
-def subplot_grid(rows: int, cols: int, titles: Sequence[str], gap: tuple[float, float] = (0.12, 0.2)) -> dict:
-    """Axes for a rows x cols grid (what make_subplots builds), with subplot titles as annotations.
-
-    Panels are numbered row by row from 1; panel i uses axes x{i}/y{i} ("x"/"y" for the first).
-    """
-    hgap, vgap = gap
-    width, height = (1 - hgap * (cols - 1)) / cols, (1 - vgap * (rows - 1)) / rows
-    layout: dict = {"annotations": []}
-    for i in range(rows * cols):
-        r, c = divmod(i, cols)
-        suffix = "" if i == 0 else str(i + 1)
-        x0, y1 = c * (width + hgap), 1 - r * (height + vgap)
-        layout[f"xaxis{suffix}"] = {"domain": [x0, x0 + width], "anchor": f"y{suffix}"}
-        layout[f"yaxis{suffix}"] = {"domain": [y1 - height, y1], "anchor": f"x{suffix}"}
-        layout["annotations"].append(
-            {
-                "text": titles[i],
-                "x": x0 + width / 2,
-                "y": y1,
-                "xref": "paper",
-                "yref": "paper",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 13},
-            }
-        )
-    return layout
-
-
 def _line(history, name: str, label: str, colour: str, panel: int = 1, dash: str | None = None, **extra) -> dict:
     suffix = "" if panel == 1 else str(panel)
     return {
@@ -81,15 +50,9 @@ def _line(history, name: str, label: str, colour: str, panel: int = 1, dash: str
     }
 
 
-def _axes(layout: dict, names: dict[str, dict]) -> dict:
-    for axis, props in names.items():
-        layout.setdefault(axis, {}).update(props)
-    return layout
-
-
 def load_share_area(history: Sequence[Metrics]) -> go.Figure:
     """Each expert's share of routed slots over time: stacked bands up to 16 experts, a heatmap above
-    (64 stacked traces cost the browser ~100 ms per redraw and no one can tell 64 bands apart)."""
+    (dozens of stacked traces slow every redraw in the browser, and no one can tell them apart)."""
     history = [m for m in thin(history) if m.load_share is not None]
     layout = base_layout("Load share per expert over time", 330)
     layout["xaxis"] = {"title": {"text": "training step"}}
@@ -146,7 +109,7 @@ def collapse_panel(history: Sequence[Metrics], n_experts: int) -> go.Figure:
     ]
     titles = ("Entropy, flips, drops", "Experts in use", "Imbalance (0 = even)", "Router losses")
     layout = {**base_layout("Collapse watch", 480), **subplot_grid(2, 2, titles, gap=(0.2, 0.26))}
-    _axes(
+    set_axes(
         layout,
         {
             "yaxis": {"range": [0, 1.05], "title": {"text": "0 to 1"}},
@@ -179,7 +142,7 @@ def training_curves(history: Sequence[Metrics], baseline: Sequence[Metrics] | No
         axes.update(
             xaxis2={"title": {"text": "training step"}}, yaxis2={"tickformat": ".0%", "title": {"text": "accuracy"}}
         )
-    return go.Figure({"data": traces, "layout": _axes(layout, axes)})
+    return go.Figure({"data": traces, "layout": set_axes(layout, axes)})
 
 
 def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_names: Sequence[str]) -> go.Figure:
@@ -200,7 +163,7 @@ def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_nam
         "hovertemplate": "cluster %{x} → %{y}: %{z}% (%{customdata} points)<extra></extra>",
     }
     layout = base_layout("Specialisation: where each cluster's points go", min(700, max(300, 90 + 22 * len(experts))))
-    _axes(
+    set_axes(
         layout,
         {
             "xaxis": {"title": {"text": "latent cluster"}, "type": "category"},
@@ -224,7 +187,7 @@ def specialisation_curves(history: Sequence[Metrics]) -> go.Figure:
         {**_line(history, "dispatch_entropy", "dispatch entropy (nats)", "#D55E00", dash="dot"), "yaxis": "y2"},
     ]
     layout = base_layout("Specialisation over time", 330)
-    _axes(
+    set_axes(
         layout,
         {
             "xaxis": {"title": {"text": "training step"}, "domain": [0, 0.88]},

@@ -1,9 +1,8 @@
-"""Pure Plotly builders for the maps: the routing map, the expert thumbnails and the point inspector.
+"""The input plane: the routing map and the expert thumbnails.
 
 Grid arrays follow moe_core.probe: [R, R] with row = view y and column = view x, as Heatmap z wants.
-Large arrays go out as uint8 where they can (Plotly sends numpy arrays base64-encoded: a 100 x 100 map
-of expert codes is about 13 KB, not 140 KB as float64). Each figure is made in one `go.Figure(dict)`
-call: incremental updates cost about six times more, and the map is rebuilt five times a second.
+Large arrays go out as uint8 where they can: Plotly sends numpy arrays base64-encoded, so a map of
+expert codes costs a byte a cell instead of eight.
 """
 
 from __future__ import annotations
@@ -14,8 +13,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from app.palette import expert_colour, expert_name, shaded_colorscale
 from moe_core.probe import GridProbe
+from moe_explorer_app.figures.palette import expert_colour, expert_name, shaded_colorscale
+from moe_explorer_app.figures.style import base_layout
 
 LEVELS = 4  # confidence shades per expert on the routing map
 MAP_MODES = {
@@ -53,20 +53,6 @@ class MapPoints:
     dropped_N: np.ndarray  # bool
     index_N: np.ndarray  # the point's index in the probe set, for the inspector
     class_names: tuple[str, ...]  # empty for a regression
-
-
-def base_layout(title: str, height: int) -> dict:
-    """Shared look. No Plotly template: "plotly_white" costs ~40 ms of deep copies per figure, and
-    Streamlit's theme styles charts in the browser anyway."""
-    return {
-        "title": {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 17}},
-        "template": "none",
-        "font": {"family": "Inter, Arial, sans-serif", "size": 14},
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 70, "b": 50},
-        "legend": {"orientation": "h", "y": -0.22, "x": 0, "font": {"size": 12}},
-        "uirevision": "keep",  # keep zoom and legend clicks while the data refreshes
-    }
 
 
 def _percent(values: np.ndarray) -> np.ndarray:
@@ -111,7 +97,7 @@ def _expert_heatmap(experts_RR: np.ndarray, sureness_RR: np.ndarray | None, n_ex
         level = np.full(experts_RR.shape, LEVELS - 1)
     else:
         level = np.clip((sureness_RR * LEVELS).astype(int), 0, LEVELS - 1)
-    step = int(np.ceil(n_experts / 8))  # each tick label costs the browser ~1.5 ms per redraw
+    step = int(np.ceil(n_experts / 8))  # each tick label costs the browser time on every redraw
     return {
         "type": "heatmap",
         "z": (experts_RR.astype(np.int32) * LEVELS + level).astype(np.uint8),
@@ -293,40 +279,3 @@ def expert_thumbnails(
         yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1, "range": [-1, rows * pitch + side * 0.35]},
     )
     return go.Figure({"data": [grey, value], "layout": layout})
-
-
-def gate_bars(probs_E: np.ndarray, chosen: dict[int, float], point: str) -> go.Figure:
-    """One point's router probabilities; the chosen experts solid, with their combine weights."""
-    experts = np.arange(len(probs_E))
-    is_chosen = np.isin(experts, list(chosen))
-    data = []
-    for flag, name, opacity in ((True, "chosen", 1.0), (False, "not chosen", 0.35)):
-        subset = experts[is_chosen == flag]
-        data.append(
-            {
-                "type": "bar",
-                "x": [expert_name(e) for e in subset],
-                "y": probs_E[subset],
-                "name": name,
-                "opacity": opacity,
-                "textposition": "outside",
-                "marker": {
-                    "color": [expert_colour(e) for e in subset],
-                    "line": {"width": 1.5 if flag else 0, "color": "#111111"},
-                },
-                "text": [f"w={chosen[e]:.2f}" if flag else "" for e in subset],
-                "hovertemplate": "%{x}: probability %{y:.3f}<extra></extra>",
-            }
-        )
-    layout = base_layout(f"Gate scores for point {point}", 330)
-    layout.update(
-        bargap=0.25,
-        xaxis={
-            "title": {"text": "expert"},
-            "categoryorder": "array",
-            "categoryarray": [expert_name(e) for e in experts],
-        },
-        yaxis={"title": {"text": "router probability"}, "range": [0, 1.15]},
-    )
-    layout["legend"].update(y=1.12, x=1, xanchor="right")
-    return go.Figure({"data": data, "layout": layout})

@@ -1,0 +1,5 @@
+"""Pure Plotly builders: data in, a `plotly.graph_objects.Figure` out, no Streamlit.
+
+`maps` draws the input plane (routing map, expert thumbnails), `history` quantities over training
+time, `inspector` one point's gate; `style` and `palette` are what they share.
+"""

@@ -1,0 +1,46 @@
+"""One point's gate: the router's probability for each expert, the chosen ones solid with their weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from moe_explorer_app.figures.palette import expert_colour, expert_name
+from moe_explorer_app.figures.style import base_layout
+
+
+def gate_bars(probs_E: np.ndarray, chosen: dict[int, float], point: str) -> go.Figure:
+    """One point's router probabilities; the chosen experts solid, with their combine weights."""
+    experts = np.arange(len(probs_E))
+    is_chosen = np.isin(experts, list(chosen))
+    data = []
+    for flag, name, opacity in ((True, "chosen", 1.0), (False, "not chosen", 0.35)):
+        subset = experts[is_chosen == flag]
+        data.append(
+            {
+                "type": "bar",
+                "x": [expert_name(e) for e in subset],
+                "y": probs_E[subset],
+                "name": name,
+                "opacity": opacity,
+                "textposition": "outside",
+                "marker": {
+                    "color": [expert_colour(e) for e in subset],
+                    "line": {"width": 1.5 if flag else 0, "color": "#111111"},
+                },
+                "text": [f"w={chosen[e]:.2f}" if flag else "" for e in subset],
+                "hovertemplate": "%{x}: probability %{y:.3f}<extra></extra>",
+            }
+        )
+    layout = base_layout(f"Gate scores for point {point}", 330)
+    layout.update(
+        bargap=0.25,
+        xaxis={
+            "title": {"text": "expert"},
+            "categoryorder": "array",
+            "categoryarray": [expert_name(e) for e in experts],
+        },
+        yaxis={"title": {"text": "router probability"}, "range": [0, 1.15]},
+    )
+    layout["legend"].update(y=1.12, x=1, xanchor="right")
+    return go.Figure({"data": data, "layout": layout})

@@ -1,0 +1,194 @@
+"""A session's runs and the worker thread that trains the active one; no Streamlit in here.
+
+`RunBook` keeps a session's runs (at most MAX_RUNS, the oldest goes first) and turns the sidebar's
+settings into a live change of the active run or a new run. `Worker` trains the active run in short
+chunks on a daemon thread that never calls Streamlit; the page reads a run under the run's lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from moe_core.config import RunConfig, config_changes, run_label
+from moe_core.options import LIVE_KEYS
+from moe_core.train import Trainer
+
+MAX_RUNS = 6  # memory per session stays bounded; the oldest run goes first
+SNAPSHOT_SECONDS = 0.2  # history resolution while training live
+CHUNK_SECONDS = 0.02  # the worker holds a run's lock this long at most, so pausing is immediate
+RATE_WINDOW = 2.0  # seconds of chunks the speed readout averages over
+
+
+@dataclass
+class Run:
+    """One training run: the MoE, its dense baseline of equal size, and what the page needs to show it."""
+
+    number: int
+    trainer: Trainer
+    baseline: Trainer | None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    clock: Callable[[], float] = time.perf_counter
+    _rate: deque = field(default_factory=lambda: deque(maxlen=64))  # (time, step) after each chunk
+    _rate_lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_snapshot: float = float("-inf")
+
+    @property
+    def cfg(self) -> RunConfig:
+        return self.trainer.cfg
+
+    @property
+    def name(self) -> str:
+        return f"Run {self.number}: {run_label(self.cfg)}"
+
+    def advance(self, n: int) -> None:
+        """Train n steps (the baseline too) and keep the history at about five snapshots a second."""
+        with self.lock:
+            self.trainer.step(n)
+            if self.baseline is not None:
+                self.baseline.step(n)
+            now = self.clock()
+            with self._rate_lock:
+                self._rate.append((now, self.trainer.step_count))
+            if now - self._last_snapshot >= SNAPSHOT_SECONDS or self.trainer.diverged:
+                self.snapshot()
+
+    def snapshot(self) -> None:
+        with self.lock:
+            self.trainer.snapshot()
+            if self.baseline is not None:
+                self.baseline.snapshot()
+            self._last_snapshot = self.clock()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.trainer.reset()
+            if self.baseline is not None:
+                self.baseline.reset()
+            with self._rate_lock:
+                self._rate.clear()
+            self.snapshot()
+
+    def steps_per_second(self) -> float:
+        """Training speed over the last RATE_WINDOW seconds of chunks; 0 when none came in the last half second."""
+        now = self.clock()
+        with self._rate_lock:  # the worker appends while the page reads
+            recent = [(t, s) for t, s in self._rate if now - t < RATE_WINDOW]
+        if len(recent) < 2 or now - recent[-1][0] > 0.5:
+            return 0.0
+        (t0, s0), (t1, s1) = recent[0], recent[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+class Worker:
+    """A daemon thread that trains the session's active run in short chunks while playing."""
+
+    def __init__(self) -> None:
+        self.run: Run | None = None
+        self._playing = threading.Event()
+        self._stopped = threading.Event()
+        self._chunk = 5
+        self._thread = threading.Thread(target=self._loop, name="moe-explorer-trainer", daemon=True)
+        self._thread.start()
+
+    @property
+    def playing(self) -> bool:
+        return self._playing.is_set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def play(self, run: Run) -> None:
+        self.run = run
+        if not run.trainer.diverged:
+            self._playing.set()
+
+    def pause(self) -> None:
+        """Stop training; when this returns no further step runs (the lock waits out the current chunk)."""
+        self._playing.clear()
+        run = self.run
+        if run is not None:
+            with run.lock:
+                pass
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (the session is gone); returns once it has ended or `timeout` passed."""
+        self._stopped.set()
+        self._playing.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            if not self._playing.wait(timeout=0.5) or self._stopped.is_set():
+                continue
+            run = self.run
+            if run is None:
+                self._playing.clear()
+                continue
+            with run.lock:
+                if not self._playing.is_set():
+                    continue
+                started = time.perf_counter()
+                run.advance(self._chunk)
+                elapsed = max(time.perf_counter() - started, 1e-4)
+            if run.trainer.diverged:
+                self._playing.clear()
+            # Size chunks by time spent training, not waiting for the lock, and never below 4 steps.
+            self._chunk = int(min(max(self._chunk * CHUNK_SECONDS / elapsed, 4), 2000))
+            time.sleep(0.002)  # hand the interpreter to the page's threads between chunks
+
+
+class RunBook:
+    """A session's runs, newest last; the newest is the active one."""
+
+    def __init__(self, make_run: Callable[[int, RunConfig, bool], Run], limit: int = MAX_RUNS) -> None:
+        self.runs: list[Run] = []
+        self.limit = limit
+        self._make_run = make_run
+        self._counter = 0
+
+    @property
+    def active(self) -> Run | None:
+        return self.runs[-1] if self.runs else None
+
+    def sync(self, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
+        """Make the active run match the settings: a live change where the model can take it, else a
+        new run (an untrained active run is replaced, a trained one kept). Returns a sentence saying
+        what happened, if anything did; a ConfigError from building the run leaves everything as it was."""
+        current = self.active
+        if current is not None:
+            changes = config_changes(current.cfg, cfg)
+            same_baseline = (current.baseline is not None) == with_baseline
+            if not changes and same_baseline:
+                return None
+            if set(changes) <= LIVE_KEYS and same_baseline:
+                with current.lock:
+                    texts = current.trainer.apply_live(cfg)
+                    if current.baseline is not None:
+                        current.baseline.apply_live(cfg.replace(**{"model.arch": "dense"}))
+                return f"Applied at step {current.trainer.step_count} without restarting: {'; '.join(texts)}."
+        untrained = current is not None and current.trainer.step_count == 0
+        number = current.number if untrained else self._counter + 1  # a replaced run keeps its number
+        run = self._make_run(number, cfg, with_baseline)
+        self._counter = max(self._counter, number)
+        was_playing = worker.playing
+        worker.pause()
+        notice = None
+        if untrained:
+            self.runs.pop()
+        elif current is not None:
+            notice = (
+                f"That setting needs a new model: started run {run.number} at step 0 (run {current.number} is kept)."
+            )
+        self.runs.append(run)
+        if len(self.runs) > self.limit:
+            dropped = self.runs.pop(0)
+            removed = f"Run {dropped.number} was removed to keep memory bounded ({self.limit} runs at most)."
+            notice = f"{notice} {removed}" if notice else removed
+        if was_playing:
+            worker.play(run)
+        return notice

@@ -1,0 +1,177 @@
+"""What the live panel shows, computed without Streamlit: the map's data copied from a run in one
+locked moment, the readout line, the diagnosis, the captions and the inspector's rows.
+
+The rendering (`live.py`) puts these on the page; tests check them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from moe_core.metrics import Metrics
+from moe_core.probe import GridProbe, Inspection, inspect_point, probe_grid, probe_points
+from moe_explorer_app.figures.maps import MapPoints
+from moe_explorer_app.figures.palette import expert_name
+from moe_explorer_app.runs import Run
+
+MAP_RESOLUTION = 100
+MAP_POINTS = 250  # SVG markers cost the browser per redraw; 250 show the data well
+NEAR_TIE = 0.02  # router probabilities closer than this are called a near tie
+
+MAP_CAPTIONS = {
+    "expert": "Each colour is the expert the gate sends that region to; faint means the gate is unsure. Markers "
+    "are test points by class; a red × got no expert. Click a point or a region to inspect it.",
+    "second": "Each colour is the expert the gate would pick if its favourite were gone: where experts share "
+    "a border, the runner-up is usually the neighbour.",
+    "entropy": "Dark means the gate spreads its probability over many experts (undecided); white means it is "
+    "sure. Borders between experts are dark.",
+    "output": "The whole model's prediction over the plane (after mixing the experts). Compare it with the "
+    "winning-expert view to see which expert draws which part of the boundary.",
+}
+CONSTANT_GATE = (
+    "With top-1 and the weight renormalised over the chosen expert the gate is always 1: the router "
+    "learns only from the balance loss. Try 'softmax, no renormalising'."
+)
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the map fragment draws, copied from a run in one locked moment."""
+
+    grid: GridProbe
+    points: MapPoints
+    step: int
+    latest: Metrics | None
+    diverged: str | None
+    axis_names: tuple[str, str]
+
+
+def map_view(run: Run, resolution: int = MAP_RESOLUTION) -> MapView:
+    """The routing map's grid, the test points on it (and which of them capacity leaves without an
+    expert), and the run's step and latest metrics."""
+    trainer, data = run.trainer, run.trainer.data
+    x, y = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
+    dropped = np.zeros(len(x), bool)
+    with run.lock:
+        grid = probe_grid(trainer.model, data, resolution, trainer.device)
+        if trainer.is_moe and trainer.model.router.may_drop:  # only then can a point go unserved
+            probe = probe_points(trainer.model, x.to(trainer.device), y.to(trainer.device), data.classification)
+            dropped = ~probe.kept_NK.any(axis=1)
+        latest = trainer.history[-1] if trainer.history else None
+        step, diverged = trainer.step_count, trainer.diverged
+    names = data.class_names if data.classification else ()
+    points = MapPoints(data.projection.to_view(x).numpy(), y.numpy(), dropped, np.arange(len(x)), names)
+    axes = ("x1", "x2") if data.dim == 2 else ("PC1", "PC2")
+    return MapView(grid, points, step, latest, diverged, axes)
+
+
+def thumbnail_grid(run: Run, side: int) -> GridProbe:
+    """A side x side grid with every expert's own value on every cell, for the thumbnails."""
+    trainer = run.trainer
+    with run.lock:
+        return probe_grid(trainer.model, trainer.data, side, trainer.device, with_experts=True)
+
+
+def histories(run: Run) -> tuple[list[Metrics], list[Metrics] | None]:
+    """The run's and its baseline's metric histories, copied under the run's lock."""
+    with run.lock:
+        return list(run.trainer.history), (list(run.baseline.history) if run.baseline is not None else None)
+
+
+def readout(run: Run, step: int, latest: Metrics | None, rate: float) -> str:
+    """The line above the map: step, speed, device, the run, and test accuracy where there is one."""
+    accuracy = "" if latest is None or latest.test_accuracy is None else f" · test accuracy {latest.test_accuracy:.1%}"
+    return f"**step {step:,}** · {rate:,.0f} steps/s · {run.trainer.device.type} · {run.name}{accuracy}"
+
+
+def diagnosis(m: Metrics | None, n_experts: int) -> tuple[str, str] | None:
+    """("success" or "warning", a sentence) when the load tells a story worth saying, else None."""
+    if m is None or m.load_entropy is None or n_experts == 1 or m.step == 0:
+        return None
+    n_clusters = 0 if m.contingency is None else len(m.contingency[0])
+    if m.dead_experts and m.cluster_nmi is not None and m.cluster_nmi > 0.7 and n_experts > n_clusters:
+        return (
+            "success",
+            f"{m.dead_experts} expert(s) idle, but NMI is {m.cluster_nmi:.2f}: each cluster has its own expert. "
+            f"With more experts ({n_experts}) than clusters ({n_clusters}), idle experts are expected; that is "
+            "not collapse.",
+        )
+    if m.load_entropy < 0.5:
+        return (
+            "warning",
+            f"Collapse: {m.effective_experts:.1f} effective experts of {n_experts}. Turn on a balance strategy "
+            "or gate noise and watch the bands spread.",
+        )
+    return None
+
+
+def collapse_caption(n_experts: int) -> str:
+    if n_experts > 16:
+        return (
+            "Each row is one expert; bright means it gets more than its fair share of points, dark less. "
+            "Even colour down a column: balanced; one bright row: collapse."
+        )
+    return (
+        "Each band is one expert's share of the routed points. Even bands: balanced; one band swallowing "
+        "the rest: collapse."
+    )
+
+
+def inspect(run: Run, index: int | None, xy: tuple[float, float] | None) -> tuple[Inspection, str]:
+    """Inspect a test point by index, or a spot of the map by view coordinates; (result, label)."""
+    data = run.trainer.data
+    if index is not None:
+        x_D, label = data.x_test[index], f"#{index}"
+    else:
+        x_D = data.projection.from_view(torch.tensor([xy], dtype=torch.float32))[0]
+        label = f"at ({xy[0]:.2f}, {xy[1]:.2f})"
+    with run.lock:
+        return inspect_point(run.trainer.model, data, x_D.to(run.trainer.device)), label
+
+
+def describe_value(value: float, kind: str) -> str:
+    if kind == "probability":
+        return f"P(class 1) = {value:.2f}"
+    if kind == "class":
+        return f"class {int(value)}"
+    return f"{value:.3f}"
+
+
+def inspection_rows(result: Inspection, limit: int = 8) -> list[dict]:
+    """The inspector's table: the most probable experts, whether the point goes to each, its weight
+    and the expert's own output."""
+    order = np.argsort(-result.probs_E, kind="stable")[:limit]
+    return [
+        {
+            "expert": expert_name(int(e)),
+            "probability": round(float(result.probs_E[e]), 3),
+            "chosen": "yes" if int(e) in result.chosen else "",
+            "weight": round(result.chosen.get(int(e), 0.0), 3),
+            "its own output": describe_value(float(result.expert_values_E[e]), result.value_kind),
+        }
+        for e in order
+    ]
+
+
+def combined_sentence(result: Inspection) -> str:
+    """How the output is made: each chosen expert's output scaled by its weight, then summed."""
+    if not result.chosen:
+        return f"**Combined output:** no expert takes this point → {describe_value(result.combined, result.value_kind)}"
+    parts = " + ".join(f"{w:.2f} × output of {expert_name(e)}" for e, w in result.chosen.items())
+    return f"**Combined output:** {parts} → {describe_value(result.combined, result.value_kind)}"
+
+
+def near_tie(result: Inspection) -> str | None:
+    """A sentence when the top two experts' probabilities are within NEAR_TIE of each other."""
+    if len(result.probs_E) < 2:
+        return None
+    first, second = np.sort(result.probs_E)[::-1][:2]
+    if first - second >= NEAR_TIE:
+        return None
+    return (
+        f"Near tie: the top two experts have probabilities {first:.3f} and {second:.3f}; a small change can "
+        "flip the choice."
+    )

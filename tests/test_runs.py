@@ -1,0 +1,168 @@
+"""A session's runs and its worker, without Streamlit: pausing at once, settings changed while playing,
+the run limit, the worker's end, and the speed readout."""
+
+import threading
+import time
+
+import pytest
+
+from moe_core.config import RunConfig, run_label
+from moe_core.train import Trainer
+from moe_explorer_app.runs import MAX_RUNS, Run, RunBook, Worker
+
+SMALL = {"data.n_train": 300, "data.n_test": 100}
+
+
+def make_run(number: int, cfg: RunConfig, with_baseline: bool) -> Run:
+    baseline = Trainer(cfg.replace(**{"model.arch": "dense"})) if with_baseline else None
+    run = Run(number, Trainer(cfg), baseline)
+    run.snapshot()
+    return run
+
+
+@pytest.fixture
+def worker():
+    w = Worker()
+    yield w
+    w.stop()
+
+
+def wait_until(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_pause_returns_only_once_no_further_step_can_run(worker):
+    # Large steps make each chunk long (tens of milliseconds), so a pause that did not wait for the
+    # chunk in progress would let the count move after it returned: over ten pauses, one would.
+    cfg = RunConfig().replace(**SMALL, **{"train.batch_size": 2048, "model.n_experts": 32, "model.top_k": 2})
+    run = make_run(1, cfg, False)
+    for _ in range(10):
+        before = run.trainer.step_count
+        worker.play(run)
+        wait_until(lambda b=before: run.trainer.step_count > b)
+        started = time.perf_counter()
+        worker.pause()
+        waited = time.perf_counter() - started
+        stopped = run.trainer.step_count
+        time.sleep(0.15)
+        assert run.trainer.step_count == stopped and not worker.playing
+        assert waited < 1.0  # at most one chunk
+
+
+def test_a_live_setting_changed_while_playing_applies_at_its_step_and_training_goes_on(worker):
+    book = RunBook(make_run)
+    book.sync(RunConfig().replace(**SMALL), True, worker)
+    run = book.active
+    worker.play(run)
+    wait_until(lambda: run.trainer.step_count > 50)
+    notice = book.sync(run.cfg.replace(**{"model.balance": "none", "train.lr": 0.003}), True, worker)
+    assert notice.startswith("Applied at step") and book.active is run and worker.playing
+    (step, text), _ = run.trainer.events
+    assert text == "balance aux_loss → none" and step > 50
+    assert run.trainer.model.router.cfg.balance == "none" and run.baseline.cfg.train.lr == 0.003
+    wait_until(lambda: run.trainer.step_count > step + 50)
+
+
+def test_a_setting_that_needs_a_new_model_keeps_the_trained_run_and_plays_the_new_one(worker):
+    book = RunBook(make_run)
+    book.sync(RunConfig().replace(**SMALL), False, worker)
+    first = book.active
+    first.advance(3)
+    worker.play(first)
+    notice = book.sync(first.cfg.replace(**{"model.n_experts": 6}), False, worker)
+    assert "started run 2" in notice and "run 1 is kept" in notice
+    assert book.runs == [first, book.active] and worker.run is book.active and worker.playing
+
+
+def test_an_untrained_run_is_replaced_and_keeps_its_number(worker):
+    book = RunBook(make_run)
+    for n in (3, 5, 7):
+        book.sync(RunConfig().replace(**SMALL, **{"model.n_experts": n}), False, worker)
+    assert len(book.runs) == 1 and book.active.number == 1 and book.active.cfg.model.n_experts == 7
+
+
+def test_past_the_limit_the_oldest_run_goes_with_a_notice(worker):
+    book = RunBook(make_run)
+    notices = []
+    for seed in range(MAX_RUNS + 1):
+        notices.append(book.sync(RunConfig().replace(**SMALL, **{"train.seed": seed}), False, worker))
+        book.active.advance(1)
+    assert [r.number for r in book.runs] == list(range(2, MAX_RUNS + 2))
+    assert f"Run 1 was removed to keep memory bounded ({MAX_RUNS} runs at most)" in notices[-1]
+    assert not any("removed" in (n or "") for n in notices[:-1])
+
+
+def test_stopping_the_worker_ends_its_thread_even_while_playing():
+    w = Worker()
+    w.play(make_run(1, RunConfig().replace(**SMALL), False))
+    wait_until(lambda: w.run.trainer.step_count > 0)
+    w.stop()
+    assert not w.alive
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_speed_readout_is_steps_over_the_last_two_seconds_and_zero_when_idle():
+    clock = Clock()
+    run = Run(1, Trainer(RunConfig().replace(**SMALL)), None, clock=clock)
+    assert run.steps_per_second() == 0.0
+    for t in (0.0, 0.5, 1.0):
+        clock.now = t
+        run.advance(10)
+    assert run.steps_per_second() == pytest.approx(20.0)  # 20 steps between t = 0 and t = 1
+    clock.now = 2.7
+    run.advance(5)
+    assert run.steps_per_second() == pytest.approx(5 / 1.7)  # the chunks at t = 0 and 0.5 left the window
+    clock.now = 3.3
+    assert run.steps_per_second() == 0.0  # nothing for over half a second: paused
+
+
+def test_the_readout_can_be_read_while_the_worker_writes():
+    # The worker appends to the rate record while the page reads it; unguarded, iterating it raised
+    # "deque mutated during iteration" within seconds.
+    run = Run(1, Trainer(RunConfig().replace(**SMALL)), None)
+    stop = threading.Event()
+    errors = []
+
+    def write() -> None:
+        while not stop.is_set():
+            with run._rate_lock:
+                run._rate.append((time.perf_counter(), 0))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                run.steps_per_second()
+            except RuntimeError as err:
+                errors.append(err)
+    finally:
+        stop.set()
+        writer.join()
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "label"),
+    [
+        ({}, "clusters, 4 experts, top-1, aux_loss"),
+        ({"model.top_k": 2}, "clusters, 4 experts, top-2, aux_loss"),
+        ({"model.router": "switch", "model.capacity_factor": 0.5}, "clusters, 4 experts, Switch top-1, aux_loss"),
+        ({"model.router": "expert_choice"}, "clusters, 4 experts, expert choice, aux_loss"),
+        ({"model.router": "dense", "model.balance": "none"}, "clusters, 4 experts, dense gating, none"),
+        ({"model.arch": "dense"}, "clusters, dense MLP"),
+    ],
+)
+def test_a_run_label_names_what_each_point_gets(changes, label):
+    assert run_label(RunConfig().replace(**changes)) == label
