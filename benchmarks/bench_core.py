@@ -1,7 +1,7 @@
 """Training-step speed: ours against the tutorial's MoE and a per-expert loop, on the same configurations.
 
-Each row trains (forward, backward, and the product's Adam step from moe_core.optim for all three) one
-configuration three ways: moe_core's MoE (moe_core/dispatch.py: on the CPU slots sorted by expert and
+Each row trains (forward, backward, and the product's Adam step from moe_core.fast.optim for all three)
+one configuration three ways: moe_core's MoE (moe_core/fast/dispatch.py: on the CPU slots sorted by expert and
 packed into batched matmuls, on a GPU a grouped matmul or dense experts), the
 tutorial's implementation (benchmarks/tutorial_moe.py: every expert on every point, masks to combine)
 and a Mixtral-style per-expert loop over stacked weights (benchmarks/loop_moe.py). All three get the
@@ -34,10 +34,12 @@ from floor_moe import NoDispatchMoE
 from loop_moe import LoopMoE
 from tutorial_moe import MixtureOfExperts
 
-from moe_core import RunConfig, Trainer, cpu, losses, optim
-from moe_core.config import ModelConfig
+from moe_core import RunConfig, Trainer, losses
+from moe_core.fast import optim, runtime
 from moe_core.model import MoE
+from moe_core.options import ModelConfig
 from moe_core.probe import probe_grid
+from moe_core.train import make_optimizer
 
 IMPLEMENTATIONS = ("ours", "tutorial", "loop")
 GRID = {
@@ -102,7 +104,7 @@ def trainer_step(kind: str, row: dict, device: str = "cpu"):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(row["batch"], row["dim"], generator=g).to(device)
     y = torch.randint(0, N_OUT, (row["batch"],), generator=g).to(device)
-    optimizer = optim.make_optimizer("adam", model.parameters(), lr=1e-3)
+    optimizer = make_optimizer("adam", model.parameters(), lr=1e-3)
 
     def step() -> None:
         loss = losses.task_loss(_logits(model, x), y, classification=True, reduction="mean")
@@ -170,7 +172,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (the tensors and models live there)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line: the rows")
     args = parser.parse_args()
-    cpu.configure(args.threads)
+    runtime.configure(args.threads)
     device = args.device
     keys = list(GRID)
     rows = [dict(zip(keys, values, strict=True)) for values in itertools.product(*GRID.values())]

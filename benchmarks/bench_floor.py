@@ -18,14 +18,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_core import GRID, time_row
 
-from moe_core import cpu
+from moe_core.fast import runtime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experts", type=int, default=16)
     args = parser.parse_args()
-    cpu.configure(1)
+    runtime.configure(1)
     grid = {**GRID, "experts": (args.experts,)}
     rows = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     print(f"ms per training step, {args.experts} experts, one thread")

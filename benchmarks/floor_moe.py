@@ -1,6 +1,6 @@
 """The floor: a MoE training step with its routing but no dispatch, every slot through one expert.
 
-The router is ours (linear gate, `top_k_ids`, softmax of the chosen logits); then one MLP, computed
+The router is ours (linear gate, `moe_core.fast.topk.top_k`, softmax of the chosen logits); then one MLP, computed
 feature-first like ours, runs on the N * K slot copies, and the slots are blended with the weights
 as ours blends them.
 No sorting, gathering or packing: it does a subset of the work of any correct MoE step, so a ratio to
@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from moe_core.routing import top_k_ids
+from moe_core.fast.topk import top_k as fast_top_k
 
 
 class NoDispatchMoE(nn.Module):
@@ -29,7 +29,7 @@ class NoDispatchMoE(nn.Module):
     def forward(self, x_ND: torch.Tensor) -> torch.Tensor:
         n, k = x_ND.shape[0], self.top_k
         logits_NE = self.gate(x_ND)
-        ids_NK = top_k_ids(logits_NE, k)
+        ids_NK = fast_top_k(logits_NE, k)
         slots_DM = x_ND.T if k == 1 else x_ND.T.repeat(1, k)  # slot m = k * N + n
         h_HM = torch.relu(torch.addmm(self.b_in_H1, self.w_in_HD, slots_DM))
         out_OM = torch.addmm(self.b_out_O1, self.w_out_OH, h_HM)

@@ -1,4 +1,4 @@
-"""The MoE of the tutorial in shared/seeds (its "Example MoE Implementation"), as it shows it.
+"""The MoE of the tutorial the product grew from (its "Example MoE Implementation"), as it shows it.
 
 Every expert runs on every point; outputs are combined with one mask per (slot, expert) pair.
 Kept here only as the reference the benchmark must beat; the product never uses it.

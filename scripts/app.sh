@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up (first time only) and start the app: http://localhost:8501
+# Set up (first time, or after pyproject.toml changed) and start the app: http://localhost:8501
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-exec .venv/bin/python -m streamlit run app "$@"
+EXTRAS="${EXTRAS-}" bash scripts/setup.sh
+exec .venv/bin/streamlit run app "$@"
