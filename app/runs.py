@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from moe_core.config import RunConfig, config_changes, run_label
+from moe_core.config import ConfigError, RunConfig, config_changes, run_label
 from moe_core.options import LIVE_KEYS
 from moe_core.train import Trainer
 
@@ -171,12 +171,17 @@ class RunBook:
                     if current.baseline is not None:
                         current.baseline.apply_live(cfg.replace(**{"model.arch": "dense"}))
                 return f"Applied at step {current.trainer.step_count} without restarting: {'; '.join(texts)}."
+        was_playing = worker.playing
+        worker.pause()  # before reading the step count, so the run cannot train past step 0 meanwhile
         untrained = current is not None and current.trainer.step_count == 0
         number = current.number if untrained else self._counter + 1  # a replaced run keeps its number
-        run = self._make_run(number, cfg, with_baseline)
+        try:
+            run = self._make_run(number, cfg, with_baseline)
+        except ConfigError:
+            if was_playing and current is not None:
+                worker.play(current)
+            raise
         self._counter = max(self._counter, number)
-        was_playing = worker.playing
-        worker.pause()
         notice = None
         if untrained:
             self.runs.pop()

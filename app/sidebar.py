@@ -15,7 +15,7 @@ import streamlit as st
 from moe_core.config import ConfigError, RunConfig
 from moe_core.datasets import DATASETS
 from moe_core.datasets.csv_file import SAMPLES, read_csv, sample_files
-from moe_core.options import OPTIONS, Option, applies
+from moe_core.options import OPTIONS, DataConfig, Option, applies
 from moe_core.routers import ROUTERS
 
 # (expander title, open at start, the options it holds, in order)
@@ -45,6 +45,8 @@ NOT_IN_SIDEBAR = {
     "data.csv_path": "set by Upload CSV",
 }
 RADIOS = {"model.balance", "model.objective"}
+# The data options a new dataset leaves alone: the rest take the values that suit it.
+KEPT_ON_DATASET_CHANGE = ("data.name", "data.seed", "data.csv_path", "data.target")
 NUMBER_INPUTS = {"data.seed", "train.seed", "data.dim"}
 BASELINE = "ui.baseline"
 
@@ -90,7 +92,7 @@ def _on_dataset_change() -> None:
     """Give the new dataset the sizes that suit it (digits: 64 dims, 1200 + 500 images)."""
     spec = DATASETS[st.session_state["data.name"]]
     for key, option in OPTIONS.items():
-        if option.section == "data" and option.name not in ("name", "seed", "csv_path", "target"):
+        if option.section == "data" and key not in KEPT_ON_DATASET_CHANGE:
             st.session_state[key] = spec.defaults.get(option.name, option.default)
 
 
@@ -111,8 +113,9 @@ ON_CHANGE = {"data.name": _on_dataset_change, "model.router": _on_router_change}
 
 
 def _choices(key: str, option: Option) -> list[str]:
-    if key == "data.name":  # the CSV entry once a file is loaded
-        return [n for n in option.choices if n != "csv" or st.session_state.get("data.csv_path")]
+    if key == "data.name":  # the datasets the current values can build (a CSV file once one is loaded)
+        data = DataConfig(**{OPTIONS[k].name: v for k, v in values().items() if OPTIONS[k].section == "data"})
+        return [spec.name for spec in DATASETS.entries() if spec.check is None or spec.check(data) is None]
     if key == "data.target":
         return list(st.session_state.get("csv_columns", []))
     return list(option.choices)
@@ -128,11 +131,17 @@ def _formatter(key: str, option: Option):
 
 
 def _help(option: Option, current: dict, disabled: bool) -> str:
-    if not disabled or option.depends_on is None:
-        return option.help
-    chosen = current[option.depends_on]
-    what = OPTIONS[option.depends_on].label.lower()
-    return f"{option.help} Not used by the {what} '{chosen}'."
+    """The option's help, with what it means for the chosen dataset, whether it changes the running
+    model, and why it is greyed out."""
+    text = option.help
+    spec = DATASETS[current["data.name"]]
+    if option.key == "data.noise" and spec.noise:
+        text += f" Here: {spec.noise}."
+    if option.live:
+        text += " Changes apply at once, without restarting the run."
+    if disabled and option.depends_on is not None:
+        text += f" Not used by the {OPTIONS[option.depends_on].label.lower()} '{current[option.depends_on]}'."
+    return text
 
 
 def _widget(key: str, current: dict) -> None:
@@ -239,7 +248,7 @@ def render() -> Settings:
     for title, expanded, keys in LAYOUT:
         with st.sidebar.expander(title, expanded=expanded):
             for key in keys:
-                if key == "data.target" and st.session_state["data.name"] != "csv":
+                if key == "data.target" and not applies(key, values()):  # a column of a loaded file
                     continue
                 _widget(key, values())
             if title == "Training":

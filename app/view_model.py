@@ -157,11 +157,13 @@ def inspection_rows(result: Inspection, limit: int = 8) -> list[dict]:
 
 
 def combined_sentence(result: Inspection) -> str:
-    """How the output is made: each chosen expert's output scaled by its weight, then summed."""
-    if not result.chosen:
-        return f"**Combined output:** no expert takes this point → {describe_value(result.combined, result.value_kind)}"
-    parts = " + ".join(f"{w:.2f} × output of {expert_name(e)}" for e, w in result.chosen.items())
-    return f"**Combined output:** {parts} → {describe_value(result.combined, result.value_kind)}"
+    """How the output is made: each chosen expert's output scaled by its weight, then summed (with the
+    shared experts' output, where there are shared experts)."""
+    parts = [f"{w:.2f} × output of {expert_name(e)}" for e, w in result.chosen.items()]
+    if result.shared:
+        parts.append("the shared experts' output")
+    made = " + ".join(parts) if parts else "no expert takes this point"
+    return f"**Combined output:** {made} → {describe_value(result.combined, result.value_kind)}"
 
 
 def near_tie(result: Inspection) -> str | None:

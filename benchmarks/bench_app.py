@@ -57,9 +57,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = []
-    with streamlit_server() as url, chromium() as browser:
+    with streamlit_server() as server, chromium() as browser:
         for n in (4, 64):
-            rows.append(measure(browser, url, n, args.seconds))
+            rows.append(measure(browser, server.url, n, args.seconds))
     print(f"{'experts':>8} {'map redraws/s':>14} {'steps/s':>9}   (default settings otherwise; page open in Chromium)")
     for row in rows:
         print(f"{row['experts']:>8} {row['map_redraws_per_s']:>14.1f} {row['steps_per_s']:>9.0f}")

@@ -35,7 +35,7 @@ from loop_moe import LoopMoE
 from tutorial_moe import MixtureOfExperts
 
 from moe_core import RunConfig, Trainer, losses
-from moe_core.fast import optim, runtime
+from moe_core.fast import FAST, optim, runtime
 from moe_core.model import MoE
 from moe_core.options import ModelConfig
 from moe_core.probe import probe_grid
@@ -107,7 +107,7 @@ def trainer_step(kind: str, row: dict, device: str = "cpu"):
     optimizer = make_optimizer("adam", model.parameters(), lr=1e-3)
 
     def step() -> None:
-        loss = losses.task_loss(_logits(model, x), y, classification=True, reduction="mean")
+        loss = losses.task_loss(_logits(model, x), y, True, "mean", FAST.log_softmax)  # the product's loss
         optim.clear_grads(optimizer)
         loss.backward()
         optim.step(optimizer)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -52,39 +55,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the server process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def streamlit_server(timeout: float = 60) -> Iterator[str]:
-    """Plain `streamlit run app` from the repository root (the command the README gives); yields its URL
-    once /_stcore/health says ok."""
+def streamlit_server(timeout: float = 60) -> Iterator[Server]:
+    """Plain `streamlit run app` from the repository root (the command the README gives), logging to a
+    temporary file; yields the server once /_stcore/health says ok."""
     port = free_port()
-    command = [
-        str(Path(sys.executable).with_name("streamlit")),
-        "run",
-        "app",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    process.kill()
-                    raise RuntimeError(f"streamlit did not start: {process.stdout.read()}") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    command = [str(Path(sys.executable).with_name("streamlit")), "run", "app", "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--server.port", str(port)]  # fmt: skip
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        process.kill()
+                        log.seek(0)
+                        raise RuntimeError(f"streamlit did not start: {log.read()}") from None
+                    time.sleep(0.2)
+            yield Server(url, process.pid)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from moe_core.balance import BALANCE
-from moe_core.config import ConfigError, RunConfig, parse_assignment, run_label
+from moe_core.config import ConfigError, RunConfig, parse_assignment, run_label, split_key
 from moe_core.datasets import describe_datasets, with_dataset_defaults
 from moe_core.options import describe_options
 from moe_core.routers import ROUTERS
@@ -82,7 +82,7 @@ def build_config(config_path: str | None, assignments: list[str], steps: int | N
     suggested values fill what neither set."""
     doc = read_config_file(config_path) if config_path else {}
     for key, value in (parse_assignment(a) for a in assignments):
-        section, name = key.split(".", 1)
+        section, name = split_key(key)
         if not isinstance(doc.setdefault(section, {}), dict):
             raise ConfigError(f"The '{section}' part of the configuration must be a JSON object.")
         doc[section][name] = value
@@ -173,10 +173,13 @@ def _routers(_: argparse.Namespace) -> None:
 def _app(args: argparse.Namespace) -> None:
     spec = importlib.util.find_spec("moe_explorer_app")
     if spec is None or spec.origin is None:
-        raise ConfigError("The app is not installed; install the package with pip install moe-explorer.")
+        raise ConfigError("The app is not installed; run pip install . in a clone of the repository.")
     script = Path(spec.origin).with_name("streamlit_app.py")
     command = [sys.executable, "-m", "streamlit", "run", str(script), *args.streamlit_args]
-    sys.exit(subprocess.call(command))
+    try:
+        sys.exit(subprocess.call(command))
+    except KeyboardInterrupt:  # Ctrl-C stops the server, which says so itself
+        sys.exit(130)
 
 
 def _parser() -> argparse.ArgumentParser:

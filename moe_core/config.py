@@ -1,4 +1,4 @@
-"""Run configuration: one JSON document describes a run for the UI, the CLI, files and the page URL.
+"""Run configuration: one JSON document describes a run for the UI, the CLI and files.
 
 `RunConfig` holds the three sections of the table of options (`moe_core.options`). Building one
 checks every value against its option (type, range, choices) and the cross-field rules of the chosen
@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from moe_core.datasets import DATASETS
 from moe_core.errors import ConfigError, closest, did_you_mean
 from moe_core.options import OPTIONS, SECTIONS, DataConfig, ModelConfig, Option, TrainConfig, number_text
 from moe_core.routers import ROUTERS
@@ -92,7 +93,7 @@ def run_label(cfg: RunConfig) -> str:
 def split_key(key: str) -> tuple[str, str]:
     """("model", "top_k") from "model.top_k"; an unknown key raises ConfigError, with the closest known one."""
     if key not in OPTIONS:
-        by_name = {k.partition(".")[2]: k for k in OPTIONS}
+        by_name = {option.name: k for k, option in OPTIONS.items()}
         match = closest(key, OPTIONS) or by_name.get(closest(key.rpartition(".")[2], by_name) or "")
         hint = f" (did you mean {match}?)" if match else "; python -m moe_core options lists the keys"
         raise ConfigError(f"Unknown configuration key '{key}'{hint}.")
@@ -182,9 +183,12 @@ def _validate(cfg: RunConfig) -> None:
     router = ROUTERS[m.router]
     for key, only in router.fixed.items():
         if values[key] != only:
-            raise ConfigError(f"{key} ({values[key]}) must be {only} for router '{m.router}'.")
+            hint = f"; {router.fixed_hint}" if router.fixed_hint else ""
+            raise ConfigError(f"{key} ({values[key]}) must be {only} for router '{m.router}'{hint}.")
     problem = router.check(m) if router.check else None
     if problem:
         raise ConfigError(problem)
-    if cfg.data.name == "csv" and not cfg.data.csv_path:
-        raise ConfigError("data.csv_path must name a CSV file when data.name is 'csv'.")
+    dataset = DATASETS[cfg.data.name]
+    problem = dataset.check(cfg.data) if dataset.check else None
+    if problem:
+        raise ConfigError(problem)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from moe_core.options import ACTIVATIONS
+from moe_core.choices import ACTIVATIONS
 
 
 def cube(z: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 class Kernels:
     name: str
     top_k: Callable[[torch.Tensor, int], torch.Tensor]  # scores [N, E], k -> ids [N, K], best first
+    chosen: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # scores [N, E], ids [N, K] -> their scores [N, K]
     softmax: Callable[[torch.Tensor], torch.Tensor]  # over each row of [N, E]
     log_softmax: Callable[[torch.Tensor], torch.Tensor]  # over each row of [N, E]
     # experts, x [N, D], ids [N, K], kept [N, K] bool -> each slot's expert output [N, K, O], zero where not kept

@@ -13,10 +13,11 @@ import torch
 from torch import nn
 
 from moe_core import losses
+from moe_core.choices import ACTIVATIONS
 from moe_core.experts import Experts
 from moe_core.fast import FAST
 from moe_core.kernels import Kernels
-from moe_core.options import ACTIVATIONS, ModelConfig
+from moe_core.options import ModelConfig
 from moe_core.routers import ROUTERS
 from moe_core.routers.base import Router, Routing
 
@@ -89,8 +90,11 @@ class MoE(nn.Module):
 class DenseMLP(nn.Module):
     """The baseline every comparison needs: one MLP, as deep as an expert, as large as the whole MoE."""
 
-    def __init__(self, dim: int, hidden: int, n_out: int, layers: int, activation: str) -> None:
+    def __init__(
+        self, dim: int, hidden: int, n_out: int, layers: int, activation: str, kernels: Kernels = FAST
+    ) -> None:
         super().__init__()
+        self.kernels = kernels  # for its loss: the same set as the MoE it is compared with
         self.activation = ACTIVATIONS[activation].load()
         widths = [dim] + [hidden] * layers
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
@@ -108,8 +112,8 @@ def objective_loss(
     y_N: torch.Tensor,
     classification: bool,
     objective: str,
-    reduction: str = "none",
-    kernels: Kernels = FAST,
+    reduction: str,
+    kernels: Kernels,
 ) -> torch.Tensor:
     """The training objective, per point [N] or its mean: the task loss of the output, or the mixture
     likelihood (Jacobs et al. 1991)."""
@@ -149,4 +153,4 @@ def build_model(
     if cfg.arch == "moe":
         return moe
     width = matched_width(count_params(moe), dim, n_out, cfg.expert_layers)
-    return DenseMLP(dim, width, n_out, cfg.expert_layers, cfg.expert_activation)
+    return DenseMLP(dim, width, n_out, cfg.expert_layers, cfg.expert_activation, kernels)

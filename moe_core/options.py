@@ -3,7 +3,7 @@ label, one-line help, where it applies and whether a running trainer can take a 
 
 The three sections are frozen dataclasses whose fields carry an `Option` in their metadata; `OPTIONS`
 reads them into one table keyed "section.name". Config validation, the sidebar's widgets, the CLI's
-`--set` and `options` listing, and the page URL all read this table. No torch here: listing options
+`--set` and `options` listing read this table. No torch here: listing options
 and validating a config stay fast.
 """
 
@@ -15,61 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moe_core.balance import BALANCE
+from moe_core.choices import ACTIVATIONS, ARCHS, DEVICES, NORMALIZE, OBJECTIVES, OPTIMIZERS
 from moe_core.datasets import DATASETS
-from moe_core.registry import Entry, Registry
+from moe_core.registry import Registry
 from moe_core.routers import ROUTERS
 
-ARCHS: Registry[Entry] = Registry(
-    "model.arch",
-    [
-        Entry("moe", "mixture of experts", "A router and E experts."),
-        Entry("dense", "dense MLP", "One MLP, as deep as an expert, with the MoE's total parameter count."),
-    ],
-)
-NORMALIZE: Registry[Entry] = Registry(
-    "model.normalize",
-    [
-        Entry(
-            "softmax", "softmax, no renormalising (Switch)", "Weights are the chosen experts' softmax probabilities."
-        ),
-        Entry("softmax_topk", "softmax over the k chosen (Mixtral)", "The chosen probabilities renormalised to sum 1."),
-        Entry("sigmoid", "sigmoid scores (DeepSeek-V3)", "Independent sigmoid scores, the chosen ones renormalised."),
-    ],
-)
-ACTIVATIONS: Registry[Entry] = Registry(
-    "model.expert_activation",
-    [
-        Entry("relu", "ReLU", impl="torch:relu"),
-        Entry("gelu", "GELU", impl="torch.nn.functional:gelu"),
-        Entry("tanh", "tanh", impl="torch:tanh"),
-        Entry("cubic", "cubic (z³, Chen et al. 2022)", impl="moe_core.experts:cube"),
-        Entry("linear", "linear (none)", impl="moe_core.experts:identity"),
-    ],
-)
-OBJECTIVES: Registry[Entry] = Registry(
-    "model.objective",
-    [
-        Entry("blend", "blend", "The task loss of the weighted mix of the experts' outputs: experts cooperate."),
-        Entry("mixture", "mixture", "Jacobs et al. 1991's mixture likelihood: experts compete and specialise."),
-    ],
-)
-OPTIMIZERS: Registry[Entry] = Registry(
-    "train.optimizer",
-    [
-        Entry("adam", "Adam", impl="torch.optim:Adam"),
-        Entry("adamw", "AdamW", impl="torch.optim:AdamW"),
-        Entry("sgd", "SGD", impl="torch.optim:SGD"),
-    ],
-)
-DEVICES: Registry[Entry] = Registry(
-    "train.device",
-    [
-        Entry("auto", "auto", "CUDA, then MPS, then the CPU."),
-        Entry("cpu", "CPU"),
-        Entry("cuda", "CUDA GPU"),
-        Entry("mps", "Apple GPU"),
-    ],
-)
 LR_STEPS = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 

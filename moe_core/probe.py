@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from moe_core.datasets.dataset import Dataset
+from moe_core.datasets.dataset import Dataset, value_kind
 from moe_core.metrics import gate_entropy
 from moe_core.model import MoE, objective_loss
 
@@ -58,16 +58,18 @@ class Inspection:
 
     probs_E: np.ndarray  # router probabilities
     chosen: dict[int, float]  # expert -> combine weight, for the experts the point goes to
-    expert_values_E: np.ndarray  # each expert's own value (see output_value), shared experts added
+    expert_values_E: np.ndarray  # each expert's own value (see output_value), shared experts' output added
     combined: float  # the model's value
     value_kind: str  # "probability", "class" or "value"
+    shared: bool  # whether always-on shared experts add to every point's output
 
 
 def output_value(out_NO: torch.Tensor, classification: bool) -> torch.Tensor:
-    """One number per point for maps: P(class 1) with two classes, the argmax class with more, or the value."""
-    if not classification:
+    """One number per point for maps, as `value_kind` names it: P(class 1), the argmax class, or the value."""
+    kind = value_kind(classification, out_NO.shape[1])
+    if kind == "value":
         return out_NO[:, 0]
-    if out_NO.shape[1] == 2:
+    if kind == "probability":
         return torch.softmax(out_NO, dim=1)[:, 1]
     return out_NO.argmax(dim=1).float()
 
@@ -105,7 +107,7 @@ def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classi
         base = dict(
             output_NO=_np(out.output_NO),
             value_N=_np(output_value(out.output_NO, classification)),
-            loss_N=_np(objective_loss(out, y_N, classification, objective)),
+            loss_N=_np(objective_loss(out, y_N, classification, objective, "none", model.kernels)),
         )
         if not isinstance(model, MoE):
             return PointProbe(**base)
@@ -194,7 +196,7 @@ def inspect_point(model: MoE, data: Dataset, x_D: torch.Tensor) -> Inspection:
         per_expert_EO = _with_shared(model, model.experts.forward_all(x_1D), x_1D)[0]
         values_E = _np(output_value(per_expert_EO, classification))
         combined = float(output_value(out.output_NO, classification)[0])
-        return Inspection(_np(r.probs_NE[0]), chosen, values_E, combined, data.value_kind)
+        return Inspection(_np(r.probs_NE[0]), chosen, values_E, combined, data.value_kind, model.shared is not None)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

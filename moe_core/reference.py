@@ -62,6 +62,11 @@ def top_k(scores_NE: torch.Tensor, k: int) -> torch.Tensor:
     return scores_NE.topk(k, dim=1).indices
 
 
+def chosen(scores_NE: torch.Tensor, ids_NK: torch.Tensor) -> torch.Tensor:
+    """Each point's scores of its chosen experts, [N, K]."""
+    return scores_NE.gather(1, ids_NK)
+
+
 def softmax(x_NE: torch.Tensor) -> torch.Tensor:
     return torch.softmax(x_NE, dim=1)
 
@@ -78,4 +83,4 @@ def optimizer_step(optimizer: torch.optim.Optimizer) -> None:
     optimizer.step()
 
 
-REFERENCE = Kernels("reference", top_k, softmax, log_softmax, run_experts, combine, zero_grad, optimizer_step)
+REFERENCE = Kernels("reference", top_k, chosen, softmax, log_softmax, run_experts, combine, zero_grad, optimizer_step)

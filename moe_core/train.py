@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from moe_core.choices import OPTIMIZERS
 from moe_core.config import RunConfig, config_changes
 from moe_core.datasets.dataset import Dataset, make_dataset
 from moe_core.errors import ConfigError
@@ -19,7 +20,7 @@ from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.metrics import Metrics, measure
 from moe_core.model import MoE, build_model, objective_loss
-from moe_core.options import LIVE_KEYS, OPTIMIZERS
+from moe_core.options import LIVE_KEYS
 from moe_core.probe import GridProbe, probe_grid, probe_points
 
 

@@ -80,3 +80,13 @@ def test_only_the_bias_strategy_reads_the_bias():
     assert not (r(X).topk_ids_NK == 3).all()
     r.set_config(r.cfg.__class__(**{**vars(r.cfg), "balance": "bias"}))  # a live change of strategy
     assert (r(X).topk_ids_NK == 3).all()
+
+
+def test_importance_adds_the_smooth_load_term_for_switch_too():
+    # Switch picks the top-1 of its noisy scores, so Shazeer et al.'s estimator applies to it as to top-k.
+    r = router(router="switch", balance="importance", gate_noise=1.0)
+    r.generator = torch.Generator().manual_seed(0)
+    noisy = r.train()(X)
+    gates = torch.zeros(256, 4).scatter_add(1, noisy.topk_ids_NK, noisy.weights_NK)
+    load = losses.smooth_load(noisy.logits_NE, noisy.scores_NE, noisy.noise_std_NE, 1)
+    torch.testing.assert_close(r.loss(noisy).balance, losses.importance_loss(gates) + losses.cv_squared(load))

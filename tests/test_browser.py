@@ -4,6 +4,8 @@ Waits on visible state (the step counter, the map's image), never on fixed sleep
 test checks that nothing changes. Screenshots go to test-artifacts/.
 """
 
+import time
+
 import pytest
 from playwright.sync_api import Page
 
@@ -14,8 +16,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(scope="session")
 def server():
-    with streamlit_server() as url:
-        yield url
+    with streamlit_server() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +28,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, server) -> Page:
-    page = open_app(browser, server)
+    page = open_app(browser, server.url)
     ARTIFACTS.mkdir(exist_ok=True)
     yield page
     page.close()
@@ -61,3 +63,23 @@ def test_clicking_a_point_on_the_map_inspects_it(page):
     page.get_by_text("Combined output:").wait_for(timeout=30_000)
     page.screenshot(path=ARTIFACTS / "browser-inspect.png")
     assert exception_boxes(page) == 0
+
+
+def _cpu_rate(server, seconds: float = 1.0) -> float:
+    """The server process's CPU seconds per second over a short window."""
+    before = server.cpu_seconds()
+    time.sleep(seconds)  # a measuring window, not a wait for state
+    return (server.cpu_seconds() - before) / seconds
+
+
+def test_closing_a_playing_tab_stops_its_training(browser, server):
+    # The worker trains in a thread of the server; when the tab's session is released, the thread must
+    # stop, which shows as the server going idle.
+    page = open_app(browser, server.url)
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"() => ({STEP_JS})() > 100", timeout=90_000)
+    assert _cpu_rate(server) > 0.5  # training takes about a core
+    page.close()
+    deadline = time.monotonic() + 30
+    while _cpu_rate(server) > 0.2:
+        assert time.monotonic() < deadline, "the server kept training after the tab closed"

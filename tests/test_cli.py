@@ -9,12 +9,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 
 from moe_core.__main__ import main
 from moe_core.options import OPTIONS
 from moe_core.routers import ROUTERS
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
 SMALL = ["--set", "data.n_train=300", "--set", "data.n_test=100"]
 
 
@@ -102,7 +104,11 @@ def test_a_diverging_run_says_so_in_json_and_on_stderr(capsys):
         (("train", "--config", "missing.json"), "does not exist"),
         (("train", "--set", "data.name=csv", "--set", "data.csv_path=nope.csv"), "does not exist"),
         (("train", "--set", "data.name=cluster_signals", "--set", "data.dim=6"), "multiple of 4"),
-        (("train", "--set", "train.device=cuda"), "train.device is 'cuda' but this machine has no CUDA device"),
+        pytest.param(
+            ("train", "--set", "train.device=cuda"),
+            "train.device is 'cuda' but this machine has no CUDA device",
+            marks=NO_CUDA,
+        ),
         (("train", "--steps", "many"), "argument --steps: must be a whole number of at least 0, got 'many'"),
         (("train", "--steps", "-1"), "argument --steps: must be a whole number of at least 0, got '-1'"),
         (("train", "--snapshot-every", "-1"), "argument --snapshot-every: must be a whole number of at least 1"),
@@ -118,15 +124,12 @@ def test_bad_input_exits_2_with_one_error_line(capsys, args, expected):
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [(("train", "--set", "train.device=cuda"), "no CUDA device"), (("train", "--config", "nope.json"), "nope.json")],
+    [
+        pytest.param(("train", "--set", "train.device=cuda"), "no CUDA device", marks=NO_CUDA),
+        (("train", "--config", "nope.json"), "nope.json"),
+    ],
 )
 def test_the_real_entry_point_exits_2_without_a_traceback(args, expected):
-    if "cuda" in args[-1]:
-        pytest.importorskip("torch")
-        import torch
-
-        if torch.cuda.is_available():
-            pytest.skip("this machine has CUDA")
     done = cli(*args)
     assert done.returncode == 2 and "Traceback" not in done.stderr and expected in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

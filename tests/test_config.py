@@ -130,7 +130,10 @@ def test_wrong_keys_and_types_are_named(doc, expected):
             {"train.device": "tpu"},
             "train.device 'tpu' is unknown (did you mean cpu?); choose one of auto, cpu, cuda, mps.",
         ),
-        ({"model.router": "switch", "model.top_k": 2}, "model.top_k (2) must be 1 for router 'switch'."),
+        (
+            {"model.router": "switch", "model.top_k": 2},
+            "model.top_k (2) must be 1 for router 'switch'; use router 'topk' with a capacity_factor for k > 1.",
+        ),
         (
             {"model.router": "noisy_topk"},
             "model.gate_noise must be greater than 0 for router 'noisy_topk'; "

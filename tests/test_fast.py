@@ -112,8 +112,9 @@ def test_combine_is_the_weighted_sum_with_its_gradients(k):
         torch.testing.assert_close(a, b)
 
 
-def test_combine_skips_only_weights_that_are_constant_ones():
+def test_combine_skips_only_weights_that_are_a_broadcast_one():
     outputs = torch.randn(20, 1, 2)
-    assert combine(torch.ones(20, 1), outputs).data_ptr() == outputs.data_ptr()  # a view, no multiply
-    halves = torch.full((20, 1), 0.5)
-    torch.testing.assert_close(combine(halves, outputs), 0.5 * outputs[:, 0])
+    one = torch.ones(()).expand(20, 1)  # how a router gives a top-1 gate renormalised over its one choice
+    assert combine(one, outputs).data_ptr() == outputs.data_ptr()  # a view, no multiply
+    for weights in (torch.ones(20, 1), torch.full((20, 1), 0.5), torch.full((), 0.5).expand(20, 1)):
+        torch.testing.assert_close(combine(weights, outputs), weights * outputs[:, 0])

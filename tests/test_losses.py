@@ -21,7 +21,7 @@ def test_switch_loss_is_one_at_perfect_balance_and_e_when_collapsed(n_experts):
 
 
 def test_switch_loss_is_one_at_balance_for_any_k():
-    # Counting all N*k slots keeps 1 at balance (the fix HF's Mixtral loss needed, style.md rule 7).
+    # Counting all N*k slots keeps 1 at balance (the fix Hugging Face's Mixtral loss needed).
     probs = torch.full((12, 4), 0.25)
     for k in (1, 2, 3):
         assert losses.switch_balance_loss(probs, torch.full((4,), 12.0 * k / 4)).item() == pytest.approx(1.0)

@@ -52,7 +52,7 @@ def test_what_a_registry_entry_uses_depends_on_that_registry():
         ("model.normalize", {}, True),
         ("model.normalize", {"model.router": "switch"}, False),
         ("model.top_k", {"model.router": "dense"}, False),
-        ("model.capacity_factor", {"model.router": "hash"}, False),
+        ("model.capacity_factor", {"model.router": "dense"}, False),
         ("model.gate_noise", {"model.router": "hash"}, False),
         ("model.aux_loss_coef", {"model.balance": "bias"}, False),
         ("model.bias_update_rate", {"model.balance": "bias"}, True),
@@ -86,3 +86,20 @@ def test_the_listing_has_one_line_per_option_with_its_range():
     assert any(line.startswith("model.n_experts") and "[1 to 256]" in line for line in lines)
     assert any(line.startswith("model.router") and "expert_choice" in line for line in lines)
     assert any(line.startswith("model.capacity_factor") and "null (no limit" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("router", "used"),
+    [  # written out by hand from the papers, not read from the registry
+        ("topk", {"model.top_k", "model.normalize", "model.capacity_factor", "model.gate_noise"}),
+        ("noisy_topk", {"model.top_k", "model.normalize", "model.capacity_factor", "model.gate_noise"}),
+        ("switch", {"model.capacity_factor", "model.gate_noise"}),
+        ("expert_choice", {"model.top_k", "model.capacity_factor", "model.gate_noise"}),
+        ("dense", {"model.gate_noise"}),
+        ("hash", {"model.top_k", "model.capacity_factor"}),
+    ],
+)
+def test_each_router_uses_the_options_its_rule_reads(router, used):
+    values = RunConfig().replace(**{"model.router": router, "model.gate_noise": 1.0}).flat()
+    depends = [key for key, option in OPTIONS.items() if option.depends_on == "model.router"]
+    assert {key for key in depends if applies(key, values)} == used

@@ -135,8 +135,7 @@ def test_the_readout_can_be_read_while_the_worker_writes():
 
     def write() -> None:
         while not stop.is_set():
-            with run._rate_lock:
-                run._rate.append((time.perf_counter(), 0))
+            run.advance(1)
 
     writer = threading.Thread(target=write)
     writer.start()

@@ -75,8 +75,8 @@ def test_maps_of_many_dimensions_show_principal_components():
     assert view_model.map_view(run, resolution=8).axis_names == ("PC1", "PC2")
 
 
-def inspection(probs, chosen, values, combined=0.7, kind="probability") -> Inspection:
-    return Inspection(np.array(probs), chosen, np.array(values), combined, kind)
+def inspection(probs, chosen, values, combined=0.7, kind="probability", shared=False) -> Inspection:
+    return Inspection(np.array(probs), chosen, np.array(values), combined, kind, shared)
 
 
 def test_the_inspector_rows_and_sentence_say_what_the_model_does():
@@ -89,6 +89,8 @@ def test_the_inspector_rows_and_sentence_say_what_the_model_does():
     assert view_model.combined_sentence(result) == "**Combined output:** 0.60 × output of E1 → P(class 1) = 0.70"
     nobody = inspection([0.5, 0.5], {}, [0.1, 0.2], combined=0.5)
     assert "no expert takes this point" in view_model.combined_sentence(nobody)
+    shared = inspection([0.1, 0.6, 0.3], {1: 0.6}, [0.2, 0.9, 0.4], shared=True)
+    assert "0.60 × output of E1 + the shared experts' output → " in view_model.combined_sentence(shared)
 
 
 def test_a_near_tie_is_flagged_and_a_clear_choice_is_not():

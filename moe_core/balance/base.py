@@ -11,6 +11,8 @@ import torch
 class Balance:
     """A strategy may add a loss, move the router's selection scores, or update state after a step."""
 
+    moves_selection = False  # whether `selection` changes the scores (routers then pick by them)
+
     def loss(self, router, routing) -> torch.Tensor | None:
         """The unweighted balance loss of a batch's routing (`model.aux_loss_coef` weighs it), or None."""
         return None
@@ -20,4 +22,4 @@ class Balance:
         return affinity_NE
 
     def after_step(self, router, routing) -> None:
-        """Called after each optimiser step, without gradient."""
+        """Called after each optimiser step; an update must run without gradient."""

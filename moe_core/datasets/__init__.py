@@ -8,8 +8,9 @@ that builds the whole `Dataset` from the DataConfig (digits, CSV files). `make_d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from moe_core.registry import Entry, Registry
 
@@ -28,6 +29,9 @@ class DatasetSpec(Entry):
     defaults: dict = field(default_factory=dict)  # DataConfig values that suit it; the UI and CLI start there
     planar: bool = False  # a 2-D generator; data.dim adds noise coordinates and a random rotation
     loader: bool = False  # impl builds the Dataset from the DataConfig itself
+    task_label: str = ""  # the task in listings, where `task` alone would mislead ("either" for a CSV file)
+    # What the DataConfig needs for this dataset: the problem as one sentence, None when fine.
+    check: Callable[[Any], str | None] | None = None
 
 
 def _toy(name: str, label: str, noise_means: str, make: str) -> DatasetSpec:
@@ -91,6 +95,8 @@ DATASETS: Registry[DatasetSpec] = Registry(
             impl="moe_core.datasets.csv_file:load_csv",
             uses=frozenset({"data.csv_path", "data.target"}),
             loader=True,
+            task_label="either",
+            check=lambda d: None if d.csv_path else "data.csv_path must name a CSV file when data.name is 'csv'.",
         ),
     ],
 )
@@ -100,7 +106,7 @@ def describe_datasets() -> list[str]:
     """One line per dataset for `python -m moe_core datasets`: name, task, what it is, its options."""
     lines = []
     for spec in DATASETS.entries():
-        task = "either" if spec.name == "csv" else spec.task
+        task = spec.task_label or spec.task
         knobs = ", ".join(sorted(spec.uses))
         line = f"{spec.name:<21} {task:<14} {spec.label}. Options: {knobs}."
         if spec.noise:

@@ -15,7 +15,7 @@ from sklearn.decomposition import PCA
 from moe_core.datasets import DATASETS, Task
 from moe_core.datasets.toy2d import embed
 from moe_core.errors import ConfigError
-from moe_core.options import DataConfig
+from moe_core.options import OPTIONS, DataConfig
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,15 @@ class Dataset:
 
     @property
     def value_kind(self) -> str:
-        """What one number per point means on a map (`probe.output_value`): "probability" of class 1
-        with two classes, the predicted "class" with more, or a regression's "value"."""
-        if not self.classification:
-            return "value"
-        return "probability" if self.n_classes == 2 else "class"
+        return value_kind(self.classification, self.n_outputs)
+
+
+def value_kind(classification: bool, n_outputs: int) -> str:
+    """What one number per point means on a map (`probe.output_value`): "probability" of class 1 with
+    two classes, the predicted "class" with more, or a regression's "value"."""
+    if not classification:
+        return "value"
+    return "probability" if n_outputs == 2 else "class"
 
 
 def make_dataset(cfg: DataConfig) -> Dataset:
@@ -77,7 +81,8 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     spec = DATASETS[cfg.name]
     if spec.loader:
         return spec.load()(cfg)
-    knobs = {key.partition(".")[2]: getattr(cfg, key.partition(".")[2]) for key in spec.uses}
+    names = [OPTIONS[key].name for key in spec.uses]
+    knobs = {name: getattr(cfg, name) for name in names}
     if spec.planar:
         dim = knobs.pop("dim")
         x, y, cluster = spec.load()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)

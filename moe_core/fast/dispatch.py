@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from moe_core.experts import Experts
+from moe_core.fast.combine import constant
 from moe_core.fast.grouped import dispatch_grouped, grouped_mm_support
 from moe_core.fast.packed import dispatch_packed
 from moe_core.reference import run_experts as dispatch_loop
@@ -30,7 +31,7 @@ def dispatch(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK
     All give the outputs and gradients of `reference.run_experts` (tests/test_fast.py).
     """
     on_cpu = x_ND.device.type == "cpu"
-    if kept_NK is not None and on_cpu and bool(kept_NK.all()):
+    if kept_NK is not None and on_cpu and _all_kept(kept_NK):
         kept_NK = None  # reading the mask is free on the CPU, and a full one costs the packed path a pass
     if ids_NK.shape[1] == experts.n_experts and (kept_NK is None or not on_cpu):
         return dispatch_dense(experts, x_ND, ids_NK, kept_NK)
@@ -44,6 +45,13 @@ def dispatch(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK
     if support == "syncs":
         return dispatch_grouped(experts, x_ND, ids_NK, kept_NK)
     return dispatch_loop(experts, x_ND, ids_NK, kept_NK)
+
+
+def _all_kept(kept_NK: torch.Tensor) -> bool:
+    """Every slot kept: a broadcast True (as routers without a capacity give it), or a full mask."""
+    if constant(kept_NK):
+        return kept_NK.numel() == 0 or kept_NK.view(-1)[0].item()
+    return bool(kept_NK.all())
 
 
 def dispatch_dense(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK: torch.Tensor | None = None):

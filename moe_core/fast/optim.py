@@ -2,7 +2,7 @@
 
 For a model of a few thousand weights, `optimizer.step()` and `zero_grad()` cost more than their
 arithmetic: a profiler record and the hooks on every call, and per-parameter bookkeeping. `step` and
-`clear_grads` update the same state with the same fused kernel (tests/test_fast.py checks them
+`clear_grads` update the same state with the same fused kernel (tests/test_fast_optim.py checks them
 bitwise against `optimizer.step()`).
 """
 

@@ -12,6 +12,15 @@ import numpy as np
 import torch
 
 
+def chosen(scores_NE: torch.Tensor, ids_NK: torch.Tensor) -> torch.Tensor:
+    """scores_NE.gather(1, ids_NK), gathered slot-major on the CPU: a view of [K, N], the layout the
+    CPU dispatch returns its outputs in, so that the softmax over the k chosen runs column-wise and the
+    blend multiplies contiguous rows (both several times faster than on [N, K] rows)."""
+    if scores_NE.device.type != "cpu" or ids_NK.shape[1] == 1:
+        return scores_NE.gather(1, ids_NK)
+    return scores_NE.T.gather(0, ids_NK.T).T
+
+
 def top_k(scores_NE: torch.Tensor, k: int) -> torch.Tensor:
     """The k highest-scoring experts of each point, [N, K], best first. For k = 2 on the CPU the
     result is a view of [K, N] (slot-major), the order the CPU dispatch reads slots in."""

@@ -21,6 +21,7 @@ K, NORMALIZE, CAPACITY, NOISE = "model.top_k", "model.normalize", "model.capacit
 class RouterSpec(Entry):
     citation: str = ""  # the paper the rule comes from
     fixed: dict[str, Any] = field(default_factory=dict)  # option key -> the only value the rule allows
+    fixed_hint: str = ""  # what to do instead, when a pinned option is set otherwise
     # A cross-field rule: the ModelConfig in, the problem as one sentence out (None when fine); and
     # values that satisfy it, which the sidebar sets when the rule is chosen and its check fails.
     check: Callable[[Any], str | None] | None = None
@@ -74,6 +75,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             frozenset({CAPACITY, NOISE}),
             citation="Fedus, Zoph, Shazeer 2021, Switch Transformers",
             fixed={K: 1},
+            fixed_hint="use router 'topk' with a capacity_factor for k > 1",
             invariants=("k_distinct_experts", "weights_are_probabilities", "capacity_respected"),
             short="Switch top-1",
         ),
@@ -102,9 +104,9 @@ ROUTERS: Registry[RouterSpec] = Registry(
             "hash: fixed random partition, no learned router",
             "Each point goes to the experts of its nearest frozen random centroids, with equal weights.",
             "moe_core.routers.hash:Hash",
-            frozenset({K}),
+            frozenset({K, CAPACITY}),
             citation="Roller et al. 2021, Hash Layers For Large Sparse Models",
-            invariants=("k_distinct_experts", "nearest_centroids"),
+            invariants=("k_distinct_experts", "nearest_centroids", "capacity_respected"),
             short="hash top-{top_k}",
         ),
     ],

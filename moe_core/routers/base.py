@@ -112,7 +112,8 @@ class Router(nn.Module):
 
     @property
     def sigmoid_scores(self) -> bool:
-        return self.cfg.normalize == "sigmoid" and "model.normalize" in self.spec.uses
+        """Whether the rule scores experts with independent sigmoids (DeepSeek-V3) instead of a softmax."""
+        return False
 
     def affinity(self, scores_NE: torch.Tensor) -> torch.Tensor:
         """What picks and weighs: softmax probabilities, or DeepSeek-V3's independent sigmoid scores."""
@@ -148,7 +149,7 @@ class Router(nn.Module):
                 probs_NE=None) -> Routing:  # fmt: skip
         """A Routing; masks default to every slot kept, probabilities to those of the scores (computed
         on first read unless the rule has them already)."""
-        every_NK = torch.ones_like(ids_NK, dtype=torch.bool)
+        every_NK = torch.ones((), dtype=torch.bool, device=ids_NK.device).expand(ids_NK.shape)  # no memory
         probabilities = (lambda: probs_NE) if probs_NE is not None else (lambda: self.probabilities(scores_NE))
         kept_NK = every_NK if kept_NK is None else kept_NK
         assigned_NK = every_NK if assigned_NK is None else assigned_NK
@@ -184,7 +185,6 @@ class Router(nn.Module):
             total = cfg.z_loss_coef * z if total is None else total + cfg.z_loss_coef * z
         return RouterLoss(total, balance, z)
 
-    @torch.no_grad()
     def after_step(self, routing: Routing) -> None:
         """State the balance strategy keeps outside the gradient (DeepSeek-V3's bias)."""
         self.balance.after_step(self, routing)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import torch
 
 from moe_core.routers.base import Router, Routing
+from moe_core.routers.topk import within_capacity
 
 
 class Hash(Router):
     """Roller et al. 2021's fixed hashing, for points instead of tokens: each point goes to the
-    experts of its k nearest frozen random centroids, with equal weights 1/k."""
+    experts of its k nearest frozen random centroids, with equal weights 1/k; an optional capacity per
+    expert drops slots as for top-k."""
 
     learned = False
 
@@ -29,7 +31,19 @@ class Hash(Router):
         probs_NE = self.affinity(scores_NE)
         ids_NK = self.kernels.top_k(self.select(probs_NE), self.cfg.top_k)
         weights_NK = torch.full(ids_NK.shape, 1.0 / self.cfg.top_k, device=ids_NK.device)
-        return self.routing(logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, probs_NE=probs_NE)
+        kept_NK = None
+        if batch_routing and self.capacity_factor is not None:
+            kept_NK = within_capacity(ids_NK, self.capacity_factor, self.cfg.n_experts)
+            weights_NK = weights_NK * kept_NK
+        return self.routing(logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, kept_NK, probs_NE=probs_NE)
+
+    @property
+    def capacity_factor(self) -> float | None:
+        return self.cfg.capacity_factor
+
+    @property
+    def may_drop(self) -> bool:
+        return self.capacity_factor is not None
 
 
 def hash_centroids(x_ref_ND: torch.Tensor | None, n_experts: int, dim: int, seed: int) -> torch.Tensor:

@@ -42,8 +42,8 @@ def weights_follow_normalize(router: Router, r: Routing) -> str | None:
 
 
 def weights_are_probabilities(router: Router, r: Routing) -> str | None:
-    """Each kept slot's weight is the router's probability of its expert; a slot not kept weighs 0."""
-    expected_NK = r.probs_NE.gather(1, r.topk_ids_NK) * r.kept_NK
+    """Each kept slot's weight is the softmax probability of its expert; a slot not kept weighs 0."""
+    expected_NK = torch.softmax(r.scores_NE, dim=1).gather(1, r.topk_ids_NK) * r.kept_NK
     return _close(r.weights_NK, expected_NK, "the weights")
 
 
@@ -99,13 +99,12 @@ def every_expert_runs(router: Router, r: Routing) -> str | None:
 
 def nearest_centroids(router: Router, r: Routing) -> str | None:
     """The chosen experts are the k whose frozen centroids are nearest (the logits are minus the
-    squared distances; a balancing bias may move the choice), weighted 1/k each."""
+    squared distances; a balancing bias may move the choice), weighted 1/k each unless dropped."""
     selection_NE = router.select(torch.softmax(r.logits_NE, dim=1))
     chosen_NK = selection_NE.gather(1, r.topk_ids_NK).sort(dim=1).values
     best_NK = selection_NE.topk(r.topk_ids_NK.shape[1], dim=1).values.sort(dim=1).values
-    return _close(chosen_NK, best_NK, "the chosen centroids' scores") or _close(
-        r.weights_NK, torch.full_like(r.weights_NK, 1 / router.cfg.top_k), "the weights"
-    )
+    uniform_NK = torch.full_like(r.weights_NK, 1 / router.cfg.top_k) * r.kept_NK
+    return _close(chosen_NK, best_NK, "the chosen centroids' scores") or _close(r.weights_NK, uniform_NK, "the weights")
 
 
 def _close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> str | None:

@@ -19,7 +19,7 @@ class Switch(TopK):
 
     @property
     def sigmoid_scores(self) -> bool:
-        return False
+        return False  # a softmax whatever model.normalize says, which Switch does not read
 
     @property
     def weighs_by_chosen_logits(self) -> bool:

@@ -24,6 +24,10 @@ class TopK(Router):
 
     picks_top_k_of_scores = True
 
+    @property
+    def sigmoid_scores(self) -> bool:
+        return self.cfg.normalize == "sigmoid"
+
     def choose(self, logits_NE, scores_NE, noise_std_NE, batch_routing: bool) -> Routing:
         k = self.cfg.top_k
         probs_NE = None
@@ -31,13 +35,16 @@ class TopK(Router):
             # softmax over the k chosen = softmax of their logits, which also pick (same order)
             ids_NK = self.kernels.top_k(scores_NE, k)
             weights_NK = (
-                self._ones(ids_NK) if self.constant_weights else self.kernels.softmax(scores_NE.gather(1, ids_NK))
+                self._ones(ids_NK)
+                if self.constant_weights
+                else self.kernels.softmax(self.kernels.chosen(scores_NE, ids_NK))
             )
         else:
             affinity_NE = self.affinity(scores_NE)
             probs_NE = None if self.sigmoid_scores else affinity_NE
             ids_NK = self.kernels.top_k(self.select(affinity_NE), k)
-            weights_NK = self._ones(ids_NK) if self.constant_weights else self.weigh(affinity_NE.gather(1, ids_NK))
+            chosen_NK = self.kernels.chosen(affinity_NE, ids_NK)
+            weights_NK = self._ones(ids_NK) if self.constant_weights else self.weigh(chosen_NK)
         kept_NK = None
         if batch_routing and self.capacity_factor is not None:
             kept_NK = self.within_capacity(ids_NK)
@@ -52,8 +59,9 @@ class TopK(Router):
 
     @property
     def weighs_by_chosen_logits(self) -> bool:
-        """softmax_topk without a selection bias: the logits pick and, softmaxed over the k, weigh."""
-        return self.cfg.normalize == "softmax_topk" and self.cfg.balance != "bias"
+        """softmax_topk where balancing leaves selection alone: the logits pick and, softmaxed over the k
+        chosen, weigh (the softmax renormalised over the chosen equals the softmax of their logits)."""
+        return self.cfg.normalize == "softmax_topk" and not self.balance.moves_selection
 
     @property
     def constant_weights(self) -> bool:
@@ -63,7 +71,8 @@ class TopK(Router):
 
     @staticmethod
     def _ones(ids_NK: torch.Tensor) -> torch.Tensor:
-        return torch.ones(ids_NK.shape, device=ids_NK.device)
+        """Weights of exactly 1, without gradient: one 1 seen N x K times."""
+        return torch.ones((), device=ids_NK.device).expand(ids_NK.shape)
 
     @property
     def capacity_factor(self) -> float | None:
@@ -75,13 +84,17 @@ class TopK(Router):
         return self.capacity_factor is not None
 
     def within_capacity(self, ids_NK: torch.Tensor) -> torch.Tensor:
-        """Keep slots in priority order, all first choices by position, then second choices (GShard),
-        up to capacity = ceil(factor * k * N / E) per expert (at least MIN_CAPACITY)."""
-        n, k = ids_NK.shape
-        capacity = min(n * k, max(MIN_CAPACITY, math.ceil(self.capacity_factor * k * n / self.cfg.n_experts)))
-        flat_M = ids_NK.T.reshape(-1)  # slot-major: every first choice before any second one
-        sorted_M, order_M = torch.sort(flat_M, stable=True)
-        starts_M = torch.searchsorted(sorted_M, sorted_M)  # where each slot's expert group begins
-        rank_M = torch.empty_like(flat_M)
-        rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_M
-        return (rank_M < capacity).view(k, n).T
+        return within_capacity(ids_NK, self.capacity_factor, self.cfg.n_experts)
+
+
+def within_capacity(ids_NK: torch.Tensor, factor: float, n_experts: int) -> torch.Tensor:
+    """Which slots an expert keeps, [N, K] bool: in priority order, all first choices by position, then
+    second choices (GShard), up to capacity = ceil(factor * k * N / E) per expert (at least MIN_CAPACITY)."""
+    n, k = ids_NK.shape
+    capacity = min(n * k, max(MIN_CAPACITY, math.ceil(factor * k * n / n_experts)))
+    flat_M = ids_NK.T.reshape(-1)  # slot-major: every first choice before any second one
+    sorted_M, order_M = torch.sort(flat_M, stable=True)
+    starts_M = torch.searchsorted(sorted_M, sorted_M)  # where each slot's expert group begins
+    rank_M = torch.empty_like(flat_M)
+    rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_M
+    return (rank_M < capacity).view(k, n).T
