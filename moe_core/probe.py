@@ -155,32 +155,34 @@ def probe_grid(
     gx, gy = np.meshgrid(xs_R, ys_R)
     view_GV = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], axis=1)).float()
     x_GD = data.projection.from_view(view_GV).to(device or "cpu")
-    shape = (resolution, resolution)
     with evaluating(model):
         out = model(x_GD, batch_routing=False)
-        output_RR = _np(output_value(out.output_NO, data.classification)).reshape(shape)
+        output_RR = _np(output_value(out.output_NO, data.classification)).reshape(resolution, resolution)
         if not isinstance(model, MoE):
             return GridProbe(xs_R, ys_R, output_RR)
-        _, probs_GE, ranking_GK = _first_two(model, x_GD)
-        n_experts = probs_GE.shape[1]
-        routed_EG = torch.zeros(n_experts, len(x_GD), dtype=torch.bool, device=x_GD.device)
-        routed_EG.scatter_(0, out.routing.topk_ids_NK.T, True)
-        values_ERR = None
-        if with_experts:
-            out_GEO = _with_shared(model, model.experts.forward_all(x_GD), x_GD)
-            values_GE = torch.stack([output_value(o, data.classification) for o in out_GEO.unbind(dim=1)], dim=1)
-            values_ERR = _np(values_GE.T).reshape(n_experts, *shape)
-        return GridProbe(
-            xs_R,
-            ys_R,
-            output_RR,
-            winner_RR=_np(ranking_GK[:, 0]).astype(np.uint8).reshape(shape),
-            winner_prob_RR=_np(probs_GE.gather(1, ranking_GK[:, :1])).reshape(shape),
-            second_RR=_np(ranking_GK[:, -1]).astype(np.uint8).reshape(shape),
-            entropy_RR=gate_entropy(_np(probs_GE)).astype(np.float32).reshape(shape),
-            routed_ERR=_np(routed_EG).reshape(n_experts, *shape),
-            expert_value_ERR=values_ERR,
-        )
+        grids = _routing_grids(model, x_GD, out.routing, data, (resolution, resolution), with_experts)
+        return GridProbe(xs_R, ys_R, output_RR, **grids)
+
+
+def _routing_grids(model: MoE, x_GD, routing, data: Dataset, shape: tuple[int, int], with_experts: bool) -> dict:
+    """GridProbe's routing fields for G = R x R cells: choices, sureness, entropy, who is routed where."""
+    _, probs_GE, ranking_GK = _first_two(model, x_GD)
+    n_experts = probs_GE.shape[1]
+    routed_EG = torch.zeros(n_experts, len(x_GD), dtype=torch.bool, device=x_GD.device)
+    routed_EG.scatter_(0, routing.topk_ids_NK.T, True)
+    values_ERR = None
+    if with_experts:
+        out_GEO = _with_shared(model, model.experts.forward_all(x_GD), x_GD)
+        values_GE = torch.stack([output_value(o, data.classification) for o in out_GEO.unbind(dim=1)], dim=1)
+        values_ERR = _np(values_GE.T).reshape(n_experts, *shape)
+    return dict(
+        winner_RR=_np(ranking_GK[:, 0]).astype(np.uint8).reshape(shape),
+        winner_prob_RR=_np(probs_GE.gather(1, ranking_GK[:, :1])).reshape(shape),
+        second_RR=_np(ranking_GK[:, -1]).astype(np.uint8).reshape(shape),
+        entropy_RR=gate_entropy(_np(probs_GE)).astype(np.float32).reshape(shape),
+        routed_ERR=_np(routed_EG).reshape(n_experts, *shape),
+        expert_value_ERR=values_ERR,
+    )
 
 
 def inspect_point(model: MoE, data: Dataset, x_D: torch.Tensor) -> Inspection:

@@ -50,6 +50,35 @@ def _line(history, name: str, label: str, colour: str, panel: int = 1, dash: str
     }
 
 
+def _share_heatmap(steps: np.ndarray, shares_TE: np.ndarray) -> dict:
+    n_experts = shares_TE.shape[1]
+    return {
+        "type": "heatmap",
+        "x": steps,
+        "y": [expert_name(e) for e in range(n_experts)],
+        "z": np.rint(shares_TE.T * n_experts * 100).astype(np.uint16),
+        "zmin": 0,
+        "zmax": 300,
+        "colorscale": "Viridis",
+        "colorbar": {"title": {"text": "% of fair<br>share"}},
+        "hovertemplate": "%{y} at step %{x}: %{z}% of its fair share<extra></extra>",
+    }
+
+
+def _share_band(steps: np.ndarray, shares_TE: np.ndarray, e: int) -> dict:
+    return {
+        "type": "scatter",
+        "x": steps,
+        "y": shares_TE[:, e],
+        "stackgroup": "load",
+        "mode": "lines",
+        "name": expert_name(e),
+        "line": {"width": 0.5, "color": expert_colour(e)},
+        "fillcolor": expert_colour(e),
+        "hovertemplate": f"{expert_name(e)}: %{{y:.1%}} at step %{{x}}<extra></extra>",
+    }
+
+
 def load_share_area(history: Sequence[Metrics]) -> go.Figure:
     """Each expert's share of routed slots over time: stacked bands up to 16 experts, a heatmap above
     (dozens of stacked traces slow every redraw in the browser, and no one can tell them apart)."""
@@ -58,38 +87,13 @@ def load_share_area(history: Sequence[Metrics]) -> go.Figure:
     layout["xaxis"] = {"title": {"text": "training step"}}
     if not history:
         return go.Figure({"data": [], "layout": layout})
-    steps, shares = _steps(history), np.array([m.load_share for m in history])
-    n_experts = shares.shape[1]
-    if n_experts > 16:
-        trace = {
-            "type": "heatmap",
-            "x": steps,
-            "y": [expert_name(e) for e in range(n_experts)],
-            "z": np.rint(shares.T * n_experts * 100).astype(np.uint16),
-            "zmin": 0,
-            "zmax": 300,
-            "colorscale": "Viridis",
-            "colorbar": {"title": {"text": "% of fair<br>share"}},
-            "hovertemplate": "%{y} at step %{x}: %{z}% of its fair share<extra></extra>",
-        }
+    steps, shares_TE = _steps(history), np.array([m.load_share for m in history])
+    if shares_TE.shape[1] > 16:
         layout["yaxis"] = {"title": {"text": "expert"}, "autorange": "reversed", "tickfont": {"size": 9}}
-        return go.Figure({"data": [trace], "layout": layout})
-    traces = [
-        {
-            "type": "scatter",
-            "x": steps,
-            "y": shares[:, e],
-            "stackgroup": "load",
-            "mode": "lines",
-            "name": expert_name(e),
-            "line": {"width": 0.5, "color": expert_colour(e)},
-            "fillcolor": expert_colour(e),
-            "hovertemplate": f"{expert_name(e)}: %{{y:.1%}} at step %{{x}}<extra></extra>",
-        }
-        for e in range(n_experts)
-    ]
+        return go.Figure({"data": [_share_heatmap(steps, shares_TE)], "layout": layout})
     layout["legend"].update(traceorder="normal")
     layout["yaxis"] = {"title": {"text": "share of routed slots"}, "range": [0, 1], "tickformat": ".0%"}
+    traces = [_share_band(steps, shares_TE, e) for e in range(shares_TE.shape[1])]
     return go.Figure({"data": traces, "layout": layout})
 
 

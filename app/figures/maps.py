@@ -140,59 +140,55 @@ def _background(grid: GridProbe, mode: str, n_experts: int, value_kind: str, n_c
     return {**trace, "x": grid.xs_R, "y": grid.ys_R, "zsmooth": "fast"}
 
 
+def _class_trace(points: MapPoints, c: int | None) -> dict:
+    """The points of class c (all points for a regression): dark and light markers by class."""
+    mask = np.ones(len(points.xy_N2), bool) if c is None else points.target_N == c
+    name = "data points" if c is None else f"class {points.class_names[c]}"
+    dark = c is None or c % 2 == 1
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": points.xy_N2[mask, 0],
+        "y": points.xy_N2[mask, 1],
+        "name": name,
+        "customdata": points.index_N[mask],
+        "marker": {
+            "size": 7,
+            "color": "#111111" if dark else "#FFFFFF",
+            "symbol": CLASS_SYMBOLS[(c or 0) % len(CLASS_SYMBOLS)],
+            "line": {"width": 1, "color": "#FFFFFF" if dark else "#111111"},
+        },
+        "hovertemplate": "point #%{customdata}<extra>" + name + "</extra>",
+        # a click selects a point for the inspector; Plotly would fade all the others
+        "unselected": {"marker": {"opacity": 1}},
+    }
+
+
+def _marks(points: MapPoints, where_N: np.ndarray, name: str, marker: dict, **extra) -> dict:
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": points.xy_N2[where_N, 0],
+        "y": points.xy_N2[where_N, 1],
+        "name": name,
+        "marker": marker,
+        **extra,
+    }
+
+
 def _point_traces(points: MapPoints, selected: int | None) -> list[dict]:
-    traces = []
+    """Points by class, a red x on points capacity left without an expert, a ring on the inspected one."""
     groups = range(len(points.class_names)) if points.class_names else [None]
-    for c in groups:
-        mask = np.ones(len(points.xy_N2), bool) if c is None else points.target_N == c
-        name = "data points" if c is None else f"class {points.class_names[c]}"
-        dark = c is None or c % 2 == 1
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": points.xy_N2[mask, 0],
-                "y": points.xy_N2[mask, 1],
-                "name": name,
-                "customdata": points.index_N[mask],
-                "marker": {
-                    "size": 7,
-                    "color": "#111111" if dark else "#FFFFFF",
-                    "symbol": CLASS_SYMBOLS[(c or 0) % len(CLASS_SYMBOLS)],
-                    "line": {"width": 1, "color": "#FFFFFF" if dark else "#111111"},
-                },
-                "hovertemplate": "point #%{customdata}<extra>" + name + "</extra>",
-                # a click selects a point for the inspector; Plotly would fade all the others
-                "unselected": {"marker": {"opacity": 1}},
-            }
-        )
+    traces = [_class_trace(points, c) for c in groups]
     if points.dropped_N.any():
-        d = points.dropped_N
+        cross = {"size": 11, "symbol": "x-thin", "line": {"width": 2.5, "color": "#C00000"}}
         traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": points.xy_N2[d, 0],
-                "y": points.xy_N2[d, 1],
-                "name": "dropped (no expert)",
-                "customdata": points.index_N[d],
-                "marker": {"size": 11, "symbol": "x-thin", "line": {"width": 2.5, "color": "#C00000"}},
-                "hovertemplate": "point #%{customdata}: over capacity, no expert<extra></extra>",
-            }
-        )
+            _marks(points, points.dropped_N, "dropped (no expert)", cross, customdata=points.index_N[points.dropped_N],
+                   hovertemplate="point #%{customdata}: over capacity, no expert<extra></extra>")
+        )  # fmt: skip
     if selected is not None and selected in points.index_N:
-        i = int(np.flatnonzero(points.index_N == selected)[0])
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": [points.xy_N2[i, 0]],
-                "y": [points.xy_N2[i, 1]],
-                "name": "inspected point",
-                "hoverinfo": "skip",
-                "marker": {"size": 20, "symbol": "circle-open", "line": {"width": 3, "color": "#000000"}},
-            }
-        )
+        ring = {"size": 20, "symbol": "circle-open", "line": {"width": 3, "color": "#000000"}}
+        traces.append(_marks(points, points.index_N == selected, "inspected point", ring, hoverinfo="skip"))
     return traces
 
 
@@ -229,10 +225,21 @@ def thumbnail_side(n_experts: int) -> int:
     return max(12, min(48, 130 // columns))
 
 
-def expert_thumbnails(
-    grid: GridProbe, load_share: tuple[float, ...] | None, value_kind: str, n_classes: int
-) -> go.Figure:
-    """One small map per expert, tiled into one heatmap: its own prediction, grey where it gets no points."""
+def _tile_annotation(e: int, x: float, y: float, share: float | None, small: bool) -> dict:
+    share_text = "" if share is None else f" · {share:.0%}"
+    return {
+        "x": x,
+        "y": y,
+        "yanchor": "bottom",
+        "showarrow": False,
+        "text": f"<span style='color:{expert_colour(e)}'>■</span> {expert_name(e)}{share_text}",
+        "font": {"size": 9 if small else 12},
+    }
+
+
+def _mosaic(grid: GridProbe, load_share, value_kind: str):
+    """Every expert's tile in one array (NaN where the gate sends it nothing), the grey mask of those
+    cells, each tile's label, and the number of tile rows and the pitch between tiles."""
     values_ERR, routed_ERR = grid.expert_value_ERR, grid.routed_ERR
     n_experts, side = values_ERR.shape[0], values_ERR.shape[1]
     columns = int(np.ceil(np.sqrt(n_experts)))
@@ -247,17 +254,17 @@ def expert_thumbnails(
         tile = (slice(r * pitch, r * pitch + side), slice(c * pitch, c * pitch + side))
         shown[tile] = np.where(routed_ERR[e], _value_z(values_ERR[e], value_kind), np.nan)
         masked[tile] = ~routed_ERR[e]
-        share = "" if load_share is None else f" · {load_share[e]:.0%}"
-        annotations.append(
-            {
-                "x": c * pitch + side / 2,
-                "y": r * pitch + side,
-                "yanchor": "bottom",
-                "showarrow": False,
-                "text": f"<span style='color:{expert_colour(e)}'>■</span> {expert_name(e)}{share}",
-                "font": {"size": 12 if n_experts <= 16 else 9},
-            }
-        )
+        share = None if load_share is None else load_share[e]
+        annotations.append(_tile_annotation(e, c * pitch + side / 2, r * pitch + side, share, n_experts > 16))
+    return shown, masked, annotations, rows, pitch
+
+
+def expert_thumbnails(
+    grid: GridProbe, load_share: tuple[float, ...] | None, value_kind: str, n_classes: int
+) -> go.Figure:
+    """One small map per expert, tiled into one heatmap: its own prediction, grey where it gets no points."""
+    shown, masked, annotations, rows, pitch = _mosaic(grid, load_share, value_kind)
+    side = grid.expert_value_ERR.shape[1]
     grey = {
         "type": "heatmap",
         "z": masked,

@@ -7,6 +7,7 @@ A rule is a subclass that says which slots each point gets and with what weights
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,7 +150,7 @@ class Router(nn.Module):
                 probs_NE=None) -> Routing:  # fmt: skip
         """A Routing; masks default to every slot kept, probabilities to those of the scores (computed
         on first read unless the rule has them already)."""
-        every_NK = torch.ones((), dtype=torch.bool, device=ids_NK.device).expand(ids_NK.shape)  # no memory
+        every_NK = broadcast(True, ids_NK)
         probabilities = (lambda: probs_NE) if probs_NE is not None else (lambda: self.probabilities(scores_NE))
         kept_NK = every_NK if kept_NK is None else kept_NK
         assigned_NK = every_NK if assigned_NK is None else assigned_NK
@@ -188,6 +189,19 @@ class Router(nn.Module):
     def after_step(self, routing: Routing) -> None:
         """State the balance strategy keeps outside the gradient (DeepSeek-V3's bias)."""
         self.balance.after_step(self, routing)
+
+
+def broadcast(value: bool | float, like_NK: torch.Tensor) -> torch.Tensor:
+    """One value seen as a [N, K] tensor, without memory or gradient (every slot kept; unit weights)."""
+    dtype = torch.bool if isinstance(value, bool) else torch.float32
+    return _scalar(value, dtype, like_NK.device).expand(like_NK.shape)
+
+
+@functools.cache
+def _scalar(value: bool | float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    # One 0-d tensor per value, dtype and device (True and 1.0 are the same key without the dtype);
+    # expanded views of it cannot be written to.
+    return torch.tensor(value, dtype=dtype, device=device)
 
 
 def _gate(dim: int, hidden: int, n_experts: int) -> nn.Module:

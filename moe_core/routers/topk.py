@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from moe_core.routers.base import Router, Routing
+from moe_core.routers.base import Router, Routing, broadcast
 
 MIN_CAPACITY = 4  # Mesh-TF, DeepSpeed and lucidrains floor an expert's capacity at 4 slots
 
@@ -71,8 +71,7 @@ class TopK(Router):
 
     @staticmethod
     def _ones(ids_NK: torch.Tensor) -> torch.Tensor:
-        """Weights of exactly 1, without gradient: one 1 seen N x K times."""
-        return torch.ones((), device=ids_NK.device).expand(ids_NK.shape)
+        return broadcast(1.0, ids_NK)
 
     @property
     def capacity_factor(self) -> float | None:
