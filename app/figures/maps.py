@@ -187,7 +187,8 @@ def _point_traces(points: MapPoints, selected: int | None) -> list[dict]:
                    hovertemplate="point #%{customdata}: over capacity, no expert<extra></extra>")
         )  # fmt: skip
     if selected is not None and selected in points.index_N:
-        ring = {"size": 20, "symbol": "circle-open", "line": {"width": 3, "color": "#000000"}}
+        # an open symbol is drawn in the marker's colour, not its line's
+        ring = {"size": 20, "symbol": "circle-open", "color": "#000000", "line": {"width": 3}}
         traces.append(_marks(points, points.index_N == selected, "inspected point", ring, hoverinfo="skip"))
     return traces
 
