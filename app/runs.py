@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from moe_core.config import ConfigError, RunConfig, config_changes, run_label
+from moe_core.config import RunConfig, config_changes, run_label
 from moe_core.options import LIVE_KEYS
 from moe_core.train import Trainer
 
@@ -166,34 +166,37 @@ class RunBook:
             if not changes and same_baseline:
                 return None
             if set(changes) <= LIVE_KEYS and same_baseline:
-                with current.lock:
-                    texts = current.trainer.apply_live(cfg)
-                    if current.baseline is not None:
-                        current.baseline.apply_live(cfg.replace(**{"model.arch": "dense"}))
-                return f"Applied at step {current.trainer.step_count} without restarting: {'; '.join(texts)}."
+                return self._apply_live(current, cfg)
         was_playing = worker.playing
         worker.pause()  # before reading the step count, so the run cannot train past step 0 meanwhile
+        try:
+            notice = self._replace_or_add(current, cfg, with_baseline)
+        finally:
+            if was_playing and self.active is not None:
+                worker.play(self.active)
+        return notice
+
+    @staticmethod
+    def _apply_live(run: Run, cfg: RunConfig) -> str:
+        with run.lock:
+            texts = run.trainer.apply_live(cfg)
+            if run.baseline is not None:
+                run.baseline.apply_live(cfg.replace(**{"model.arch": "dense"}))
+        return f"Applied at step {run.trainer.step_count} without restarting: {'; '.join(texts)}."
+
+    def _replace_or_add(self, current: Run | None, cfg: RunConfig, with_baseline: bool) -> str | None:
         untrained = current is not None and current.trainer.step_count == 0
         number = current.number if untrained else self._counter + 1  # a replaced run keeps its number
-        try:
-            run = self._make_run(number, cfg, with_baseline)
-        except ConfigError:
-            if was_playing and current is not None:
-                worker.play(current)
-            raise
+        run = self._make_run(number, cfg, with_baseline)
         self._counter = max(self._counter, number)
         notice = None
         if untrained:
             self.runs.pop()
         elif current is not None:
-            notice = (
-                f"That setting needs a new model: started run {run.number} at step 0 (run {current.number} is kept)."
-            )
+            notice = f"That setting needs a new model: started run {number} at step 0 (run {current.number} is kept)."
         self.runs.append(run)
         if len(self.runs) > self.limit:
             dropped = self.runs.pop(0)
             removed = f"Run {dropped.number} was removed to keep memory bounded ({self.limit} runs at most)."
             notice = f"{notice} {removed}" if notice else removed
-        if was_playing:
-            worker.play(run)
         return notice

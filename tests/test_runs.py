@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from moe_core.config import RunConfig, run_label
+from moe_core.config import ConfigError, RunConfig, run_label
 from moe_core.train import Trainer
 from moe_explorer_app.runs import MAX_RUNS, Run, RunBook, Worker
 
@@ -165,3 +165,18 @@ def test_the_readout_can_be_read_while_the_worker_writes():
 )
 def test_a_run_label_names_what_each_point_gets(changes, label):
     assert run_label(RunConfig().replace(**changes)) == label
+
+
+def test_a_run_that_cannot_be_built_leaves_the_session_as_it_was(worker):
+    def make_or_fail(number: int, cfg: RunConfig, with_baseline: bool) -> Run:
+        if cfg.model.n_experts == 5:
+            raise ConfigError("no five-expert runs in this test.")
+        return make_run(number, cfg, with_baseline)
+
+    book = RunBook(make_or_fail)
+    book.sync(RunConfig().replace(**SMALL), False, worker)
+    first = book.active
+    worker.play(first)
+    with pytest.raises(ConfigError):
+        book.sync(first.cfg.replace(**{"model.n_experts": 5}), False, worker)
+    assert book.runs == [first] and worker.playing and worker.run is first
