@@ -7,17 +7,25 @@ chunks on a daemon thread that never calls Streamlit; the page reads a run under
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from moe_core.config import RunConfig, config_changes, run_label
 from moe_core.options import LIVE_KEYS
 from moe_core.train import Trainer
 
+LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training pauses, for page benchmarks
 MAX_RUNS = 6  # memory per session stays bounded; the oldest run goes first
+# Training chunks that may run at once across all sessions of the server: one core is left to the
+# server's pages (and, on a teacher's laptop, the browser), and sessions take turns on the rest.
+TRAINING_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 SNAPSHOT_SECONDS = 0.2  # history resolution while training live
 CHUNK_SECONDS = 0.02  # the worker holds a run's lock this long at most, so pausing is immediate
 RATE_WINDOW = 2.0  # seconds of chunks the speed readout averages over
@@ -86,6 +94,13 @@ class Run:
 class Worker:
     """A daemon thread that trains the session's active run in short chunks while playing."""
 
+    _all: ClassVar[weakref.WeakSet] = weakref.WeakSet()  # every session's worker in this server
+
+    @classmethod
+    def playing_count(cls) -> int:
+        """How many sessions of this server are training now."""
+        return sum(1 for worker in list(cls._all) if worker.playing)
+
     def __init__(self) -> None:
         self.run: Run | None = None
         self._playing = threading.Event()
@@ -93,6 +108,7 @@ class Worker:
         self._chunk = 5
         self._thread = threading.Thread(target=self._loop, name="moe-explorer-trainer", daemon=True)
         self._thread.start()
+        Worker._all.add(self)
 
     @property
     def playing(self) -> bool:
@@ -109,11 +125,13 @@ class Worker:
 
     def pause(self) -> None:
         """Stop training; when this returns no further step runs (the lock waits out the current chunk)."""
+        was_playing = self._playing.is_set()
         self._playing.clear()
         run = self.run
         if run is not None:
             with run.lock:
-                pass
+                if was_playing:
+                    LOG.info("paused at %.3f, step %d", time.time(), run.trainer.step_count)
 
     def stop(self, timeout: float = 5.0) -> None:
         """End the thread (the session is gone); returns once it has ended or `timeout` passed."""
@@ -129,7 +147,7 @@ class Worker:
             if run is None:
                 self._playing.clear()
                 continue
-            with run.lock:
+            with TRAINING_SLOTS, run.lock:
                 if not self._playing.is_set():
                     continue
                 started = time.perf_counter()
@@ -154,6 +172,22 @@ class RunBook:
     @property
     def active(self) -> Run | None:
         return self.runs[-1] if self.runs else None
+
+    def activate(self, number: int, worker: Worker) -> Run:
+        """Make a kept run the active one (it moves to the end); the worker pauses."""
+        worker.pause()
+        run = next(r for r in self.runs if r.number == number)
+        self.runs.remove(run)
+        self.runs.append(run)
+        return run
+
+    def delete(self, number: int, worker: Worker) -> None:
+        """Forget a run; the worker pauses if it was training it."""
+        run = next(r for r in self.runs if r.number == number)
+        if worker.run is run:
+            worker.pause()
+            worker.run = None
+        self.runs.remove(run)
 
     def sync(self, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
         """Make the active run match the settings: a live change where the model can take it, else a

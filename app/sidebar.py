@@ -6,36 +6,59 @@ range, is disabled where the chosen router, balance strategy or dataset does not
 from __future__ import annotations
 
 import hashlib
+import shlex
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from moe_core.config import ConfigError, RunConfig
+from moe_core.config import ConfigError, RunConfig, as_overrides
 from moe_core.datasets import DATASETS
-from moe_core.datasets.csv_file import SAMPLES, read_csv, sample_files
+from moe_core.datasets.csv_file import SAMPLES, MissingTarget, header_columns, read_csv, sample_files
 from moe_core.options import OPTIONS, DataConfig, Option, applies
 from moe_core.routers import ROUTERS
+from moe_explorer_app import session
 
 # (expander title, open at start, the options it holds, in order)
 LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
     (
         "Data",
         True,
-        ("data.name", "data.target", "data.n_train", "data.n_test", "data.noise", "data.n_clusters",
-         "data.separation", "data.dim", "data.seed"),
+        (
+            "data.name",
+            "data.target",
+            "data.n_train",
+            "data.n_test",
+            "data.noise",
+            "data.n_clusters",
+            "data.separation",
+            "data.dim",
+            "data.seed",
+        ),
     ),
     (
         "Experts and routing",
         True,
-        ("model.n_experts", "model.top_k", "model.router", "model.normalize", "model.gate_noise",
-         "model.capacity_factor", "model.expert_hidden", "model.expert_layers", "model.expert_activation",
-         "model.gate_hidden", "model.shared_experts", "model.objective"),
+        (
+            "model.n_experts",
+            "model.top_k",
+            "model.router",
+            "model.normalize",
+            "model.gate_noise",
+            "model.capacity_factor",
+            "model.expert_hidden",
+            "model.expert_layers",
+            "model.expert_activation",
+            "model.gate_hidden",
+            "model.shared_experts",
+            "model.objective",
+        ),
     ),
     ("Balancing", True, ("model.balance", "model.aux_loss_coef", "model.bias_update_rate", "model.z_loss_coef")),
     ("Training", False, ("train.optimizer", "train.lr", "train.batch_size", "train.weight_decay", "train.seed")),
-)  # fmt: skip
+)
 # Options that have no widget, and why; tests/test_sidebar.py checks that every option is in LAYOUT or here.
 NOT_IN_SIDEBAR = {
     "model.arch": "the page trains the dense baseline beside every MoE (the toggle under Training)",
@@ -75,6 +98,19 @@ def init_state() -> None:
         else:
             st.session_state.setdefault(key, option.default)
     st.session_state.setdefault(BASELINE, True)
+
+
+def set_values(chosen: dict[str, object]) -> None:
+    """Put config values ({"section.name": value}) into the widgets; call before they are drawn."""
+    init_state()
+    for key, value in chosen.items():
+        option = OPTIONS[key]
+        if option.null_toggle:
+            st.session_state[_toggle_key(key)] = value is not None
+            if value is not None:
+                st.session_state[_value_key(key)] = value
+        else:
+            st.session_state[key] = value
 
 
 def values() -> dict[str, object]:
@@ -185,13 +221,22 @@ def _widget(key: str, current: dict) -> None:
         st.slider(option.label, kind(low), kind(high), key=key, step=kind(option.ui_step or 1), **common)
 
 
-def _store_csv(raw: bytes) -> None:
-    """Check an uploaded CSV; keep it (under a name from its content) only if it reads cleanly."""
+def _store_csv(raw: bytes, name: str) -> None:
+    """Check an uploaded CSV; keep it (under a name from its content) if it reads, or if only its target
+    is left to pick; pause, so the page switches to the file before anything trains on it."""
+    session.worker().pause()
+    target, notice = None, None
     try:
         table = read_csv(raw)
+    except MissingTarget as err:
+        columns = header_columns(raw)
+        notice = f"Loaded {name}. {err}"
     except ConfigError as err:
-        st.session_state["csv_error"] = str(err)
+        st.session_state["csv_error"] = f"{name}: {err}"
         return
+    else:
+        columns, target = [table.target_name, *table.feature_names], table.target_name
+        notice = f"Loaded {name}: {table.describe()}. Press Play to train on it."
     folder = Path(tempfile.gettempdir()) / "moe-explorer-uploads"
     folder.mkdir(exist_ok=True)
     path = folder / f"{hashlib.sha256(raw).hexdigest()[:16]}.csv"
@@ -200,9 +245,10 @@ def _store_csv(raw: bytes) -> None:
         {
             "csv_error": None,
             "data.csv_path": str(path),
-            "data.target": table.target_name,
+            "data.target": target,
             "data.name": "csv",
-            "csv_columns": [table.target_name, *table.feature_names],
+            "csv_columns": columns,
+            "ui.upload_notice": notice,
         }
     )
 
@@ -210,13 +256,13 @@ def _store_csv(raw: bytes) -> None:
 def _on_upload() -> None:
     uploaded = st.session_state.get("ui.upload")
     if uploaded is not None:
-        _store_csv(uploaded.getvalue())
+        _store_csv(uploaded.getvalue(), uploaded.name)
 
 
 def _on_sample() -> None:
     name = st.session_state.get("ui.sample")
     if name:
-        _store_csv((SAMPLES / name).read_bytes())
+        _store_csv((SAMPLES / name).read_bytes(), name)
 
 
 def _upload_section() -> None:
@@ -233,6 +279,44 @@ def _upload_section() -> None:
             st.error(st.session_state["csv_error"])
 
 
+def _on_config_upload() -> None:
+    uploaded = st.session_state.get("ui.config_upload")
+    if uploaded is None:
+        return
+    try:
+        cfg = RunConfig.from_json(uploaded.getvalue().decode("utf-8", errors="replace"))
+    except ConfigError as err:
+        st.session_state["config_error"] = f"That configuration file could not be used: {err}"
+        return
+    st.session_state["config_error"] = None
+    set_values(cfg.flat())
+
+
+def _share_section(cfg: RunConfig | None) -> None:
+    with st.sidebar.expander("Save and share", expanded=False):
+        st.caption("The page's address holds this setup: copy it to share, or reload to start it again.")
+        if cfg is not None:
+            st.download_button(
+                "Download the configuration (JSON)",
+                cfg.to_json(),
+                file_name="moe-explorer-run.json",
+                mime="application/json",
+                key="ui.config_download",
+                width="stretch",
+            )
+            st.code(cli_command(cfg), language="bash", wrap_lines=True)
+        st.file_uploader(
+            "Open a configuration (JSON)", type=["json"], key="ui.config_upload", on_change=_on_config_upload
+        )
+        if st.session_state.get("config_error"):
+            st.error(st.session_state["config_error"])
+
+
+def cli_command(cfg: RunConfig) -> str:
+    """The command line that trains this setup."""
+    return " ".join(["python -m moe_core train", *(f"--set {shlex.quote(a)}" for a in as_overrides(cfg))])
+
+
 def build() -> Settings:
     """The RunConfig the widgets describe, or the one-sentence reason it is impossible."""
     with_baseline = bool(st.session_state[BASELINE])
@@ -242,9 +326,13 @@ def build() -> Settings:
         return Settings(None, str(err), with_baseline)
 
 
-def render() -> Settings:
+def render(header: Callable[[], None] | None = None) -> Settings:
+    """The sidebar: the title, `header` (the run list), the option sections, uploads and sharing."""
     init_state()
     st.sidebar.title("MoE Explorer")
+    if header is not None:
+        with st.sidebar:
+            header()
     for title, expanded, keys in LAYOUT:
         with st.sidebar.expander(title, expanded=expanded):
             for key in keys:
@@ -258,4 +346,6 @@ def render() -> Settings:
                     help="An MLP with the MoE's parameter count, for the training curves.",
                 )
     _upload_section()
-    return build()
+    settings = build()
+    _share_section(settings.config)
+    return settings

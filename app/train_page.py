@@ -1,4 +1,5 @@
-"""The Train page: sidebar settings in, the active run kept in sync, the toolbar, and the live panel."""
+"""The Train page: the link's setup in, sidebar settings in, the active run kept in sync, the toolbar
+(with the run list and presentation mode), the live panel, and the setup back into the link."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ import secrets
 
 import streamlit as st
 
-from moe_core.config import ConfigError
-from moe_explorer_app import live, session, sidebar
+from moe_core.config import ConfigError, RunConfig
+from moe_explorer_app import components, live, session, sidebar, url_state
+
+# Presentation mode: no sidebar and no secondary controls, so the map gets the projector.
+PRESENTATION_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"], [class*="st-key-secondary"] { display: none !important; }
+.stMainBlockContainer { padding-top: 1rem; padding-left: 1.5rem; padding-right: 1.5rem; max-width: 100%; }
+.stMainBlockContainer p, .stMainBlockContainer li, .stMainBlockContainer button { font-size: 1.1rem; }
+</style>"""
 
 
 def _play() -> None:
@@ -39,40 +48,105 @@ def _new_seed() -> None:
     st.session_state["train.seed"] = secrets.randbelow(10**6)
 
 
+def _show_run(run) -> None:
+    """The sidebar shows a run's settings, so that the page trains it rather than starting a new one."""
+    sidebar.set_values(run.cfg.flat())
+    st.session_state[sidebar.BASELINE] = run.baseline is not None
+
+
+def _switch_run() -> None:
+    number = st.session_state["ui.run"]
+    _show_run(session.book().activate(number, session.worker()))
+
+
+def _delete_run() -> None:
+    book = session.book()
+    if len(book.runs) > 1:
+        book.delete(book.active.number, session.worker())
+        _show_run(book.active)
+
+
+def _run_list() -> None:
+    """The runs this page keeps, newest first: pick one to see and train it, or forget it."""
+    book = session.book()
+    numbers = [run.number for run in reversed(book.runs)]
+    labels = {run.number: run.name for run in book.runs}
+    st.session_state["ui.run"] = book.active.number
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.selectbox(
+            "Run",
+            numbers,
+            format_func=labels.get,
+            key="ui.run",
+            on_change=_switch_run,
+            help="The runs this page keeps; pick one to see and train it.",
+        )
+        st.button(
+            "",
+            icon=":material/delete:",
+            on_click=_delete_run,
+            key="btn.delete",
+            disabled=len(book.runs) < 2,
+            help="Forget the run shown (the others stay).",
+        )
+
+
 def _toolbar() -> None:
+    """One row of buttons as wide as their labels (it wraps rather than cut a label short)."""
     playing = session.worker().playing
-    cols = st.columns([1, 1, 1, 1, 1.2, 5], vertical_alignment="center")
-    cols[0].button(
-        "Play",
-        icon=":material/play_arrow:",
-        on_click=_play,
-        disabled=playing,
-        type="primary",
-        width="stretch",
-        key="btn.play",
-    )
-    cols[1].button(
-        "Pause", icon=":material/pause:", on_click=_pause, disabled=not playing, width="stretch", key="btn.pause"
-    )
-    cols[2].button("Step", on_click=_step, width="stretch", key="btn.step", help="One optimiser step.")
-    cols[3].button(
-        "Reset", on_click=_reset, width="stretch", key="btn.reset", help="Back to step 0 with the same initial weights."
-    )
-    cols[4].button(
-        "New seed",
-        on_click=_new_seed,
-        width="stretch",
-        key="btn.seed",
-        help="New initial weights, batches and noise: a new run.",
-    )
-    cols[5].caption(
-        "Press **Play** and watch the gate carve up the plane. Change balancing while it runs; "
-        "settings that need a new model start a new run."
-    )
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.button(
+            "Play", icon=":material/play_arrow:", on_click=_play, disabled=playing, type="primary", key="btn.play"
+        )
+        st.button("Pause", icon=":material/pause:", on_click=_pause, disabled=not playing, key="btn.pause")
+        with st.container(
+            horizontal=True, vertical_alignment="center", gap="small", width="content", key="secondary_controls"
+        ):
+            st.button("Step", on_click=_step, key="btn.step", help="One optimiser step.")
+            st.button("Reset", on_click=_reset, key="btn.reset", help="Back to step 0 with the same initial weights.")
+            st.button(
+                "New seed",
+                on_click=_new_seed,
+                key="btn.seed",
+                help="New initial weights, batches and noise: a new run.",
+            )
+        st.toggle("Present", key="ui.present", help="Projector mode: the map large, the sidebar hidden, big text.")
+
+
+def _load_link() -> str | None:
+    """Once per session: the setup in the page's address, with a sentence on what could not be used."""
+    if st.session_state.get("ui.link_read"):
+        return None
+    st.session_state["ui.link_read"] = True
+    values, view, problems = url_state.decode(dict(st.query_params))
+    if values:
+        try:
+            session.dataset(RunConfig.from_flat(values).data)
+        except ConfigError as err:
+            problems.append(f"data ({err})")
+            values = {key: value for key, value in values.items() if not key.startswith("data.")}
+    sidebar.set_values(values)
+    st.session_state["ui.map_mode"] = view.get("view.map", "expert")
+    st.session_state["ui.present"] = view.get("view.present") == "1"
+    return url_state.notice(problems)
+
+
+def _save_link() -> None:
+    view = {
+        "view.map": st.session_state.get("ui.map_mode") or "expert",
+        "view.present": "1" if st.session_state.get("ui.present") else "0",
+    }
+    wanted = url_state.encode(sidebar.values(), view)
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
 
 
 def render() -> None:
-    chosen = sidebar.render()
+    components.ensure_plotly()
+    link_notice = _load_link()
+    if st.session_state.get("ui.present"):
+        st.html(PRESENTATION_CSS)
+    chosen = sidebar.render(header=_run_list if session.active_run() is not None else None)
     notice = None
     if chosen.error:
         st.sidebar.error(chosen.error)
@@ -83,8 +157,12 @@ def render() -> None:
         except ConfigError as err:
             st.sidebar.error(str(err))
             st.error(f"{err} The current run is unchanged.")
-    if notice:
-        st.info(notice)
+    for text in (link_notice, notice, st.session_state.pop("ui.upload_notice", None)):
+        if text:
+            st.info(text)
+    if st.session_state.get("csv_error"):  # also beside the uploader, in the sidebar
+        st.error(f"Upload CSV: {st.session_state['csv_error']} The current run is unchanged.")
+    _save_link()
     if session.active_run() is None:
         st.warning("No run yet: choose settings that describe a possible model in the sidebar.")
         return

@@ -13,8 +13,8 @@ import torch
 
 from moe_core.metrics import Metrics
 from moe_core.probe import GridProbe, Inspection, inspect_point, probe_grid, probe_points
-from moe_explorer_app.figures.maps import MapPoints
 from moe_explorer_app.figures.palette import expert_name
+from moe_explorer_app.figures.thumbnails import MapPoints
 from moe_explorer_app.runs import Run
 
 MAP_RESOLUTION = 100
@@ -75,6 +75,56 @@ def thumbnail_grid(run: Run, side: int) -> GridProbe:
         return probe_grid(trainer.model, trainer.data, side, trainer.device, with_experts=True)
 
 
+def events(run: Run) -> list[tuple[int, str]]:
+    """(step, what changed) for the settings applied to the running model, copied under its lock."""
+    with run.lock:
+        return list(run.trainer.events)
+
+
+def point_facts(run: Run, view: MapView, index: int | None) -> list[str]:
+    """What is true of an inspected test point: its class and whether the model gets it right (or its
+    target and the error), and whether capacity left it without an expert in the map's batch."""
+    if index is None:
+        return ["A spot of the plane, not a data point: it is routed as a point arriving alone."]
+    data, trainer = run.trainer.data, run.trainer
+    with run.lock:
+        probe = probe_points(
+            trainer.model,
+            data.x_test[index : index + 1].to(trainer.device),
+            data.y_test[index : index + 1].to(trainer.device),
+            data.classification,
+        )
+    truth = data.y_test[index].item()
+    if data.classification:
+        predicted = int(probe.output_NO[0].argmax())
+        verdict = "right" if predicted == truth else f"wrong (it predicts {data.class_names[predicted]})"
+        facts = [f"**Point #{index}**: class {data.class_names[int(truth)]}; the model is {verdict}."]
+    else:
+        facts = [f"**Point #{index}**: target {truth:.3f}; the model predicts {probe.output_NO[0, 0]:.3f}."]
+    where = np.flatnonzero(view.points.index_N == index)
+    if len(where) and view.points.dropped_N[where[0]]:
+        facts.append(_drop_reason(run, int(where[0])))
+    return facts
+
+
+def _drop_reason(run: Run, row: int) -> str:
+    """Why capacity left a point of the map's batch without an expert: its chosen experts were full
+    (token choice), or no expert chose it (expert choice)."""
+    trainer, data = run.trainer, run.trainer.data
+    x, y = data.x_test[:MAP_POINTS].to(trainer.device), data.y_test[:MAP_POINTS].to(trainer.device)
+    with run.lock:
+        probe = probe_points(trainer.model, x, y, data.classification)
+    why = (
+        "every expert it chose was already full (capacity)"
+        if probe.assigned_NK[row].any()
+        else "no expert chose it among the points it takes (expert choice)"
+    )
+    return (
+        f"In the batch the map shows, **no expert took this point**: {why}, so its output is zero (or only "
+        "the shared experts'). Below, it is routed as if it came alone."
+    )
+
+
 def histories(run: Run) -> tuple[list[Metrics], list[Metrics] | None]:
     """The run's and its baseline's metric histories, copied under the run's lock."""
     with run.lock:
@@ -82,9 +132,10 @@ def histories(run: Run) -> tuple[list[Metrics], list[Metrics] | None]:
 
 
 def readout(run: Run, step: int, latest: Metrics | None, rate: float) -> str:
-    """The line above the map: step, speed, device, the run, and test accuracy where there is one."""
+    """The line above the map: step, speed, and test accuracy where there is one (the sidebar names
+    the run)."""
     accuracy = "" if latest is None or latest.test_accuracy is None else f" · test accuracy {latest.test_accuracy:.1%}"
-    return f"**step {step:,}** · {rate:,.0f} steps/s · {run.trainer.device.type} · {run.name}{accuracy}"
+    return f"**step {step:,}** · {rate:,.0f} steps/s on the {run.trainer.device.type}{accuracy}"
 
 
 def diagnosis(m: Metrics | None, n_experts: int) -> tuple[str, str] | None:

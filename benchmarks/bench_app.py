@@ -1,8 +1,10 @@
-"""What a user sees: map redraws per second and training steps per second with the page open.
+"""What a user sees: painted frames, map updates, blank map frames and training speed with the page open.
 
 Starts `streamlit run app`, opens it in headless Chromium on this machine (so the browser competes
-with training for the same cores, as on a teacher's laptop), presses Play and counts for a while.
-Rows: the default settings, and 64 experts. Prints a table; `--json` adds one JSON line at the end.
+with training for the same cores, as on a teacher's laptop), presses Play and records every frame
+Chromium paints (its screencast) while counting how often the map's data changes and how many steps
+the page trains. A frame is blank when the map's area in it is all but empty. Rows: the default
+settings and 64 experts, at 1280 x 720 (a projector) and 1600 x 1000.
 
     python benchmarks/bench_app.py [--seconds 8] [--json]
 """
@@ -17,35 +19,33 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from devtools.browser import REDRAWS_JS, STEP_JS, chromium, open_app, streamlit_server
+from devtools.browser import MAP_CHANGES_JS, STEP_JS, blank_frames, chromium, open_app, record_frames, streamlit_server
+
+VIEWPORTS = ((1280, 720), (1600, 1000))
 
 
-def _set_experts(page, n: int) -> None:
-    slider = page.locator('input[aria-label="Experts"]')
-    slider.focus()
-    for _ in range(abs(n - 4)):
-        page.keyboard.press("ArrowRight" if n > 4 else "ArrowLeft")
-    page.wait_for_function("(n) => document.body.innerText.includes(n + ' experts')", arg=n, timeout=60_000)
-
-
-def measure(browser, url: str, n_experts: int, seconds: float) -> dict:
-    page = open_app(browser, url, height=1000)
+def measure(browser, url: str, n_experts: int, seconds: float, viewport: tuple[int, int]) -> dict:
+    width, height = viewport
+    page = open_app(browser, f"{url}/?model.n_experts={n_experts}", height=height, width=width)
     try:
-        if n_experts != 4:
-            _set_experts(page, n_experts)
         page.get_by_role("button", name="Play").click()
         page.wait_for_function(f"() => ({STEP_JS})() > 0", timeout=60_000)
         page.wait_for_timeout(3000)  # past the first redraws of every chart
+        box = page.locator(".moe-map canvas").bounding_box()
         start_step, start = page.evaluate(STEP_JS), time.monotonic()
-        redraws = page.evaluate(REDRAWS_JS, int(seconds * 1000))
+        changes: list[int] = []
+        frames = record_frames(page, seconds, lambda p: changes.append(p.evaluate(MAP_CHANGES_JS, seconds * 1000)))
         steps = page.evaluate(STEP_JS) - start_step
         elapsed = time.monotonic() - start
         page.get_by_role("button", name="Pause").click()
         return {
+            "viewport": f"{width}x{height}",
             "experts": n_experts,
-            "map_redraws_per_s": round(redraws / seconds, 2),
-            "steps_per_s": round(steps / elapsed, 1),
-            "seconds": round(elapsed, 1),
+            "painted_per_s": round(len(frames) / seconds, 1),
+            "map_changes_per_s": round(changes[0] / seconds, 1),
+            "blank_frames": blank_frames(frames, box, {"width": width, "height": height}),
+            "frames": len(frames),
+            "steps_per_s": round(steps / elapsed),
         }
     finally:
         page.close()
@@ -58,11 +58,16 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with streamlit_server() as server, chromium() as browser:
-        for n in (4, 64):
-            rows.append(measure(browser, server.url, n, args.seconds))
-    print(f"{'experts':>8} {'map redraws/s':>14} {'steps/s':>9}   (default settings otherwise; page open in Chromium)")
-    for row in rows:
-        print(f"{row['experts']:>8} {row['map_redraws_per_s']:>14.1f} {row['steps_per_s']:>9.0f}")
+        for viewport in VIEWPORTS:
+            for n in (4, 64):
+                rows.append(measure(browser, server.url, n, args.seconds, viewport))
+    print(f"{'viewport':>9} {'experts':>7} {'painted/s':>9} {'map data/s':>10} {'blank':>9} {'steps/s':>8}")
+    for r in rows:
+        blank = f"{r['blank_frames']}/{r['frames']}"
+        print(
+            f"{r['viewport']:>9} {r['experts']:>7} {r['painted_per_s']:>9.1f} {r['map_changes_per_s']:>10.1f} "
+            f"{blank:>9} {r['steps_per_s']:>8}"
+        )
     if args.json:
         print(json.dumps(rows))
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -13,7 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,19 +40,60 @@ STEP_JS = """() => {
   const line = [...document.querySelectorAll('[data-testid="stMarkdown"]')].find(e => e.innerText.includes('steps/s'));
   return line ? parseInt(line.innerText.split(' ')[1].replace(/,/g, '')) : -1;
 }"""
-# The routing map's heatmap image (first chart on the page): it changes whenever the map is redrawn.
-MAP_JS = "() => { const i = document.querySelector('.stPlotlyChart image'); return i ? i.getAttribute('href') : null; }"
-# Count map redraws for `ms` milliseconds: Streamlit remounts the chart, so its main svg is replaced.
-REDRAWS_JS = """async (ms) => {
-  let redraws = 0, last = null;
+# How many times the live map has been painted (null before it exists): it grows with every update.
+MAP_JS = "() => { const m = document.querySelector('.moe-map'); return m ? Number(m.dataset.drawn) : null; }"
+# The live map's element, and the step its data was last drawn at (null before it exists).
+MAP_STEP_JS = "() => { const m = document.querySelector('.moe-map'); return m ? Number(m.dataset.step) : null; }"
+# Distinct map steps seen at each animation frame for `ms` milliseconds: how often its data changes.
+MAP_CHANGES_JS = """async (ms) => {
+  let changes = 0, last = null;
   const start = performance.now();
-  while (performance.now() - start < ms) {
-    await new Promise(r => setTimeout(r, 20));
-    const svg = document.querySelector('.stPlotlyChart .main-svg');
-    if (svg !== last) { redraws++; last = svg; }
-  }
-  return redraws;
+  await new Promise(done => {
+    function tick() {
+      const m = document.querySelector('.moe-map');
+      const drawn = m ? m.dataset.drawn : null;
+      if (drawn !== last) { changes++; last = drawn; }
+      if (performance.now() - start < ms) requestAnimationFrame(tick); else done();
+    }
+    requestAnimationFrame(tick);
+  });
+  return changes;
 }"""
+
+
+def record_frames(page: Page, seconds: float, during=None) -> list[bytes]:
+    """Every frame Chromium paints for `seconds` (its screencast), as JPEG bytes; `during(page)` runs
+    meanwhile and its result is ignored."""
+    cdp = page.context.new_cdp_session(page)
+    frames: list[bytes] = []
+
+    def keep(event: dict) -> None:
+        frames.append(base64.b64decode(event["data"]))
+        with contextlib.suppress(Exception):  # the recording may have stopped meanwhile
+            cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
+
+    cdp.on("Page.screencastFrame", keep)
+    cdp.send("Page.startScreencast", {"format": "jpeg", "quality": 30})
+    if during is not None:
+        during(page)
+    else:
+        page.wait_for_timeout(seconds * 1000)  # the recording window itself
+    cdp.send("Page.stopScreencast")
+    cdp.detach()
+    return frames
+
+
+def blank_frames(frames: list[bytes], box: dict, viewport: dict) -> int:
+    """How many frames show the map's area (box, in page pixels) all but empty: near-white."""
+    blank = 0
+    for frame in frames:
+        image = np.asarray(Image.open(io.BytesIO(frame)).convert("L"), dtype=np.float32)
+        sx, sy = image.shape[1] / viewport["width"], image.shape[0] / viewport["height"]
+        top, bottom = int(box["y"] * sy), int(min(box["y"] + box["height"], viewport["height"]) * sy)
+        left, right = int(box["x"] * sx), int((box["x"] + box["width"]) * sx)
+        region = image[top:bottom, left:right]
+        blank += int(region.size == 0 or (region > 235).mean() > 0.97)
+    return blank
 
 
 def free_port() -> int:
@@ -59,6 +106,13 @@ def free_port() -> int:
 class Server:
     url: str
     pid: int
+    log: Any  # the server's output so far, a file open for reading
+
+    def pauses(self) -> list[float]:
+        """When the server's workers paused training (wall-clock seconds), from its log
+        (MOE_EXPLORER_LOG=INFO, which streamlit_server sets)."""
+        self.log.seek(0)
+        return [float(line.split(" paused at ")[1].split(",")[0]) for line in self.log if " paused at " in line]
 
     def cpu_seconds(self) -> float:
         """User and system CPU time the server process has used so far (Linux /proc)."""
@@ -73,8 +127,9 @@ def streamlit_server(timeout: float = 60) -> Iterator[Server]:
     port = free_port()
     command = [str(Path(sys.executable).with_name("streamlit")), "run", "app", "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port)]  # fmt: skip
-    with tempfile.TemporaryFile("w+") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+    with tempfile.TemporaryFile("a+") as log:  # appending: the server writes at the end whatever we read
+        env = {**os.environ, "MOE_EXPLORER_LOG": "INFO"}
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout
@@ -88,7 +143,7 @@ def streamlit_server(timeout: float = 60) -> Iterator[Server]:
                         log.seek(0)
                         raise RuntimeError(f"streamlit did not start: {log.read()}") from None
                     time.sleep(0.2)
-            yield Server(url, process.pid)
+            yield Server(url, process.pid, log)
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -106,9 +161,9 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def open_app(browser: Browser, url: str, height: int = 1100) -> Page:
+def open_app(browser: Browser, url: str, height: int = 1100, width: int = 1600) -> Page:
     """A new page on the app, returned once the toolbar, the step counter and the map are drawn."""
-    page = browser.new_page(viewport={"width": 1600, "height": height})
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(url)
     page.get_by_role("button", name="Play").wait_for(timeout=90_000)
     page.wait_for_function(f"() => ({STEP_JS})() >= 0 && ({MAP_JS})() !== null", timeout=60_000)

@@ -82,6 +82,12 @@ class RunConfig:
         return self.replace(**dict(parse_assignment(a) for a in assignments))
 
 
+def as_overrides(cfg: RunConfig) -> list[str]:
+    """The CLI's `--set` strings that turn the defaults into this config (values as JSON)."""
+    defaults = RunConfig().flat()
+    return [f"{key}={json.dumps(value)}" for key, value in cfg.flat().items() if value != defaults[key]]
+
+
 def run_label(cfg: RunConfig) -> str:
     """A run in a few words: dataset, experts, what each point gets, balancing."""
     m = cfg.model
@@ -112,6 +118,16 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     except json.JSONDecodeError:
         value = raw
     return key, value
+
+
+def check_value(key: str, value: Any) -> Any:
+    """One option's value, coerced and checked against its type, range and choices alone (the rules
+    between options are checked when a RunConfig is built)."""
+    split_key(key)
+    option = OPTIONS[key]
+    value = _coerce(option, value)
+    _check_option(option, value)
+    return value
 
 
 def config_changes(old: RunConfig, new: RunConfig) -> dict[str, tuple[Any, Any]]:

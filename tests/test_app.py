@@ -22,6 +22,22 @@ def at() -> AppTest:
     return app
 
 
+def drawn(at: AppTest) -> list[tuple[str, dict]]:
+    """(component, data) for every live chart on the page: the map and the Plotly figures."""
+    found = []
+    for element in at.get("bidi_component"):
+        if element.proto.json and element.proto.component_name != "moe_plotly":
+            found.append((element.proto.component_name, json.loads(element.proto.json)))
+    return found
+
+
+def titles(at: AppTest) -> list[str]:
+    return [
+        data["title"] if name == "moe_live_map" else data["figure"]["layout"]["title"]["text"]
+        for name, data in drawn(at)
+    ]
+
+
 def _runs(at: AppTest) -> list:
     return at.session_state["runs"].runs
 
@@ -33,10 +49,10 @@ def _run(at: AppTest):
 def test_the_defaults_build_the_default_config_and_draw_every_chart(at):
     assert _run(at).cfg == RunConfig()
     assert len(_runs(at)) == 1
-    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
-    assert any(t.startswith("Routing map") for t in titles)
+    shown = titles(at)
+    assert any(t.startswith("Routing map") for t in shown)
     for expected in ("Load share per expert over time", "Collapse watch", "Specialisation over time"):
-        assert expected in titles
+        assert expected in shown
     assert any("step 0" in m.value for m in at.markdown)
 
 
@@ -78,8 +94,8 @@ def test_choosing_a_dataset_gives_it_suitable_sizes(at):
     at.selectbox(key="data.name").set_value("digits").run()
     cfg = _run(at).cfg.data
     assert (cfg.name, cfg.dim, cfg.n_train, cfg.n_test) == ("digits", 64, 1200, 500)
-    titles = [json.loads(c.proto.spec)["layout"]["xaxis"].get("title", {}).get("text") for c in at.get("plotly_chart")]
-    assert "PC1" in titles  # 64-dimensional inputs: the maps show the principal-component plane
+    (routing_map,) = [data for name, data in drawn(at) if name == "moe_live_map"]
+    assert routing_map["axes"] == ["PC1", "PC2"]  # 64-dimensional inputs: the map shows the principal components
 
 
 def test_capacity_toggle_sets_the_capacity_factor(at):
@@ -144,8 +160,9 @@ def test_a_bad_csv_shows_one_sentence_and_keeps_the_run(at):
     bad = b"x1,x2,label\n0.1,abc,0\n0.2,0.3,1\n0.3,0.1,0\n0.5,0.5,1\n"
     at.sidebar.get("file_uploader")[0].set_value(("bad.csv", bad, "text/csv"))
     at.run()
-    errors = [e.value for e in at.sidebar.error]
-    assert errors == ["Column 'x2' holds the text 'abc' on line 2; feature columns must be numbers."]
+    sentence = "bad.csv: Column 'x2' holds the text 'abc' on line 2; feature columns must be numbers."
+    assert [e.value for e in at.sidebar.error] == [sentence]
+    assert [e.value for e in at.main.error] == [f"Upload CSV: {sentence} The current run is unchanged."]
     assert _run(at) is run and run.cfg.data.name == "clusters"
     assert not at.exception
 
@@ -157,6 +174,9 @@ def test_a_good_csv_trains_on_it(at):
     run = _run(at)
     assert run.cfg.data.name == "csv" and run.trainer.data.task == "regression"
     assert run.trainer.data.n_clusters == 4
+    assert any(
+        i.value.startswith("Loaded regression.csv: regression, 2 features, 400 rows (target y).") for i in at.info
+    )
     at.button(key="btn.step").click().run()
     assert not at.exception and run.trainer.step_count == 1
 

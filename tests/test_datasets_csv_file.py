@@ -53,7 +53,7 @@ def test_decimal_targets_make_a_regression_and_cluster_ids_are_read():
         ),
         (
             rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1,1", "inf,0.9,1", "0.7,0.3,0"),
-            "Column 'x1' has an infinite value on line 4",
+            "Column 'x1' has an infinite value ('inf') on line 4",
         ),
         (rows("x1,x2,label", "0.1,,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"), "Column 'x2' has a missing value"),
         (rows("label", "0", "1", "1", "0"), "only one column"),
@@ -62,9 +62,17 @@ def test_decimal_targets_make_a_regression_and_cluster_ids_are_read():
         (rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1,1"), "has 2 data rows; it needs at least 4"),
         (
             rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1", "0.5,0.9,1", "0.7,0.3,0"),
-            "Line 3 has 2 values but the header has 3 columns",
+            "Line 3 has 2 fields but the header has 3",
         ),
-        (rows("x1,x2,colour", "0.1,0.2,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"), "No target column"),
+        # a ragged short file: the raggedness is the problem, not the count of rows it seems to have
+        (rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1", "0.5,0.9,1"), "Line 3 has 2 fields but the header has 3"),
+        # two bad cells: the first in reading order (line 2's x2), not the first column's (line 3's x1)
+        (rows("x1,x2,label", "0.1,abc,0", "xyz,0.1,1", "0.5,0.9,1", "0.7,0.3,0"), "the text 'abc' on line 2"),
+        (rows("x1,x2,label", "0.1,0.2,0", "-Infinity,0.1,1", "0.5,0.9,1", "0.7,0.3,0"), "infinite value ('-Infinity')"),
+        (
+            rows("x1,x2,colour", "0.1,0.2,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"),
+            "No column is named y, label or target; pick the target among x1, x2, colour",
+        ),
         (rows("x1,x1,label", "0.1,0.2,0", "0.3,0.1,1", "0.5,0.9,1", "0.7,0.3,0"), "its own non-empty name"),
         (rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1,0", "0.5,0.9,0", "0.7,0.3,0"), "has only one class"),
         (

@@ -161,14 +161,14 @@ def test_load_share_leaves_out_snapshots_without_routing():
     np.testing.assert_array_equal(fig.data[0].x, [s for i, s in enumerate(STEPS) if i != 2])
 
 
-COLLAPSE = {  # trace name -> (metric, title of the panel it belongs in)
-    "load entropy / log E": ("load_entropy", "Entropy, flips, drops"),
-    "routing flip rate": ("flip_rate", "Entropy, flips, drops"),
-    "drop rate (capacity)": ("drop_rate", "Entropy, flips, drops"),
-    "effective experts": ("effective_experts", "Experts in use"),
-    "dead experts": ("dead_experts", "Experts in use"),
-    "CV² of load": ("load_cv2", "Imbalance (0 = even)"),
-    "MaxVio": ("max_vio", "Imbalance (0 = even)"),
+COLLAPSE = {  # trace name -> (metric, the question of the panel it belongs in)
+    "load entropy / log E": ("load_entropy", "Is the load even?"),
+    "effective experts": ("effective_experts", "How many experts work?"),
+    "dead": ("dead_experts", "How many experts work?"),
+    "CV² of load": ("load_cv2", "How uneven?"),
+    "MaxVio": ("max_vio", "How uneven?"),
+    "flips": ("flip_rate", "Does routing move or drop points?"),
+    "drops": ("drop_rate", "Does routing move or drop points?"),
     "balance loss": ("balance_loss", "Router losses"),
     "router z": ("router_z", "Router losses"),
 }
@@ -177,15 +177,39 @@ COLLAPSE = {  # trace name -> (metric, title of the panel it belongs in)
 def test_collapse_panel_plots_each_metric_under_its_name_in_its_panel():
     hist = history()
     fig = charts.collapse_panel(hist, n_experts=3)
-    # every panel's y axis, and the x axes of the bottom row, are titled
-    assert_labelled(fig, ("yaxis", "yaxis2", "yaxis3", "yaxis4", "xaxis3", "xaxis4"))
+    # one question per panel, whose title names each series in its own colour; the shared x axis titled
+    assert fig.layout.title.text and fig.layout.xaxis5.title.text == "training step"
     traces = assert_traces(fig, hist, {name: field for name, (field, _) in COLLAPSE.items()})
     panels = [a.text for a in fig.layout.annotations]  # panel i's title, panel i on axes x{i}/y{i}
-    assert len(panels) == 4
-    for name, (_, panel) in COLLAPSE.items():
-        suffix = "" if panels.index(panel) == 0 else str(panels.index(panel) + 1)
+    assert len(panels) == 5
+    for name, (_, question) in COLLAPSE.items():
+        index = next(i for i, title in enumerate(panels) if title.startswith(f"<b>{question}</b>"))
+        suffix = "" if index == 0 else str(index + 1)
         assert (traces[name].xaxis, traces[name].yaxis) == (f"x{suffix}", f"y{suffix}"), name
+        assert f"color:{traces[name].line.color}'>━ {name}</span>" in panels[index]  # its key, in its colour
     assert fig.layout.yaxis2.range == (0, 3.5)  # expert counts, up to every expert
+
+
+def test_every_time_chart_marks_each_live_change_and_waits_for_training_to_begin():
+    hist, events = history(), [(7, "balance aux_loss → none"), (40, "lr 0.01 → 0.003")]
+    figures = [
+        charts.load_share_area(hist, events),
+        charts.collapse_panel(hist, 3, events),
+        charts.training_curves(hist, None, True, events),
+        charts.specialisation_curves(hist, events),
+    ]
+    for fig in figures:
+        lines = [(shape.x0, shape.x1) for shape in fig.layout.shapes]
+        assert {7, 40} == {x0 for x0, x1 in lines} and all(x0 == x1 for x0, x1 in lines)
+        assert {"balance aux_loss → none", "lr 0.01 → 0.003"} <= {a.text for a in fig.layout.annotations}
+    untrained = [replace(m, step=0) for m in hist[:1]]
+    for fig in (
+        charts.load_share_area(untrained),
+        charts.collapse_panel(untrained, 3),
+        charts.training_curves(untrained, None, True),
+        charts.specialisation_curves(untrained),
+    ):
+        assert fig.data == () and "Press Play" in fig.layout.annotations[0].text and fig.layout.title.text
 
 
 @pytest.mark.parametrize("classification", [True, False])

@@ -4,7 +4,7 @@ from moe_explorer_app.figures.palette import (
     PALETTE,
     expert_colour,
     expert_name,
-    shaded_colorscale,
+    shaded_colour,
 )
 
 
@@ -16,11 +16,8 @@ def test_64_distinct_colours_starting_with_the_colour_blind_safe_set():
     assert expert_name(12) == "E12"
 
 
-def test_shaded_colorscale_runs_from_a_tint_to_the_full_colour_per_expert():
-    scale = shaded_colorscale(3, 4)
-    assert len(scale) == 2 * 3 * 4 and scale[0][0] == 0 and scale[-1][0] == 1
-    positions = [p for p, _ in scale]
-    assert positions == sorted(positions)
+def test_each_expert_runs_from_a_tint_at_level_0_to_its_full_colour_at_the_last():
     r, g, b = (int(PALETTE[1][i : i + 2], 16) for i in (1, 3, 5))
-    assert scale[2 * 4 + 2 * 3 + 1][1] == f"rgb({r},{g},{b})"  # expert 1, last level: its own colour
-    assert scale[2 * 4][1] != scale[2 * 4 + 2 * 3][1]  # its faint level is lighter
+    assert shaded_colour(1, 3, 4) == f"rgb({r},{g},{b})"  # expert 1, last level: its own colour
+    tint = [int(v) for v in shaded_colour(1, 0, 4)[4:-1].split(",")]
+    assert all(t >= c for t, c in zip(tint, (r, g, b), strict=True)) and tint != [r, g, b]  # lighter

@@ -58,7 +58,9 @@ def test_the_wheel_ships_the_app_its_settings_and_the_sample_data(tmp_path):
     for expected in (
         "moe_explorer_app/streamlit_app.py",
         "moe_explorer_app/.streamlit/config.toml",
-        "moe_explorer_app/figures/maps.py",
+        "moe_explorer_app/figures/routing_map.py",
+        "moe_explorer_app/components/live_map.js",
+        "moe_explorer_app/components/live_map.css",
         "moe_core/sample_data/iris.csv",
         "moe_core/sample_data/README.md",
         "moe_core/routers/topk.py",

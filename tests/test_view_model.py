@@ -49,12 +49,12 @@ def test_the_diagnosis_line(m, n_experts, expected):
         assert said[0] == expected[0] and said[1].startswith(expected[1])
 
 
-def test_the_readout_names_step_speed_device_run_and_accuracy():
+def test_the_readout_names_step_speed_device_and_accuracy():
     run = run_of()
     run.advance(12)
     latest = run.trainer.history[-1]
     text = view_model.readout(run, 1234, latest, 830.4)
-    assert text.startswith("**step 1,234** · 830 steps/s · cpu · Run 1: clusters, 4 experts, top-1, aux_loss")
+    assert text.startswith("**step 1,234** · 830 steps/s on the cpu")
     assert text.endswith(f"test accuracy {latest.test_accuracy:.1%}")
 
 

@@ -1,6 +1,8 @@
 """Quantities over training time: load, collapse, training curves and specialisation.
 
-Every builder takes the run's metric history (a list of moe_core Metrics, oldest first).
+Every builder takes the run's metric history (a list of moe_core Metrics, oldest first) and the steps
+where a setting changed live, marked on every time axis. Before the run has trained, a builder gives
+its title and a sentence instead of empty axes.
 """
 
 from __future__ import annotations
@@ -12,10 +14,17 @@ import plotly.graph_objects as go
 
 from moe_core.metrics import Metrics
 from moe_explorer_app.figures.palette import expert_colour, expert_name
-from moe_explorer_app.figures.style import base_layout, set_axes, subplot_grid
+from moe_explorer_app.figures.style import base_layout, event_marks, placeholder, set_axes, subplot_grid
 
 MAX_POINTS = 400  # older history is thinned: a curve needs no more points than pixels
 MOE_COLOUR, DENSE_COLOUR = "#0072B2", "#D55E00"
+NOT_YET = "Press Play (or Step) to train:<br>the curves start here."
+Events = Sequence[tuple[int, str]]
+
+
+def trained(history: Sequence[Metrics]) -> bool:
+    """Whether there is anything over time to draw: snapshots past step 0."""
+    return any(m.step > 0 for m in history)
 
 
 def thin(history: Sequence[Metrics]) -> list[Metrics]:
@@ -79,56 +88,82 @@ def _share_band(steps: np.ndarray, shares_TE: np.ndarray, e: int) -> dict:
     }
 
 
-def load_share_area(history: Sequence[Metrics]) -> go.Figure:
+def load_share_area(history: Sequence[Metrics], events: Events = ()) -> go.Figure:
     """Each expert's share of routed slots over time: stacked bands up to 16 experts, a heatmap above
     (dozens of stacked traces slow every redraw in the browser, and no one can tell them apart)."""
     history = [m for m in thin(history) if m.load_share is not None]
-    layout = base_layout("Load share per expert over time", 330)
-    layout["xaxis"] = {"title": {"text": "training step"}}
-    if not history:
-        return go.Figure({"data": [], "layout": layout})
+    title = "Load share per expert over time"
+    if not trained(history):
+        return go.Figure({"data": [], "layout": placeholder(title, 330, NOT_YET)})
+    layout = event_marks(base_layout(title, 330), events)
+    layout["xaxis"].update(title={"text": "training step"})
     steps, shares_TE = _steps(history), np.array([m.load_share for m in history])
     if shares_TE.shape[1] > 16:
-        layout["yaxis"] = {"title": {"text": "expert"}, "autorange": "reversed", "tickfont": {"size": 9}}
+        layout["yaxis"].update(title={"text": "expert"}, autorange="reversed", tickfont={"size": 9})
         return go.Figure({"data": [_share_heatmap(steps, shares_TE)], "layout": layout})
     layout["legend"].update(traceorder="normal")
-    layout["yaxis"] = {"title": {"text": "share of routed slots"}, "range": [0, 1], "tickformat": ".0%"}
+    layout["yaxis"].update(title={"text": "share of routed slots"}, range=[0, 1], tickformat=".0%")
     traces = [_share_band(steps, shares_TE, e) for e in range(shares_TE.shape[1])]
     return go.Figure({"data": traces, "layout": layout})
 
 
-def collapse_panel(history: Sequence[Metrics], n_experts: int) -> go.Figure:
-    """Balance over time: usage entropy, effective and dead experts, CV^2 and MaxVio, the router losses."""
+COLLAPSE_PANELS = (  # one question per panel: (question, [(metric, label, colour, dash)], y range)
+    ("Is the load even?", [("load_entropy", "load entropy / log E", "#0072B2", None)], "unit"),
+    (
+        "How many experts work?",
+        [("effective_experts", "effective experts", "#009E73", None), ("dead_experts", "dead", "#D55E00", "dash")],
+        "experts",
+    ),
+    ("How uneven?", [("load_cv2", "CV² of load", "#CC79A7", None), ("max_vio", "MaxVio", "#E69F00", "dash")], "zero"),
+    (
+        "Does routing move or drop points?",
+        [("flip_rate", "flips", "#7F7F7F", "dot"), ("drop_rate", "drops", "#C00000", "dash")],
+        "unit",
+    ),
+    (
+        "Router losses",
+        [("balance_loss", "balance loss", "#56B4E9", None), ("router_z", "router z", "#5A6270", "dash")],
+        "zero",
+    ),
+)
+
+
+def _keyed_title(question: str, series: list[tuple]) -> str:
+    """The panel's question, then each series' name in its own colour: a legend that reads at a glance."""
+    keys = " ".join(f"<span style='color:{colour}'>━ {label}</span>" for _, label, colour, _ in series)
+    return f"<b>{question}</b>  {keys}"
+
+
+def collapse_panel(history: Sequence[Metrics], n_experts: int, events: Events = ()) -> go.Figure:
+    """Balance over time, one question per panel: even use, experts in use, imbalance, flips and drops,
+    the router's losses."""
     history = [m for m in thin(history) if m.load_share is not None]
-    traces = [
-        _line(history, "load_entropy", "load entropy / log E", "#0072B2", 1),
-        _line(history, "flip_rate", "routing flip rate", "#999999", 1, dash="dot"),
-        _line(history, "drop_rate", "drop rate (capacity)", "#C00000", 1, dash="dash"),
-        _line(history, "effective_experts", "effective experts", "#009E73", 2),
-        _line(history, "dead_experts", "dead experts", "#D55E00", 2, dash="dash"),
-        _line(history, "load_cv2", "CV² of load", "#CC79A7", 3),
-        _line(history, "max_vio", "MaxVio", "#E69F00", 3, dash="dash"),
-        _line(history, "balance_loss", "balance loss", "#56B4E9", 4),
-        _line(history, "router_z", "router z", "#7F7F7F", 4, dash="dash"),
-    ]
-    titles = ("Entropy, flips, drops", "Experts in use", "Imbalance (0 = even)", "Router losses")
-    layout = {**base_layout("Collapse watch", 480), **subplot_grid(2, 2, titles, gap=(0.2, 0.26))}
-    set_axes(
-        layout,
-        {
-            "yaxis": {"range": [0, 1.05], "title": {"text": "0 to 1"}},
-            "yaxis2": {"range": [0, n_experts + 0.5], "title": {"text": "experts"}},
-            "yaxis3": {"rangemode": "tozero", "title": {"text": "ratio"}},
-            "yaxis4": {"rangemode": "tozero", "title": {"text": "loss"}},
-            "xaxis3": {"title": {"text": "training step"}},
-            "xaxis4": {"title": {"text": "training step"}},
-        },
-    )
-    return go.Figure({"data": traces, "layout": layout})
+    rows = len(COLLAPSE_PANELS)
+    if not trained(history):
+        return go.Figure({"data": [], "layout": placeholder("Collapse watch", 120 + 100 * rows, NOT_YET)})
+    titles = [_keyed_title(question, series) for question, series, _ in COLLAPSE_PANELS]
+    layout = {**base_layout("Collapse watch", 120 + 100 * rows), **subplot_grid(rows, 1, titles, gap=(0, 0.09))}
+    layout["showlegend"] = False
+    traces, axes = [], {}
+    ranges = {"unit": {"range": [0, 1.05]}, "experts": {"range": [0, n_experts + 0.5]}, "zero": {"rangemode": "tozero"}}
+    for panel, (_, series, scale) in enumerate(COLLAPSE_PANELS, start=1):
+        traces += [_line(history, name, label, colour, panel, dash=dash) for name, label, colour, dash in series]
+        suffix = "" if panel == 1 else str(panel)
+        axes[f"yaxis{suffix}"] = {**ranges[scale], "nticks": 3}
+        axes[f"xaxis{suffix}"] = {"showticklabels": panel == rows, "matches": "x" if panel > 1 else None}
+    axes[f"xaxis{rows}"]["title"] = {"text": "training step"}
+    for note in layout["annotations"]:
+        note.update(x=0, xanchor="left", font={"size": 12})
+    return go.Figure({"data": traces, "layout": event_marks(set_axes(layout, axes), events, rows)})
 
 
-def training_curves(history: Sequence[Metrics], baseline: Sequence[Metrics] | None, classification: bool) -> go.Figure:
+def training_curves(
+    history: Sequence[Metrics], baseline: Sequence[Metrics] | None, classification: bool, events: Events = ()
+) -> go.Figure:
     """Train and test loss, and test accuracy, for the MoE and the dense MLP of the same size."""
+    title = "Training: MoE against a dense MLP with as many parameters"
+    if not trained(history):
+        return go.Figure({"data": [], "layout": placeholder(title, 340, NOT_YET)})
     runs = [("MoE", thin(history), MOE_COLOUR)]
     if baseline:
         runs.append(("dense MLP", thin(baseline), DENSE_COLOUR))
@@ -138,7 +173,6 @@ def training_curves(history: Sequence[Metrics], baseline: Sequence[Metrics] | No
         traces.append(_line(hist, "test_loss", f"{label} test", colour, 1))
         if classification:
             traces.append(_line(hist, "test_accuracy", f"{label} accuracy", colour, 2, showlegend=False))
-    title = "Training: MoE against a dense MLP with as many parameters"
     titles = ("Loss", "Test accuracy") if classification else ("Loss",)
     layout = {**base_layout(title, 340), **subplot_grid(1, len(titles), titles, gap=(0.14, 0))}
     axes = {"xaxis": {"title": {"text": "training step"}}, "yaxis": {"rangemode": "tozero", "title": {"text": "loss"}}}
@@ -146,7 +180,7 @@ def training_curves(history: Sequence[Metrics], baseline: Sequence[Metrics] | No
         axes.update(
             xaxis2={"title": {"text": "training step"}}, yaxis2={"tickformat": ".0%", "title": {"text": "accuracy"}}
         )
-    return go.Figure({"data": traces, "layout": set_axes(layout, axes)})
+    return go.Figure({"data": traces, "layout": event_marks(set_axes(layout, axes), events, len(titles))})
 
 
 def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_names: Sequence[str]) -> go.Figure:
@@ -182,15 +216,17 @@ def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_nam
     return go.Figure({"data": [trace], "layout": layout})
 
 
-def specialisation_curves(history: Sequence[Metrics]) -> go.Figure:
+def specialisation_curves(history: Sequence[Metrics], events: Events = ()) -> go.Figure:
     """Cluster NMI and purity (0..1, higher = more specialised) and dispatch entropy (0 = one cluster each)."""
     history = [m for m in thin(history) if m.cluster_nmi is not None]
+    if not trained(history):
+        return go.Figure({"data": [], "layout": placeholder("Specialisation over time", 330, NOT_YET)})
     traces = [
         _line(history, "cluster_nmi", "NMI(expert; cluster)", "#0072B2"),
         _line(history, "purity", "purity", "#009E73", dash="dash"),
         {**_line(history, "dispatch_entropy", "dispatch entropy (nats)", "#D55E00", dash="dot"), "yaxis": "y2"},
     ]
-    layout = base_layout("Specialisation over time", 330)
+    layout = event_marks(base_layout("Specialisation over time", 330), events)
     set_axes(
         layout,
         {

@@ -42,5 +42,5 @@ def gate_bars(probs_E: np.ndarray, chosen: dict[int, float], point: str) -> go.F
         },
         yaxis={"title": {"text": "router probability"}, "range": [0, 1.15]},
     )
-    layout["legend"].update(y=1.12, x=1, xanchor="right")
+    layout["legend"].update(yref="paper", y=1.02, yanchor="bottom", x=1, xanchor="right")
     return go.Figure({"data": data, "layout": layout})

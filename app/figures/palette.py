@@ -46,14 +46,7 @@ def _blend(colour: str, amount: float) -> str:
     return f"rgb({mix[0]},{mix[1]},{mix[2]})"
 
 
-def shaded_colorscale(n: int, levels: int) -> list[list]:
-    """A stepwise colorscale for codes expert * levels + level (zmin=-0.5, zmax=n*levels-0.5): each expert
-    runs from a faint tint (level 0, the gate unsure) to its full colour (the last level, the gate sure)."""
-    total = n * levels
-    scale = []
-    for code in range(total):
-        e, level = divmod(code, levels)
-        colour = _blend(expert_colour(e), 0.3 + 0.7 * level / max(levels - 1, 1))
-        scale.append([code / total, colour])
-        scale.append([(code + 1) / total, colour])
-    return scale
+def shaded_colour(e: int, level: int, levels: int) -> str:
+    """Expert e's colour at a confidence level: from a faint tint (level 0, the gate unsure) to its full
+    colour (the last level, the gate sure)."""
+    return _blend(expert_colour(e), 0.3 + 0.7 * level / max(levels - 1, 1))

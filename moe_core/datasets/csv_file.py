@@ -27,6 +27,10 @@ MIN_ROWS = 4
 TARGET_NAMES = ("y", "label", "target")
 
 
+class MissingTarget(ConfigError):
+    """The file reads, but which column is the target must be chosen."""
+
+
 @dataclass(frozen=True)
 class CsvTable:
     x_ND: np.ndarray
@@ -35,6 +39,11 @@ class CsvTable:
     feature_names: tuple[str, ...]
     target_name: str
     class_names: tuple[str, ...]  # empty for a regression
+
+    def describe(self) -> str:
+        """e.g. "regression, 5 features, 400 rows (target y)"."""
+        task = f"classification with {len(self.class_names)} classes" if self.class_names else "regression"
+        return f"{task}, {len(self.feature_names)} features, {len(self.y_N)} rows (target {self.target_name})"
 
 
 def read_csv(source: str | Path | bytes, target: str | None = None) -> CsvTable:
@@ -54,7 +63,7 @@ def read_csv(source: str | Path | bytes, target: str | None = None) -> CsvTable:
     feature_cols = [i for i in range(len(header)) if i not in (target_col, cluster_col)]
     if not feature_cols:
         raise ConfigError("The CSV file has no feature column besides the target; add at least one numeric column.")
-    x_ND = np.stack([_numeric_column(header[i], [r[i] for r in body]) for i in feature_cols], axis=1)
+    x_ND = _features(header, body, feature_cols)
     y_N, class_names = _target_column(header[target_col], [r[target_col] for r in body])
     cluster_N = None if cluster_col is None else _cluster_column([r[cluster_col] for r in body])
     names = tuple(header[i] for i in feature_cols)
@@ -89,6 +98,15 @@ def _read_bytes(source: str | Path | bytes) -> bytes:
     return raw
 
 
+def header_columns(source: str | Path | bytes) -> list[str]:
+    """The column names of a CSV file's header row (empty when there is none), for a target picker."""
+    try:
+        first = next(csv.reader(io.StringIO(_read_bytes(source).decode("utf-8-sig"))), [])
+    except (ConfigError, UnicodeDecodeError):
+        return []
+    return [name.strip() for name in first if name.strip()]
+
+
 def _check_shape(header: list[str], body: list[list[str]]) -> None:
     if len(header) < 2:
         raise ConfigError("The CSV file has only one column; it needs feature columns and a target column.")
@@ -98,13 +116,17 @@ def _check_shape(header: list[str], body: list[list[str]]) -> None:
         raise ConfigError("Every column needs its own non-empty name in the header row.")
     if not body:
         raise ConfigError("The CSV file has a header but no data rows.")
+    # the first ragged line before the row counts: a ragged file's rows are not the rows it meant
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise ConfigError(
+                f"Line {line} has {len(row)} fields but the header has {len(header)}; every line needs one value "
+                "per column."
+            )
     if len(body) < MIN_ROWS:
         raise ConfigError(f"The CSV file has {len(body)} data rows; it needs at least {MIN_ROWS}.")
     if len(body) > MAX_ROWS:
         raise ConfigError(f"The CSV file has {len(body)} data rows; the limit is {MAX_ROWS}.")
-    for line, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise ConfigError(f"Line {line} has {len(row)} values but the header has {len(header)} columns.")
 
 
 def _find_target(header: list[str], target: str | None) -> int:
@@ -115,26 +137,39 @@ def _find_target(header: list[str], target: str | None) -> int:
     for name in TARGET_NAMES:
         if name in header:
             return header.index(name)
-    raise ConfigError("No target column: name it y, label or target, or choose it with data.target.")
+    raise MissingTarget(
+        f"No column is named y, label or target; pick the target among {', '.join(header)} (the Target column "
+        "picker in the app, data.target in a config)."
+    )
+
+
+def _features(header: list[str], body: list[list[str]], columns: list[int]) -> np.ndarray:
+    """The feature columns as numbers; a problem is reported at the first bad cell in reading order
+    (line by line), not column by column."""
+    x_ND = np.empty((len(body), len(columns)), dtype=np.float64)
+    for row, cells in enumerate(body):
+        for j, col in enumerate(columns):
+            x_ND[row, j] = _number(header[col], cells[col], row + 2)
+    return x_ND
+
+
+def _number(name: str, cell: str, line: int) -> float:
+    text = cell.strip()
+    if text == "" or text.lower() in ("nan", "na", "null", "none"):
+        raise ConfigError(f"Column '{name}' has a missing value on line {line}; fill it in or remove the row.")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(
+            f"Column '{name}' holds the text '{text[:20]}' on line {line}; feature columns must be numbers."
+        ) from None
+    if not math.isfinite(value):
+        raise ConfigError(f"Column '{name}' has an infinite value ('{text[:20]}') on line {line}; use finite numbers.")
+    return value
 
 
 def _numeric_column(name: str, cells: list[str]) -> np.ndarray:
-    values = np.empty(len(cells), dtype=np.float64)
-    for row, cell in enumerate(cells):
-        line = row + 2
-        text = cell.strip()
-        if text == "" or text.lower() in ("nan", "na", "null", "none"):
-            raise ConfigError(f"Column '{name}' has a missing value on line {line}; fill it in or remove the row.")
-        try:
-            value = float(text)
-        except ValueError:
-            raise ConfigError(
-                f"Column '{name}' holds the text '{text[:20]}' on line {line}; feature columns must be numbers."
-            ) from None
-        if not math.isfinite(value):
-            raise ConfigError(f"Column '{name}' has an infinite value on line {line}; use finite numbers.")
-        values[row] = value
-    return values
+    return np.array([_number(name, cell, line) for line, cell in enumerate(cells, start=2)], dtype=np.float64)
 
 
 def _target_column(name: str, cells: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:

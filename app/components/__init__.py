@@ -1,0 +1,65 @@
+"""Components that draw in place (Streamlit's components v2): the routing map on a canvas, and Plotly
+figures updated through Plotly.react. A chart sent again is repainted in the same element, so a live
+page never shows a blank frame and keeps zoom and hover; st.plotly_chart remounts a changed figure.
+
+Each component's JavaScript lives beside this file; `plotly_loader.js` gives the page plotly.js once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import plotly.graph_objects as go
+import plotly.offline
+import streamlit as st
+
+HERE = Path(__file__).resolve().parent
+PLOTLY_SENT = "ui.plotly_sent"
+
+
+def _source(name: str) -> str:
+    return (HERE / name).read_text()
+
+
+_map = st.components.v2.component(
+    "moe_live_map", js=_source("live_map.js"), css=_source("live_map.css"), isolate_styles=False
+)
+_figure = st.components.v2.component("moe_live_figure", js=_source("live_figure.js"), isolate_styles=False)
+_loader = st.components.v2.component("moe_plotly", js=_source("plotly_loader.js"), isolate_styles=False)
+
+
+@cache
+def _plotly_js() -> dict:
+    return {"source": plotly.offline.get_plotlyjs()}
+
+
+def _ask_again() -> None:
+    st.session_state[PLOTLY_SENT] = False
+
+
+def ensure_plotly() -> None:
+    """Send plotly.js to this page once (a few MB, once per session), and again if the page asks."""
+    sent = st.session_state.get(PLOTLY_SENT, False)
+    _loader(key="plotly", data=None if sent else _plotly_js(), on_missing_change=_ask_again, height=0)
+    st.session_state[PLOTLY_SENT] = True
+
+
+def figure(fig: go.Figure, key: str) -> None:
+    """A Plotly figure, updated in place; its layout height is the element's height."""
+    data = {"figure": json.loads(fig.to_json()), "revision": st.session_state.get(f"{key}:revision", 0) + 1}
+    st.session_state[f"{key}:revision"] = data["revision"]
+    _figure(key=key, data=data, height=int(fig.layout.height))
+
+
+def live_map(spec: dict, key: str, on_click: Callable[[dict], None]) -> None:
+    """The routing map (spec from figures.maps.routing_map); `on_click` gets {x, y, index} of a click."""
+
+    def clicked() -> None:
+        event = st.session_state[key].get("click")
+        if event:
+            on_click(event)
+
+    _map(key=key, data=spec, on_click_change=clicked)

@@ -1,0 +1,350 @@
+// The routing map, drawn on a canvas that stays mounted: each update repaints it in place, so no frame
+// is ever blank, and zoom, pan and hover live here, across updates. Data (see app/figures/maps.py):
+// codes (base64 uint8, R x R, row = view y upwards), lut ([r, g, b] per code), code_labels, extent
+// [x0, x1, y0, y1], points {x, y, cls, dropped, index}, classes [{name, fill, stroke, symbol}], selected,
+// legend [{label, colour}] or colorbar {title, stops, ticks}, title, axes, step, font.
+// A click sends {x, y, index} (index: the nearest point within reach, or null) as the trigger "click".
+
+const MARGIN = { left: 58, right: 112, top: 44, bottom: 48 };
+const REACH = 9; // pixels within which a click or hover takes a point
+
+function decode(b64) {
+  const text = atob(b64);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+function niceTicks(lo, hi, count) {
+  const span = hi - lo;
+  if (!(span > 0)) return [lo];
+  const raw = span / count;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => span / s <= count) || 10 * mag;
+  const ticks = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) ticks.push(Math.abs(t) < 1e-12 ? 0 : t);
+  return ticks;
+}
+
+function symbol(ctx, kind, x, y, r) {
+  ctx.beginPath();
+  if (kind === "square") ctx.rect(x - r, y - r, 2 * r, 2 * r);
+  else if (kind === "diamond") {
+    ctx.moveTo(x, y - r * 1.3); ctx.lineTo(x + r * 1.3, y); ctx.lineTo(x, y + r * 1.3); ctx.lineTo(x - r * 1.3, y);
+    ctx.closePath();
+  } else if (kind === "triangle") {
+    ctx.moveTo(x, y - r * 1.3); ctx.lineTo(x + r * 1.2, y + r); ctx.lineTo(x - r * 1.2, y + r); ctx.closePath();
+  } else ctx.arc(x, y, r, 0, 2 * Math.PI);
+}
+
+class LiveMap {
+  constructor(parent) {
+    this.root = document.createElement("div");
+    this.root.className = "moe-map";
+    this.canvas = document.createElement("canvas");
+    this.tip = document.createElement("div");
+    this.tip.className = "moe-map-tip";
+    this.root.append(this.canvas, this.tip);
+    parent.appendChild(this.root);
+    this.image = document.createElement("canvas");
+    this.window = null; // the visible data window [x0, x1, y0, y1], kept across updates
+    this.titleLines = [""];
+    this.drag = null;
+    this.listen();
+    new ResizeObserver(() => this.draw()).observe(this.root);
+  }
+
+  update(data, setTriggerValue) {
+    this.send = setTriggerValue;
+    const extentChanged = !this.data || this.data.extent.join() !== data.extent.join();
+    this.data = data;
+    if (extentChanged) this.window = data.extent.slice();
+    this.paintImage();
+    this.draw();
+    this.root.dataset.step = String(data.step);
+    this.root.dataset.drawn = String((Number(this.root.dataset.drawn) || 0) + 1);
+  }
+
+  paintImage() {
+    const { codes, lut } = this.data;
+    const bytes = decode(codes);
+    const side = Math.round(Math.sqrt(bytes.length));
+    this.side = side;
+    this.codes = bytes;
+    this.image.width = side;
+    this.image.height = side;
+    const ctx = this.image.getContext("2d");
+    const img = ctx.createImageData(side, side);
+    for (let row = 0; row < side; row++) {
+      for (let col = 0; col < side; col++) {
+        const colour = lut[bytes[row * side + col]] || [255, 255, 255];
+        const o = 4 * ((side - 1 - row) * side + col); // row 0 is the bottom of the view
+        img.data[o] = colour[0]; img.data[o + 1] = colour[1]; img.data[o + 2] = colour[2]; img.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
+  plotBox() {
+    const width = this.root.clientWidth;
+    const top = MARGIN.top + (this.titleLines.length - 1) * ((this.data.font || 14) + 6);
+    const side = Math.max(120, Math.min(width - MARGIN.left - MARGIN.right, this.data.max_side || 900));
+    return { x: MARGIN.left, y: top, w: side, h: side, width, height: side + top + MARGIN.bottom };
+  }
+
+  wrapTitle(ctx, font) {
+    // the title on as many lines as the width needs, so that it is never cut off
+    ctx.font = `600 ${font + 3}px sans-serif`;
+    const words = this.data.title.split(" "), lines = [];
+    let line = "";
+    for (const word of words) {
+      const next = line ? `${line} ${word}` : word;
+      if (line && ctx.measureText(next).width > this.root.clientWidth - 8) { lines.push(line); line = word; }
+      else line = next;
+    }
+    lines.push(line);
+    return lines;
+  }
+
+  toPixel(box, x, y) {
+    const [x0, x1, y0, y1] = this.window;
+    return [box.x + ((x - x0) / (x1 - x0)) * box.w, box.y + (1 - (y - y0) / (y1 - y0)) * box.h];
+  }
+
+  toData(box, px, py) {
+    const [x0, x1, y0, y1] = this.window;
+    return [x0 + ((px - box.x) / box.w) * (x1 - x0), y0 + (1 - (py - box.y) / box.h) * (y1 - y0)];
+  }
+
+  draw() {
+    if (!this.data || !this.root.clientWidth) return;
+    const font = this.data.font || 14;
+    this.titleLines = this.wrapTitle(this.canvas.getContext("2d"), font);
+    const box = this.plotBox();
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.round(box.width * ratio), height = Math.round(box.height * ratio);
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+      this.canvas.style.width = `${box.width}px`;
+      this.canvas.style.height = `${box.height}px`;
+    }
+    const ctx = this.canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, box.width, box.height);
+    ctx.font = `600 ${font + 3}px sans-serif`;
+    ctx.fillStyle = "#1B1F24";
+    ctx.textBaseline = "alphabetic";
+    ctx.textAlign = "left";
+    this.titleLines.forEach((line, i) => ctx.fillText(line, 4, font + 8 + i * (font + 6)));
+    this.drawHeatmap(ctx, box);
+    this.drawPoints(ctx, box);
+    this.drawAxes(ctx, box, font);
+    this.drawLegend(ctx, box, font);
+  }
+
+  drawHeatmap(ctx, box) {
+    const [x0, x1, y0, y1] = this.window;
+    const [e0, e1, f0, f1] = this.data.extent;
+    const s = this.side;
+    // the part of the image the window shows, in image pixels (row 0 at the top)
+    const sx = ((x0 - e0) / (e1 - e0)) * s, sw = ((x1 - x0) / (e1 - e0)) * s;
+    const sy = ((f1 - y1) / (f1 - f0)) * s, sh = ((y1 - y0) / (f1 - f0)) * s;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(box.x, box.y, box.w, box.h);
+    ctx.clip();
+    ctx.fillStyle = "#FFFFFF";
+    ctx.fillRect(box.x, box.y, box.w, box.h);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.image, sx, sy, sw, sh, box.x, box.y, box.w, box.h);
+    ctx.restore();
+  }
+
+  drawPoints(ctx, box) {
+    const p = this.data.points;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(box.x, box.y, box.w, box.h);
+    ctx.clip();
+    const r = Math.max(3, Math.min(5, box.w / 110));
+    for (let i = 0; i < p.x.length; i++) {
+      const style = this.data.classes[p.cls[i]] || this.data.classes[0];
+      const [px, py] = this.toPixel(box, p.x[i], p.y[i]);
+      symbol(ctx, style.symbol, px, py, r);
+      ctx.fillStyle = style.fill;
+      ctx.fill();
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = style.stroke;
+      ctx.stroke();
+    }
+    ctx.strokeStyle = "#C00000";
+    ctx.lineWidth = 2.5;
+    for (let i = 0; i < p.x.length; i++) {
+      if (!p.dropped[i]) continue;
+      const [px, py] = this.toPixel(box, p.x[i], p.y[i]);
+      ctx.beginPath();
+      ctx.moveTo(px - 6, py - 6); ctx.lineTo(px + 6, py + 6);
+      ctx.moveTo(px + 6, py - 6); ctx.lineTo(px - 6, py + 6);
+      ctx.stroke();
+    }
+    const chosen = p.index.indexOf(this.data.selected);
+    if (this.data.selected !== null && chosen >= 0) {
+      const [px, py] = this.toPixel(box, p.x[chosen], p.y[chosen]);
+      ctx.beginPath();
+      ctx.arc(px, py, 11, 0, 2 * Math.PI);
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "#000000";
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+
+  drawAxes(ctx, box, font) {
+    const [x0, x1, y0, y1] = this.window;
+    ctx.strokeStyle = "#8A9099";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(box.x, box.y, box.w, box.h);
+    ctx.fillStyle = "#444A52";
+    ctx.font = `${font - 1}px sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    for (const t of niceTicks(x0, x1, 6)) {
+      const [px] = this.toPixel(box, t, y0);
+      ctx.fillText(+t.toFixed(6) + "", px, box.y + box.h + 6);
+      ctx.beginPath(); ctx.moveTo(px, box.y + box.h); ctx.lineTo(px, box.y + box.h + 4); ctx.stroke();
+    }
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    for (const t of niceTicks(y0, y1, 6)) {
+      const [, py] = this.toPixel(box, x0, t);
+      ctx.fillText(+t.toFixed(6) + "", box.x - 8, py);
+      ctx.beginPath(); ctx.moveTo(box.x - 4, py); ctx.lineTo(box.x, py); ctx.stroke();
+    }
+    ctx.font = `${font}px sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ctx.fillText(this.data.axes[0], box.x + box.w / 2, box.y + box.h + font + 12);
+    ctx.save();
+    ctx.translate(14, box.y + box.h / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText(this.data.axes[1], 0, -6);
+    ctx.restore();
+  }
+
+  drawLegend(ctx, box, font) {
+    const left = box.x + box.w + 16;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    ctx.font = `${font - 1}px sans-serif`;
+    ctx.fillStyle = "#1B1F24";
+    if (this.data.legend) {
+      const rows = this.data.legend;
+      ctx.fillText(this.data.legend_title || "", left, box.y + 6);
+      const gap = Math.min(font + 8, (box.h - 24) / rows.length);
+      const every = Math.ceil((font + 2) / gap); // with many entries, a label on every few swatches
+      rows.forEach((row, i) => {
+        const y = box.y + 26 + i * gap;
+        ctx.fillStyle = row.colour;
+        ctx.fillRect(left, y - gap / 2, 16, Math.max(1, gap - (gap > 6 ? 2 : 0)));
+        ctx.fillStyle = "#1B1F24";
+        if (i % every === 0) ctx.fillText(row.label, left + 22, y);
+      });
+      return;
+    }
+    const bar = this.data.colorbar;
+    const top = box.y + 30, height = box.h - 40;
+    const grad = ctx.createLinearGradient(0, top + height, 0, top);
+    bar.stops.forEach(([at, colour]) => grad.addColorStop(at, colour));
+    ctx.fillStyle = grad;
+    ctx.fillRect(left, top, 16, height);
+    ctx.strokeStyle = "#8A9099";
+    ctx.strokeRect(left, top, 16, height);
+    ctx.fillStyle = "#1B1F24";
+    ctx.fillText(bar.title, left - 4, box.y + 10);
+    bar.ticks.forEach(([at, label]) => ctx.fillText(label, left + 22, top + height * (1 - at)));
+  }
+
+  hit(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    const box = this.plotBox();
+    const px = event.clientX - rect.left, py = event.clientY - rect.top;
+    const inside = px >= box.x && px <= box.x + box.w && py >= box.y && py <= box.y + box.h;
+    const [x, y] = this.toData(box, px, py);
+    let best = null, bestDistance = REACH;
+    const p = this.data.points;
+    for (let i = 0; i < p.x.length; i++) {
+      const [qx, qy] = this.toPixel(box, p.x[i], p.y[i]);
+      const d = Math.hypot(qx - px, qy - py);
+      if (d < bestDistance) { best = i; bestDistance = d; }
+    }
+    return { inside, x, y, px, py, box, point: best };
+  }
+
+  describe(h) {
+    const p = this.data.points;
+    if (h.point !== null) {
+      const cls = this.data.classes[p.cls[h.point]];
+      const dropped = p.dropped[h.point] ? " · dropped: no expert took it" : "";
+      return `point #${p.index[h.point]} · ${cls.name}${dropped}`;
+    }
+    const [e0, e1, f0, f1] = this.data.extent;
+    const col = Math.floor(((h.x - e0) / (e1 - e0)) * this.side);
+    const row = Math.floor(((h.y - f0) / (f1 - f0)) * this.side);
+    if (col < 0 || row < 0 || col >= this.side || row >= this.side) return "";
+    const label = this.data.code_labels[this.codes[row * this.side + col]] || "";
+    return `x ${h.x.toFixed(2)}, y ${h.y.toFixed(2)} · ${label}`;
+  }
+
+  listen() {
+    const c = this.canvas;
+    c.addEventListener("mousemove", (event) => {
+      if (!this.data) return;
+      const h = this.hit(event);
+      if (this.drag) {
+        const [x0, x1, y0, y1] = this.drag.window;
+        const dx = ((h.px - this.drag.px) / h.box.w) * (x1 - x0);
+        const dy = ((h.py - this.drag.py) / h.box.h) * (y1 - y0);
+        if (Math.abs(h.px - this.drag.px) + Math.abs(h.py - this.drag.py) > 3) this.drag.moved = true;
+        this.window = [x0 - dx, x1 - dx, y0 + dy, y1 + dy];
+        this.draw();
+        return;
+      }
+      const text = h.inside ? this.describe(h) : "";
+      this.tip.textContent = text;
+      this.tip.style.display = text ? "block" : "none";
+      this.tip.style.left = `${h.px + 14}px`;
+      this.tip.style.top = `${h.py + 10}px`;
+    });
+    c.addEventListener("mouseleave", () => { this.tip.style.display = "none"; this.drag = null; });
+    c.addEventListener("mousedown", (event) => {
+      const h = this.hit(event);
+      if (h.inside) this.drag = { px: h.px, py: h.py, window: this.window.slice(), moved: false };
+    });
+    c.addEventListener("mouseup", (event) => {
+      const drag = this.drag;
+      this.drag = null;
+      if (!drag || drag.moved) return;
+      const h = this.hit(event);
+      const index = h.point === null ? null : this.data.points.index[h.point];
+      this.send("click", { x: h.x, y: h.y, index });
+    });
+    c.addEventListener("dblclick", () => { this.window = this.data.extent.slice(); this.draw(); });
+    c.addEventListener("wheel", (event) => {
+      const h = this.hit(event);
+      if (!h.inside) return;
+      event.preventDefault();
+      const scale = event.deltaY > 0 ? 1.15 : 1 / 1.15;
+      const [x0, x1, y0, y1] = this.window;
+      this.window = [h.x + (x0 - h.x) * scale, h.x + (x1 - h.x) * scale, h.y + (y0 - h.y) * scale, h.y + (y1 - h.y) * scale];
+      this.draw();
+    }, { passive: false });
+  }
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  if (!data) return;
+  if (!parentElement.__moeMap) parentElement.__moeMap = new LiveMap(parentElement);
+  parentElement.__moeMap.update(data, setTriggerValue);
+}

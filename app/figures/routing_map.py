@@ -1,0 +1,182 @@
+"""The routing map as the live map component draws it (app/components/live_map.js): the input plane as
+uint8 codes with a colour per code, the data points, and the legend.
+
+The map redraws several times a second while training, so it is not a Plotly figure: a Plotly heatmap
+with a few hundred markers took tens of milliseconds of the browser's time per update, a canvas a few.
+Grid arrays follow moe_core.probe: [R, R] with row = view y (upwards) and column = view x.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+from plotly.colors import get_colorscale, qualitative, sample_colorscale, unlabel_rgb
+
+from moe_core.probe import GridProbe
+from moe_explorer_app.figures.palette import expert_colour, expert_name, shaded_colour
+from moe_explorer_app.figures.thumbnails import MapPoints
+
+LEVELS = 4  # confidence shades per expert: expert * LEVELS + level fits 64 experts in a byte
+MAP_MODES = {
+    "expert": "Winning expert",
+    "second": "2nd choice",
+    "entropy": "Gate entropy",
+    "output": "Model output",
+}
+MAP_TITLES = {
+    "expert": "Routing map: which expert the gate picks",
+    "second": "Routing map: the gate's second choice",
+    "entropy": "Routing map: how undecided the gate is",
+    "output": "Routing map: the model's prediction",
+}
+SYMBOLS = ("circle", "square", "diamond", "triangle")
+VALUE_LEVELS = 256
+
+
+def _rgb(colour: str) -> list[int]:
+    if colour.startswith("#"):
+        return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return [round(c) for c in unlabel_rgb(colour)]
+
+
+def _scale(name: str, count: int) -> list[list[int]]:
+    """`count` colours sampled evenly along a Plotly colour scale."""
+    samples = sample_colorscale(get_colorscale(name), np.linspace(0, 1, count).tolist(), colortype="rgb")
+    return [_rgb(c) for c in samples]
+
+
+def _expert_codes(experts_RR: np.ndarray, sureness_RR: np.ndarray | None) -> np.ndarray:
+    """expert * LEVELS + level, the level from faint (the gate unsure) to full colour (sure)."""
+    if sureness_RR is None:
+        level = np.full(experts_RR.shape, LEVELS - 1)
+    else:
+        level = np.clip((sureness_RR * LEVELS).astype(int), 0, LEVELS - 1)
+    return (experts_RR.astype(np.int32) * LEVELS + level).astype(np.uint8)
+
+
+def _expert_layer(codes_RR: np.ndarray, n_experts: int, legend_title: str) -> dict:
+    lut, labels = [], []
+    for code in range(n_experts * LEVELS):
+        e, level = divmod(code, LEVELS)
+        lut.append(_rgb(shaded_colour(e, level, LEVELS)))
+        labels.append(f"expert {expert_name(e)}, gate {('unsure', 'hesitant', 'fairly sure', 'sure')[level]}")
+    legend = [{"label": expert_name(e), "colour": expert_colour(e)} for e in range(n_experts)]
+    return {"codes": codes_RR, "lut": lut, "code_labels": labels, "legend": legend, "legend_title": legend_title}
+
+
+def _bar(name: str, title: str, ticks: list[tuple[float, str]]) -> dict:
+    stops = [[at, f"rgb({r},{g},{b})"] for at, (r, g, b) in zip(np.linspace(0, 1, 11), _scale(name, 11), strict=True)]
+    return {"title": title, "stops": stops, "ticks": ticks}
+
+
+def _entropy_layer(entropy_RR: np.ndarray) -> dict:
+    codes = np.clip(np.rint(entropy_RR * 100), 0, 100).astype(np.uint8)
+    ticks = [(p / 100, f"{p}%") for p in (0, 50, 100)]
+    return {
+        "codes": codes,
+        "lut": _scale("Greys", 101),
+        "code_labels": [f"gate entropy {p}% of log E" for p in range(101)],
+        "colorbar": _bar("Greys", "entropy", ticks),
+    }
+
+
+def _output_layer(output_RR: np.ndarray, value_kind: str, class_names: tuple[str, ...]) -> dict:
+    if value_kind == "probability":
+        codes = np.clip(np.rint(output_RR * 100), 0, 100).astype(np.uint8)
+        ticks = [(p / 100, f"{p}%") for p in (0, 25, 50, 75, 100)]
+        labels = [f"P(class {class_names[1] if len(class_names) > 1 else 1}) = {p}%" for p in range(101)]
+        return {
+            "codes": codes,
+            "lut": _scale("RdBu_r", 101),
+            "code_labels": labels,
+            "colorbar": _bar("RdBu_r", "P(class 1)", ticks),
+        }
+    if value_kind == "class":
+        colours = [_rgb(qualitative.Safe[c % len(qualitative.Safe)]) for c in range(len(class_names))]
+        legend = [
+            {"label": f"class {n}", "colour": qualitative.Safe[c % len(qualitative.Safe)]}
+            for c, n in enumerate(class_names)
+        ]
+        return {
+            "codes": output_RR.astype(np.uint8),
+            "lut": colours,
+            "legend": legend,
+            "legend_title": "predicted",
+            "code_labels": [f"predicted class {n}" for n in class_names],
+        }
+    lo, hi = float(np.nanmin(output_RR)), float(np.nanmax(output_RR))
+    hi = hi if hi > lo else lo + 1.0
+    codes = np.clip(np.rint((output_RR - lo) / (hi - lo) * (VALUE_LEVELS - 1)), 0, VALUE_LEVELS - 1).astype(np.uint8)
+    values = np.linspace(lo, hi, VALUE_LEVELS)
+    ticks = [(at, f"{lo + at * (hi - lo):.2g}") for at in (0, 0.5, 1)]
+    return {
+        "codes": codes,
+        "lut": _scale("Viridis", VALUE_LEVELS),
+        "code_labels": [f"prediction ≈ {v:.2f}" for v in values],
+        "colorbar": _bar("Viridis", "prediction", ticks),
+    }
+
+
+def _layer(grid: GridProbe, mode: str, n_experts: int, value_kind: str, class_names: tuple[str, ...]) -> dict:
+    if mode == "expert" and grid.winner_RR is not None:
+        sureness = None if n_experts == 1 else (grid.winner_prob_RR - 1 / n_experts) / (1 - 1 / n_experts)
+        return _expert_layer(_expert_codes(grid.winner_RR, sureness), n_experts, "faint: unsure")
+    if mode == "second" and grid.second_RR is not None:
+        return _expert_layer(_expert_codes(grid.second_RR, None), n_experts, "runner-up")
+    if mode == "entropy" and grid.entropy_RR is not None:
+        return _entropy_layer(grid.entropy_RR)
+    return _output_layer(grid.output_RR, value_kind, class_names)
+
+
+def _points(points: MapPoints) -> tuple[dict, list[dict]]:
+    names = points.class_names or ("data point",)
+    classes = [
+        {
+            "name": f"class {n}" if points.class_names else n,
+            "symbol": SYMBOLS[c % len(SYMBOLS)],
+            "fill": "#111111" if c % 2 or not points.class_names else "#FFFFFF",
+            "stroke": "#FFFFFF" if c % 2 or not points.class_names else "#111111",
+        }
+        for c, n in enumerate(names)
+    ]
+    cls = points.target_N.astype(int).tolist() if points.class_names else [0] * len(points.target_N)
+    xy = np.round(points.xy_N2.astype(float), 4)
+    data = {
+        "x": xy[:, 0].tolist(),
+        "y": xy[:, 1].tolist(),
+        "cls": cls,
+        "dropped": points.dropped_N.astype(bool).tolist(),
+        "index": points.index_N.astype(int).tolist(),
+    }
+    return data, classes
+
+
+def routing_map(
+    grid: GridProbe,
+    points: MapPoints,
+    mode: str,
+    n_experts: int,
+    value_kind: str,
+    axis_names: tuple[str, str],
+    selected: int | None = None,
+    step: int = 0,
+    font: int = 14,
+) -> dict:
+    """What the live map draws: the plane coloured by the gate's choice (or entropy, or the model's
+    output) as codes and a colour per code, the points on top, a legend or colour bar."""
+    layer = _layer(grid, mode, n_experts, value_kind, points.class_names)
+    codes = np.ascontiguousarray(layer.pop("codes"), dtype=np.uint8)
+    point_data, classes = _points(points)
+    return {
+        **layer,
+        "codes": base64.b64encode(codes.tobytes()).decode(),
+        "extent": [float(grid.xs_R[0]), float(grid.xs_R[-1]), float(grid.ys_R[0]), float(grid.ys_R[-1])],
+        "points": point_data,
+        "classes": classes,
+        "selected": selected,
+        "title": MAP_TITLES[mode],
+        "axes": list(axis_names),
+        "step": step,
+        "font": font,
+    }
