@@ -64,7 +64,7 @@ def _map(run: Run, view: view_model.MapView) -> None:
         font,
     )
     components.live_map(spec, "routing_map", _remember_click)
-    st.caption(view_model.MAP_CAPTIONS[mode])
+    st.caption(f"{view_model.MAP_CAPTIONS[mode]} Zoom: Ctrl + scroll; pan: drag; reset: double-click.")
     if run.trainer.model.router.constant_weights:
         st.info(view_model.CONSTANT_GATE)
 
@@ -132,17 +132,18 @@ def _lower_fragment() -> None:
     if run is None:
         return
     metrics, baseline = view_model.histories(run)
+    events = view_model.events(run)
     data = run.trainer.data
-    left, middle, right = st.columns([1, 1, 1], gap="medium") if run.trainer.is_moe else (st, None, None)
+    left, right = st.columns([1.2, 1], gap="large") if run.trainer.is_moe else (st.container(), None)
     with left:
-        _show(history.training_curves(metrics, baseline, data.classification, view_model.events(run)), "training")
+        _show(history.training_curves(metrics, baseline, data.classification, events), "training")
         st.caption(
             "Solid: test loss; dotted: train loss. Blue is the MoE, orange a dense MLP with the same number "
             "of parameters trained on the same batches."
         )
     if not run.trainer.is_moe:
         return
-    with middle:
+    with right:
         grid = view_model.thumbnail_grid(run, thumbnails.thumbnail_side(run.cfg.model.n_experts))
         share = metrics[-1].load_share if metrics else None
         _show(thumbnails.expert_thumbnails(grid, share, data.value_kind, data.n_classes), "thumbs")
@@ -150,8 +151,7 @@ def _lower_fragment() -> None:
             "Each tile is one expert's own prediction over the same plane, with its load share; grey "
             "where the gate does not send it points."
         )
-    with right:
-        _specialisation(metrics, view_model.events(run))
+    _specialisation(metrics, events)
 
 
 def _specialisation(metrics: list[Metrics], events: list[tuple[int, str]]) -> None:
@@ -159,18 +159,21 @@ def _specialisation(metrics: list[Metrics], events: list[tuple[int, str]]) -> No
     if m is None or m.contingency is None:
         st.info("Specialisation needs known clusters; this dataset has none.")
         return
-    names = [str(c) for c in range(len(m.contingency[0]))]
-    _show(history.specialisation_heatmap(m.contingency, names), "contingency")
-    st.caption(
-        "Each column is one latent cluster; dark cells show which expert gets its points. One dark cell "
-        "per column and per row: perfect specialisation."
-    )
-    cols = st.columns(3)
-    cols[0].metric("NMI (expert; cluster)", f"{m.cluster_nmi:.2f}")
-    cols[1].metric("Purity", f"{m.purity:.2f}")
-    cols[2].metric("Dispatch entropy", f"{m.dispatch_entropy:.2f}", help="0 when each expert sees one cluster.")
-    _show(history.specialisation_curves(metrics, events), "spec_curves")
-    st.caption("NMI and purity rise towards 1 as experts specialise; dispatch entropy falls towards 0.")
+    left, right = st.columns([1, 1.2], gap="large")
+    with left:
+        names = [str(c) for c in range(len(m.contingency[0]))]
+        _show(history.specialisation_heatmap(m.contingency, names), "contingency")
+        st.caption(
+            "Each column is one latent cluster; dark cells show which expert gets its points. One dark cell "
+            "per column and per row: perfect specialisation."
+        )
+    with right:
+        cols = st.columns(3)
+        cols[0].metric("NMI (expert; cluster)", f"{m.cluster_nmi:.2f}")
+        cols[1].metric("Purity", f"{m.purity:.2f}")
+        cols[2].metric("Dispatch entropy", f"{m.dispatch_entropy:.2f}", help="0 when each expert sees one cluster.")
+        _show(history.specialisation_curves(metrics, events), "spec_curves")
+        st.caption("NMI and purity rise towards 1 as experts specialise; dispatch entropy falls towards 0.")
 
 
 def panel(playing: bool) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import shlex
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -326,13 +325,9 @@ def build() -> Settings:
         return Settings(None, str(err), with_baseline)
 
 
-def render(header: Callable[[], None] | None = None) -> Settings:
-    """The sidebar: the title, `header` (the run list), the option sections, uploads and sharing."""
+def render() -> Settings:
+    """The sidebar's option sections, uploads and sharing; returns the settings they describe."""
     init_state()
-    st.sidebar.title("MoE Explorer")
-    if header is not None:
-        with st.sidebar:
-            header()
     for title, expanded, keys in LAYOUT:
         with st.sidebar.expander(title, expanded=expanded):
             for key in keys:

@@ -12,7 +12,7 @@ from moe_explorer_app import components, live, session, sidebar, url_state
 
 # Presentation mode: no sidebar and no secondary controls, so the map gets the projector.
 PRESENTATION_CSS = """<style>
-section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stExpandSidebarButton"], [class*="st-key-secondary"] { display: none !important; }
 .stMainBlockContainer { padding-top: 1rem; padding-left: 1.5rem; padding-right: 1.5rem; max-width: 100%; }
 .stMainBlockContainer p, .stMainBlockContainer li, .stMainBlockContainer button { font-size: 1.1rem; }
@@ -20,6 +20,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 
 
 def _play() -> None:
+    st.session_state.pop("ui.upload_notice", None)  # said until the file starts training
     run = session.active_run()
     if run is not None:
         session.worker().play(run)
@@ -146,7 +147,9 @@ def render() -> None:
     link_notice = _load_link()
     if st.session_state.get("ui.present"):
         st.html(PRESENTATION_CSS)
-    chosen = sidebar.render(header=_run_list if session.active_run() is not None else None)
+    st.sidebar.title("MoE Explorer")
+    runs_box = st.sidebar.container()  # filled once the settings have made or changed a run
+    chosen = sidebar.render()
     notice = None
     if chosen.error:
         st.sidebar.error(chosen.error)
@@ -157,12 +160,15 @@ def render() -> None:
         except ConfigError as err:
             st.sidebar.error(str(err))
             st.error(f"{err} The current run is unchanged.")
-    for text in (link_notice, notice, st.session_state.pop("ui.upload_notice", None)):
+    for text in (link_notice, notice, st.session_state.get("ui.upload_notice")):
         if text:
             st.info(text)
     if st.session_state.get("csv_error"):  # also beside the uploader, in the sidebar
         st.error(f"Upload CSV: {st.session_state['csv_error']} The current run is unchanged.")
     _save_link()
+    if session.active_run() is not None:
+        with runs_box:
+            _run_list()
     if session.active_run() is None:
         st.warning("No run yet: choose settings that describe a possible model in the sidebar.")
         return

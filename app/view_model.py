@@ -20,6 +20,8 @@ from moe_explorer_app.runs import Run
 MAP_RESOLUTION = 100
 MAP_POINTS = 250  # SVG markers cost the browser per redraw; 250 show the data well
 NEAR_TIE = 0.02  # router probabilities closer than this are called a near tie
+# The diagnosis waits this many steps: early on the load swings widely whatever the strategy.
+JUDGE_AFTER = 300
 
 MAP_CAPTIONS = {
     "expert": "Each colour is the expert the gate sends that region to; faint means the gate is unsure. Markers "
@@ -140,7 +142,7 @@ def readout(run: Run, step: int, latest: Metrics | None, rate: float) -> str:
 
 def diagnosis(m: Metrics | None, n_experts: int) -> tuple[str, str] | None:
     """("success" or "warning", a sentence) when the load tells a story worth saying, else None."""
-    if m is None or m.load_entropy is None or n_experts == 1 or m.step == 0:
+    if m is None or m.load_entropy is None or n_experts == 1 or m.step < JUDGE_AFTER:
         return None
     n_clusters = 0 if m.contingency is None else len(m.contingency[0])
     if m.dead_experts and m.cluster_nmi is not None and m.cluster_nmi > 0.7 and n_experts > n_clusters:

@@ -9,6 +9,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from moe_core.config import RunConfig
+from moe_explorer_app import url_state
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "moe_core" / "sample_data"
@@ -228,3 +229,76 @@ def test_a_top1_gate_renormalised_over_its_one_choice_is_explained(at, normalize
     at.selectbox(key="model.normalize").set_value(normalize).run()
     assert not at.exception
     assert any("gate is always 1" in i.value for i in at.info)
+
+
+def _app_at(params: dict[str, str]) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=90)
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception
+    return app
+
+
+def test_a_link_opens_its_setup_and_the_page_writes_its_setup_into_the_link():
+    changes = {
+        "data.name": "moons",
+        "data.noise": 0.2,
+        "model.n_experts": 6,
+        "model.top_k": 2,
+        "model.capacity_factor": 0.75,
+        "model.balance": "bias",
+        "train.lr": 0.003,
+        "train.seed": 7,
+    }
+    cfg = RunConfig().replace(**changes)
+    params = url_state.encode(cfg.flat(), {"view.map": "entropy", "view.present": "1"})
+    at = _app_at(params)
+    assert _run(at).cfg == cfg
+    assert at.session_state["ui.map_mode"] == "entropy" and at.session_state["ui.present"]
+    assert {key: at.query_params[key] for key in params} == params  # F5 reopens the same
+    at.slider(key="model.n_experts").set_value(8).run()
+    assert at.query_params["model.n_experts"] == "8"  # the link follows a change
+
+
+def test_a_tampered_link_falls_back_to_the_defaults_with_one_sentence():
+    at = _app_at({"model.top_k": "seven", "model.n_experts": "6", "bogus": "1"})
+    assert _run(at).cfg.model.n_experts == 6 and _run(at).cfg.model.top_k == 1
+    assert any(
+        i.value == "The link's model.top_k 'seven', 'bogus' could not be used; those settings keep their defaults."
+        for i in at.info
+    )
+
+
+def test_the_configuration_downloads_as_json_and_opens_again(at):
+    at.slider(key="model.n_experts").set_value(7).run()
+    wanted = _run(at).cfg
+    assert any("configuration" in b.proto.label for b in at.get("download_button"))
+    fresh = _app_at({})
+    fresh.sidebar.get("file_uploader")[1].set_value(("run.json", wanted.to_json().encode(), "application/json"))
+    fresh.run()
+    assert _run(fresh).cfg == wanted and not fresh.exception
+    command = next(c.value for c in fresh.sidebar.code)
+    assert command == "python -m moe_core train --set model.n_experts=7"
+
+
+def test_kept_runs_can_be_shown_again_and_forgotten(at):
+    at.button(key="btn.step").click().run()
+    first = _run(at)
+    at.slider(key="model.n_experts").set_value(6).run()
+    second = _run(at)
+    assert second is not first and len(_runs(at)) == 2
+    at.selectbox(key="ui.run").set_value(first.number).run()
+    assert _run(at) is first and at.session_state["model.n_experts"] == 4 and len(_runs(at)) == 2
+    at.button(key="btn.delete").click().run()
+    assert _runs(at) == [second] and at.session_state["model.n_experts"] == 6 and not at.exception
+
+
+def test_presentation_mode_hides_the_sidebar_and_enlarges_the_charts(at):
+    at.toggle(key="ui.present").set_value(True).run()
+    assert any('[data-testid="stSidebar"]' in h.proto.body for h in at.get("html"))
+    (chart,) = [d for name, d in drawn(at) if name == "moe_live_figure" and "Load share" in str(d["figure"]["layout"])]
+    assert chart["figure"]["layout"]["font"]["size"] >= 16
+    (routing_map,) = [d for name, d in drawn(at) if name == "moe_live_map"]
+    assert routing_map["font"] >= 16
+    assert at.query_params["view.present"] == "1"

@@ -1,7 +1,8 @@
 """The real thing: `streamlit run app` on a free loopback port, driven by Playwright in Debian's Chromium.
 
-Waits on visible state (the step counter, the map's image), never on fixed sleeps, except where the
-test checks that nothing changes. Screenshots go to test-artifacts/.
+Waits on visible state (the step counter, the map's paint count, texts), never on fixed sleeps, except
+where a test records frames or checks that nothing changes for a while. Screenshots go to
+test-artifacts/.
 """
 
 import time
@@ -9,14 +10,24 @@ import time
 import pytest
 from playwright.sync_api import Page
 
-from devtools.browser import MAP_JS, ROOT, STEP_JS, chromium, exception_boxes, open_app, streamlit_server
+from devtools.browser import MAP_JS, ROOT, STEP_JS, blank_frames, chromium, exception_boxes, open_app, record_frames
+from devtools.browser import streamlit_server as start_server
 
 ARTIFACTS = ROOT / "test-artifacts"
+SAMPLE = ROOT / "moe_core" / "sample_data" / "regression.csv"
+# Where the live map draws one of its data points, in page pixels: [x, y, index].
+POINT_JS = """(i) => {
+  const root = document.querySelector('.moe-map');
+  const map = root.parentElement.__moeMap, p = map.data.points;
+  const rect = map.canvas.getBoundingClientRect();
+  const [x, y] = map.toPixel(map.plotBox(), p.x[i], p.y[i]);
+  return [rect.left + x, rect.top + y, p.index[i]];
+}"""
 
 
 @pytest.fixture(scope="session")
 def server():
-    with streamlit_server() as running:
+    with start_server() as running:
         yield running
 
 
@@ -34,17 +45,23 @@ def page(browser, server) -> Page:
     page.close()
 
 
-def test_play_trains_and_redraws_the_map_and_pause_stops_the_counter(page):
-    page.screenshot(path=ARTIFACTS / "browser-start.png")
-    first_map = page.evaluate(MAP_JS)
-    assert page.evaluate(STEP_JS) == 0
-
+def play(page: Page, past: int = 200) -> None:
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function(f"() => ({STEP_JS})() > 200", timeout=90_000)
-    page.wait_for_function(f"(first) => ({MAP_JS})() !== first", arg=first_map, timeout=30_000)
+    page.wait_for_function(f"() => ({STEP_JS})() > {past}", timeout=90_000)
+
+
+def test_play_trains_and_redraws_the_map_in_place_and_pause_stops_the_counter(page):
+    page.screenshot(path=ARTIFACTS / "browser-start.png")
+    first_paints = page.evaluate(MAP_JS)
+    assert page.evaluate(STEP_JS) == 0
+    play(page)
+    page.wait_for_function(f"(n) => ({MAP_JS})() > n + 10", arg=first_paints, timeout=30_000)
+    box = page.locator(".moe-map canvas").bounding_box()
+    frames = record_frames(page, 4.0)
+    assert len(frames) > 8 and blank_frames(frames, box, page.viewport_size) == 0  # not one blank map frame
+    assert page.locator(".moe-map canvas").count() == 1  # one canvas, repainted, never remounted
     page.screenshot(path=ARTIFACTS / "browser-playing.png")
     assert exception_boxes(page) == 0
-
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Play").and_(page.locator(":enabled")).wait_for(timeout=30_000)
     page.wait_for_function("() => document.body.innerText.includes(' 0 steps/s')", timeout=30_000)
@@ -55,13 +72,64 @@ def test_play_trains_and_redraws_the_map_and_pause_stops_the_counter(page):
     assert exception_boxes(page) == 0
 
 
-def test_clicking_a_point_on_the_map_inspects_it(page):
-    page.get_by_role("button", name="Step").click()
-    page.wait_for_function(f"() => ({STEP_JS})() == 1", timeout=30_000)
-    page.locator(".stPlotlyChart .scatterlayer .point").first.click(force=True)
-    page.get_by_text("Gate scores for point").wait_for(timeout=30_000)
-    page.get_by_text("Combined output:").wait_for(timeout=30_000)
+def test_clicking_a_point_while_playing_inspects_it_within_half_a_second(page):
+    play(page)
+    x, y, index = page.evaluate(POINT_JS, 3)
+    started = time.monotonic()
+    page.mouse.click(x, y)
+    page.get_by_text(f"Point #{index}:").wait_for(timeout=10_000)  # its class and whether the model is right
+    assert time.monotonic() - started < 0.5
+    page.get_by_text(f"Gate scores for point #{index}").wait_for(timeout=10_000)
+    page.get_by_text("Combined output:").wait_for(timeout=10_000)
+    assert page.get_by_role("button", name="Pause").is_enabled()  # still training
     page.screenshot(path=ARTIFACTS / "browser-inspect.png")
+    assert exception_boxes(page) == 0
+
+
+def test_a_changed_setting_goes_into_the_link_which_reopens_it_and_survives_a_reload(browser, server):
+    page = open_app(browser, server.url)
+    page.locator('input[aria-label="Experts"]').focus()
+    page.keyboard.press("ArrowRight")  # one step: 5 experts
+    page.wait_for_function("() => location.search.includes('model.n_experts=5')", timeout=30_000)
+    link = page.url
+    experts = """() => document.querySelector('input[aria-label="Experts"]').value === '5'"""
+    page.reload()
+    page.get_by_role("button", name="Play").wait_for(timeout=90_000)
+    page.wait_for_function(experts, timeout=30_000)
+    other = open_app(browser, link)
+    other.wait_for_function(experts, timeout=30_000)
+    assert "model.n_experts=5" in other.url
+    page.close()
+    other.close()
+
+
+def test_on_a_projector_the_map_is_above_the_fold_and_every_button_label_is_whole(browser, server):
+    page = open_app(browser, server.url, height=720, width=1280)
+    top = page.locator(".moe-map canvas").bounding_box()["y"]
+    assert top < 720 * 0.6
+    for name in ("Play", "Pause", "Step", "Reset", "New seed"):
+        button = page.get_by_role("button", name=name, exact=True)
+        assert button.inner_text().strip().endswith(name)  # the whole label, not "P…"
+        assert button.evaluate("b => b.scrollWidth <= b.clientWidth + 1")
+    page.screenshot(path=ARTIFACTS / "browser-1280.png")
+    present = open_app(browser, f"{server.url}/?view.present=1", height=720, width=1280)
+    canvas = present.locator(".moe-map canvas").bounding_box()
+    assert canvas["y"] + canvas["height"] <= 720  # the whole map on the screen
+    assert not present.locator('section[data-testid="stSidebar"]').is_visible()
+    present.screenshot(path=ARTIFACTS / "browser-present-1280.png")
+    page.close()
+    present.close()
+
+
+def test_an_upload_while_playing_pauses_switches_to_the_file_and_says_what_it_loaded(page):
+    play(page)
+    page.get_by_text("Upload CSV").click()
+    page.locator('section[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(SAMPLE))
+    page.get_by_text("Loaded regression.csv: regression, 2 features, 400 rows (target y).").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Play").and_(page.locator(":enabled")).wait_for(timeout=30_000)
+    page.wait_for_function("() => location.search.includes('data.name=csv')", timeout=30_000)  # the link follows
+    assert page.evaluate(STEP_JS) == 0  # a new run on the file, waiting for Play
+    page.screenshot(path=ARTIFACTS / "browser-upload.png")
     assert exception_boxes(page) == 0
 
 
@@ -76,8 +144,7 @@ def test_closing_a_playing_tab_stops_its_training(browser, server):
     # The worker trains in a thread of the server; when the tab's session is released, the thread must
     # stop, which shows as the server going idle.
     page = open_app(browser, server.url)
-    page.get_by_role("button", name="Play").click()
-    page.wait_for_function(f"() => ({STEP_JS})() > 100", timeout=90_000)
+    play(page, past=100)
     assert _cpu_rate(server) > 0.5  # training takes about a core
     page.close()
     deadline = time.monotonic() + 30

@@ -21,7 +21,7 @@ def run_of(**changes) -> Run:
     return run
 
 
-def metrics(step=100, entropy=1.0, effective=4.0, dead=0, nmi=None, clusters=4) -> Metrics:
+def metrics(step=500, entropy=1.0, effective=4.0, dead=0, nmi=None, clusters=4) -> Metrics:
     table = None if nmi is None else tuple(tuple([10] * clusters) for _ in range(4))
     return Metrics(
         step=step, train_loss=0.5, test_loss=0.5, test_accuracy=0.9, load_share=(0.25,) * 4, load_entropy=entropy,
@@ -34,6 +34,7 @@ def metrics(step=100, entropy=1.0, effective=4.0, dead=0, nmi=None, clusters=4) 
     [
         (metrics(entropy=0.3, effective=1.3), 4, ("warning", "Collapse: 1.3 effective experts of 4.")),
         (metrics(step=0, entropy=0.3, effective=1.3), 4, None),  # nothing has trained yet
+        (metrics(step=view_model.JUDGE_AFTER - 1, entropy=0.3, effective=1.3), 4, None),  # too early to judge
         (metrics(entropy=0.9, dead=2, nmi=0.9, clusters=4), 8, ("success", "2 expert(s) idle, but NMI is 0.90")),
         # as many experts as clusters: an idle expert is not explained away
         (metrics(entropy=0.8, dead=1, nmi=0.9, clusters=4), 4, None),

@@ -19,6 +19,8 @@ export default function (component) {
       parentElement.appendChild(chart);
       parentElement.__moeFigure = chart;
       window.Plotly.newPlot(chart, data.figure.data, data.figure.layout, config);
+      // follow the column's width (Plotly's own "responsive" only listens to the window)
+      new ResizeObserver(() => window.Plotly.Plots.resize(chart)).observe(parentElement);
     } else {
       window.Plotly.react(chart, data.figure.data, data.figure.layout, config);
     }

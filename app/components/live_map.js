@@ -52,6 +52,7 @@ class LiveMap {
     this.drag = null;
     this.listen();
     new ResizeObserver(() => this.draw()).observe(this.root);
+    window.addEventListener("resize", () => this.draw());
   }
 
   update(data, setTriggerValue) {
@@ -86,9 +87,13 @@ class LiveMap {
   }
 
   plotBox() {
+    // as wide as the column allows, and no taller than the window below the map's top, so the whole
+    // map fits on a projector's screen
     const width = this.root.clientWidth;
     const top = MARGIN.top + (this.titleLines.length - 1) * ((this.data.font || 14) + 6);
-    const side = Math.max(120, Math.min(width - MARGIN.left - MARGIN.right, this.data.max_side || 900));
+    const pageTop = this.root.getBoundingClientRect().top + window.scrollY;
+    const fits = window.innerHeight - pageTop - top - MARGIN.bottom - 8;
+    const side = Math.max(240, Math.min(width - MARGIN.left - MARGIN.right, fits, this.data.max_side || 900));
     return { x: MARGIN.left, y: top, w: side, h: side, width, height: side + top + MARGIN.bottom };
   }
 
@@ -331,12 +336,16 @@ class LiveMap {
     });
     c.addEventListener("dblclick", () => { this.window = this.data.extent.slice(); this.draw(); });
     c.addEventListener("wheel", (event) => {
+      // a plain wheel scrolls the page; with Ctrl (or a trackpad pinch) or Shift it zooms the map
+      if (!(event.ctrlKey || event.shiftKey || event.metaKey)) return;
       const h = this.hit(event);
       if (!h.inside) return;
       event.preventDefault();
-      const scale = event.deltaY > 0 ? 1.15 : 1 / 1.15;
+      const [e0, e1, f0, f1] = this.data.extent;
       const [x0, x1, y0, y1] = this.window;
+      const scale = Math.min(event.deltaY > 0 ? 1.15 : 1 / 1.15, (e1 - e0) / (x1 - x0)); // no further out than all
       this.window = [h.x + (x0 - h.x) * scale, h.x + (x1 - h.x) * scale, h.y + (y0 - h.y) * scale, h.y + (y1 - h.y) * scale];
+      if (this.window[1] - this.window[0] >= e1 - e0 - 1e-9) this.window = this.data.extent.slice();
       this.draw();
     }, { passive: false });
   }

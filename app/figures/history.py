@@ -161,7 +161,7 @@ def training_curves(
     history: Sequence[Metrics], baseline: Sequence[Metrics] | None, classification: bool, events: Events = ()
 ) -> go.Figure:
     """Train and test loss, and test accuracy, for the MoE and the dense MLP of the same size."""
-    title = "Training: MoE against a dense MLP with as many parameters"
+    title = "Training: MoE against a dense MLP of its size"
     if not trained(history):
         return go.Figure({"data": [], "layout": placeholder(title, 340, NOT_YET)})
     runs = [("MoE", thin(history), MOE_COLOUR)]
@@ -200,7 +200,7 @@ def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_nam
         "colorbar": {"title": {"text": "% of cluster"}},
         "hovertemplate": "cluster %{x} → %{y}: %{z}% (%{customdata} points)<extra></extra>",
     }
-    layout = base_layout("Specialisation: where each cluster's points go", min(700, max(300, 90 + 22 * len(experts))))
+    layout = base_layout("Where each cluster's points go", min(700, max(300, 90 + 22 * len(experts))))
     set_axes(
         layout,
         {

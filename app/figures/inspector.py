@@ -40,7 +40,8 @@ def gate_bars(probs_E: np.ndarray, chosen: dict[int, float], point: str) -> go.F
             "categoryorder": "array",
             "categoryarray": [expert_name(e) for e in experts],
         },
-        yaxis={"title": {"text": "router probability"}, "range": [0, 1.15]},
+        # with many experts every probability is small: the axis follows the largest (with room for its label)
+        yaxis={"title": {"text": "router probability"}, "range": [0, min(1.15, max(0.05, float(probs_E.max()) * 1.3))]},
     )
     layout["legend"].update(yref="paper", y=1.02, yanchor="bottom", x=1, xanchor="right")
     return go.Figure({"data": data, "layout": layout})

@@ -117,7 +117,7 @@ def expert_thumbnails(
     }
     value = {"type": "heatmap", "z": shown, "zsmooth": "fast", **value_style(value_kind, n_classes)}
     value["hovertemplate"] = value["hovertemplate"].replace("x %{x:.2f}, y %{y:.2f}<br>", "")
-    layout = base_layout("Experts: each one's own prediction (grey: the gate sends it nothing there)", 460)
+    layout = base_layout("Each expert's own prediction (grey: no points)", 460)
     layout.update(
         annotations=annotations,
         plot_bgcolor="#FFFFFF",
