@@ -179,10 +179,28 @@ def _help(option: Option, current: dict, disabled: bool) -> str:
     return text
 
 
+def _is_disabled(key: str, current: dict) -> bool:
+    return not applies(key, current) or key in ROUTERS[current["model.router"]].fixed
+
+
+def greyed_out(keys: tuple[str, ...], current: dict) -> str | None:
+    """One line saying which of a section's controls are greyed out and why, or None when none are."""
+    reasons: dict[str, list[str]] = {}
+    for key in keys:
+        if not _is_disabled(key, current):
+            continue
+        owner = OPTIONS[key].depends_on or "model.router"
+        reasons.setdefault(f"{OPTIONS[owner].label.lower()} '{current[owner]}'", []).append(OPTIONS[key].label)
+    if not reasons:
+        return None
+    parts = [f"{', '.join(names)}: not used by the {owner}" for owner, names in reasons.items()]
+    return "Greyed out: " + "; ".join(parts) + "."
+
+
 def _widget(key: str, current: dict) -> None:
     """The widget for one option, chosen from what the table says about it."""
     option = OPTIONS[key]
-    disabled = not applies(key, current) or key in ROUTERS[current["model.router"]].fixed
+    disabled = _is_disabled(key, current)
     common = dict(help=_help(option, current, disabled), disabled=disabled)
     if option.choices is not None or key == "data.target":
         choices = _choices(key, option)
@@ -330,10 +348,12 @@ def render() -> Settings:
     init_state()
     for title, expanded, keys in LAYOUT:
         with st.sidebar.expander(title, expanded=expanded):
-            for key in keys:
-                if key == "data.target" and not applies(key, values()):  # a column of a loaded file
-                    continue
+            shown = tuple(k for k in keys if k != "data.target" or applies(k, values()))  # a file's column
+            for key in shown:
                 _widget(key, values())
+            note = greyed_out(shown, values())
+            if note:
+                st.caption(note)
             if title == "Training":
                 st.toggle(
                     "Train the dense baseline alongside",

@@ -51,6 +51,32 @@ def measure(browser, url: str, n_experts: int, seconds: float, viewport: tuple[i
         page.close()
 
 
+def pause_latency(browser, url: str, server, sessions: int = 3, tries: int = 6) -> list[float]:
+    """Seconds from a click on Pause to the worker's pause (the server's log), with `sessions` pages
+    playing at once on this machine."""
+    pages = [open_app(browser, url, height=720, width=1280) for _ in range(sessions)]
+    try:
+        for page in pages:
+            page.get_by_role("button", name="Play").click()
+        for page in pages:
+            page.wait_for_function(f"() => ({STEP_JS})() > 100", timeout=90_000)
+        page.wait_for_timeout(3000)  # every session redrawing at its shared rate
+        delays = []
+        for i in range(tries):
+            page = pages[i % sessions]
+            before = len(server.pauses())
+            clicked = time.time()
+            page.get_by_role("button", name="Pause").click()
+            page.get_by_role("button", name="Play").and_(page.locator(":enabled")).wait_for(timeout=30_000)
+            delays.append(server.pauses()[before] - clicked)
+            page.get_by_role("button", name="Play").click()
+            page.wait_for_timeout(1500)  # playing again before the next try
+        return delays
+    finally:
+        for page in pages:
+            page.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -61,6 +87,7 @@ def main() -> None:
         for viewport in VIEWPORTS:
             for n in (4, 64):
                 rows.append(measure(browser, server.url, n, args.seconds, viewport))
+        delays = pause_latency(browser, server.url, server)
     print(f"{'viewport':>9} {'experts':>7} {'painted/s':>9} {'map data/s':>10} {'blank':>9} {'steps/s':>8}")
     for r in rows:
         blank = f"{r['blank_frames']}/{r['frames']}"
@@ -68,8 +95,12 @@ def main() -> None:
             f"{r['viewport']:>9} {r['experts']:>7} {r['painted_per_s']:>9.1f} {r['map_changes_per_s']:>10.1f} "
             f"{blank:>9} {r['steps_per_s']:>8}"
         )
+    print(
+        f"three sessions playing: Pause stopped training {min(delays):.2f}-{max(delays):.2f} s after the click "
+        f"(median {sorted(delays)[len(delays) // 2]:.2f}, {len(delays)} tries)"
+    )
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"rows": rows, "pause_seconds": delays}))
 
 
 if __name__ == "__main__":

@@ -89,11 +89,19 @@ def as_overrides(cfg: RunConfig) -> list[str]:
 
 
 def run_label(cfg: RunConfig) -> str:
-    """A run in a few words: dataset, experts, what each point gets, balancing."""
+    """A run in a few words, naming what tells runs apart: dataset, experts, what each point gets (with
+    the gate's normalisation and the capacity where the rule reads them and they are not the
+    defaults), balancing."""
     m = cfg.model
     if m.arch == "dense":
         return f"{cfg.data.name}, dense MLP"
-    return f"{cfg.data.name}, {m.n_experts} experts, {ROUTERS[m.router].describe(m)}, {m.balance}"
+    spec = ROUTERS[m.router]
+    routing = spec.describe(m)
+    if "model.normalize" in spec.uses and m.normalize != OPTIONS["model.normalize"].default:
+        routing += f" {m.normalize}"
+    if "model.capacity_factor" in spec.uses and m.capacity_factor is not None:
+        routing += f", capacity {m.capacity_factor:g}"
+    return f"{cfg.data.name}, {m.n_experts} experts, {routing}, {m.balance}"
 
 
 def split_key(key: str) -> tuple[str, str]:

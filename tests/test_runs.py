@@ -157,7 +157,11 @@ def test_the_readout_can_be_read_while_the_worker_writes():
     [
         ({}, "clusters, 4 experts, top-1, aux_loss"),
         ({"model.top_k": 2}, "clusters, 4 experts, top-2, aux_loss"),
-        ({"model.router": "switch", "model.capacity_factor": 0.5}, "clusters, 4 experts, Switch top-1, aux_loss"),
+        (
+            {"model.router": "switch", "model.capacity_factor": 0.5},
+            "clusters, 4 experts, Switch top-1, capacity 0.5, aux_loss",
+        ),
+        ({"model.top_k": 2, "model.normalize": "softmax_topk"}, "clusters, 4 experts, top-2 softmax_topk, aux_loss"),
         ({"model.router": "expert_choice"}, "clusters, 4 experts, expert choice, aux_loss"),
         ({"model.router": "dense", "model.balance": "none"}, "clusters, 4 experts, dense gating, none"),
         ({"model.arch": "dense"}, "clusters, dense MLP"),

@@ -72,4 +72,11 @@ def test_a_control_is_enabled_exactly_where_the_chosen_rule_uses_it(router):
     assert widget(at, "model.capacity_factor:on").disabled == ("model.capacity_factor" not in spec.uses)
     for key, value in spec.fixed.items():
         assert at.session_state[key] == value  # choosing the rule sets what it pins
+    greyed = [key for key in ("model.top_k", "model.normalize", "model.gate_noise") if widget(at, key).disabled]
+    reasons = [c.value for c in at.sidebar.caption if c.value.startswith("Greyed out")]
+    routing = [r for r in reasons if f"the router '{router}'" in r]
+    if greyed:  # one line names every greyed-out routing control and the rule that does not use it
+        assert len(routing) == 1 and all(OPTIONS[key].label in routing[0] for key in greyed), reasons
+    else:
+        assert not routing, reasons
     assert not at.exception and not at.error
