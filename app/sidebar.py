@@ -349,11 +349,12 @@ def render() -> Settings:
     for title, expanded, keys in LAYOUT:
         with st.sidebar.expander(title, expanded=expanded):
             shown = tuple(k for k in keys if k != "data.target" or applies(k, values()))  # a file's column
+            note_box = st.container()  # above the section's controls, filled once they have set the values
             for key in shown:
                 _widget(key, values())
             note = greyed_out(shown, values())
             if note:
-                st.caption(note)
+                note_box.caption(note)
             if title == "Training":
                 st.toggle(
                     "Train the dense baseline alongside",

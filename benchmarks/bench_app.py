@@ -22,6 +22,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from devtools.browser import MAP_CHANGES_JS, STEP_JS, blank_frames, chromium, open_app, record_frames, streamlit_server
 
 VIEWPORTS = ((1280, 720), (1600, 1000))
+# The wall-clock time of the page's next click, as the browser received it (not when Playwright began
+# its own checks before clicking); browser and server share this machine's clock.
+CLICK_CLOCK_JS = """() => document.addEventListener('click', () => { window.moeClickedAt = Date.now(); },
+                                                      {capture: true, once: true})"""
 
 
 def measure(browser, url: str, n_experts: int, seconds: float, viewport: tuple[int, int]) -> dict:
@@ -65,10 +69,10 @@ def pause_latency(browser, url: str, server, sessions: int = 3, tries: int = 6) 
         for i in range(tries):
             page = pages[i % sessions]
             before = len(server.pauses())
-            clicked = time.time()
+            page.evaluate(CLICK_CLOCK_JS)
             page.get_by_role("button", name="Pause").click()
             page.get_by_role("button", name="Play").and_(page.locator(":enabled")).wait_for(timeout=30_000)
-            delays.append(server.pauses()[before] - clicked)
+            delays.append(server.pauses()[before] - page.evaluate("window.moeClickedAt") / 1000)
             page.get_by_role("button", name="Play").click()
             page.wait_for_timeout(1500)  # playing again before the next try
         return delays
