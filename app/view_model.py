@@ -49,6 +49,7 @@ class MapView:
     latest: Metrics | None
     diverged: str | None
     axis_names: tuple[str, str]
+    unchosen: np.ndarray  # per map point: no expert chose it (expert choice), as opposed to chosen but full
 
 
 def map_view(run: Run, resolution: int = MAP_RESOLUTION) -> MapView:
@@ -56,18 +57,18 @@ def map_view(run: Run, resolution: int = MAP_RESOLUTION) -> MapView:
     expert), and the run's step and latest metrics."""
     trainer, data = run.trainer, run.trainer.data
     x, y = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
-    dropped = np.zeros(len(x), bool)
+    dropped, unchosen = np.zeros(len(x), bool), np.zeros(len(x), bool)
     with run.lock:
         grid = probe_grid(trainer.model, data, resolution, trainer.device)
         if trainer.is_moe and trainer.model.router.may_drop:  # only then can a point go unserved
             probe = probe_points(trainer.model, x.to(trainer.device), y.to(trainer.device), data.classification)
-            dropped = ~probe.kept_NK.any(axis=1)
+            dropped, unchosen = ~probe.kept_NK.any(axis=1), ~probe.assigned_NK.any(axis=1)
         latest = trainer.history[-1] if trainer.history else None
         step, diverged = trainer.step_count, trainer.diverged
     names = data.class_names if data.classification else ()
     points = MapPoints(data.projection.to_view(x).numpy(), y.numpy(), dropped, np.arange(len(x)), names)
     axes = ("x1", "x2") if data.dim == 2 else ("PC1", "PC2")
-    return MapView(grid, points, step, latest, diverged, axes)
+    return MapView(grid, points, step, latest, diverged, axes, unchosen)
 
 
 def thumbnail_grid(run: Run, side: int) -> GridProbe:
@@ -105,21 +106,17 @@ def point_facts(run: Run, view: MapView, index: int | None) -> list[str]:
         facts = [f"**Point #{index}**: target {truth:.3f}; the model predicts {probe.output_NO[0, 0]:.3f}."]
     where = np.flatnonzero(view.points.index_N == index)
     if len(where) and view.points.dropped_N[where[0]]:
-        facts.append(_drop_reason(run, int(where[0])))
+        facts.append(_drop_reason(bool(view.unchosen[where[0]])))
     return facts
 
 
-def _drop_reason(run: Run, row: int) -> str:
+def _drop_reason(unchosen: bool) -> str:
     """Why capacity left a point of the map's batch without an expert: its chosen experts were full
     (token choice), or no expert chose it (expert choice)."""
-    trainer, data = run.trainer, run.trainer.data
-    x, y = data.x_test[:MAP_POINTS].to(trainer.device), data.y_test[:MAP_POINTS].to(trainer.device)
-    with run.lock:
-        probe = probe_points(trainer.model, x, y, data.classification)
     why = (
-        "every expert it chose was already full (capacity)"
-        if probe.assigned_NK[row].any()
-        else "no expert chose it among the points it takes (expert choice)"
+        "no expert chose it among the points it takes (expert choice)"
+        if unchosen
+        else "every expert it chose was already full (capacity)"
     )
     return (
         f"In the batch the map shows, **no expert took this point**: {why}, so its output is zero (or only "

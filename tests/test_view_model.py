@@ -106,3 +106,20 @@ def test_inspecting_a_test_point_and_a_spot_of_the_map():
     assert result.probs_E.sum() == pytest.approx(1.0, abs=1e-5)
     result, label = view_model.inspect(run, None, (0.5, -0.25))
     assert label == "at (0.50, -0.25)" and result.value_kind == "probability"
+
+
+def test_a_point_s_facts_give_its_class_the_verdict_and_why_capacity_dropped_it():
+    run = run_of(**{"model.router": "switch", "model.capacity_factor": 0.25, "model.balance": "none"})
+    view = view_model.map_view(run, resolution=8)
+    row = int(np.flatnonzero(view.points.dropped_N)[0])
+    facts = view_model.point_facts(run, view, int(view.points.index_N[row]))
+    truth = run.trainer.data.class_names[int(run.trainer.data.y_test[row])]
+    assert facts[0].startswith(f"**Point #{row}**: class {truth}; the model is ")
+    assert "every expert it chose was already full (capacity)" in facts[1]
+    chooser = run_of(**{"model.router": "expert_choice", "model.capacity_factor": 0.25})
+    view = view_model.map_view(chooser, resolution=8)
+    row = int(np.flatnonzero(view.points.dropped_N)[0])
+    assert "no expert chose it" in view_model.point_facts(chooser, view, row)[1]
+    plain = run_of()
+    assert len(view_model.point_facts(plain, view_model.map_view(plain, resolution=8), 0)) == 1
+    assert view_model.point_facts(run, view, None)[0].startswith("A spot of the plane")
