@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from moe_core.metrics import Metrics
-from moe_explorer_app import components, session, view_model
+from moe_explorer_app import components, session, view_model, widget_state
 from moe_explorer_app.figures import history, inspector, routing_map, thumbnails
 from moe_explorer_app.figures.style import presentation_fonts
 from moe_explorer_app.runs import Run, Worker
@@ -71,6 +71,8 @@ def _map(run: Run, view: view_model.MapView) -> None:
 
 def _inspect(run: Run, view: view_model.MapView) -> None:
     index, xy = (st.session_state.get(key) for key in SELECTION)
+    if index is not None and index >= len(run.trainer.data.x_test):  # picked on a run with more test points
+        index = st.session_state["inspect.point"] = None
     st.markdown("##### Inspect a point")
     if index is None and xy is None:
         st.caption("Click a point or a region of the routing map to see its gate scores and each expert's output.")
@@ -91,6 +93,7 @@ def _inspect(run: Run, view: view_model.MapView) -> None:
 
 
 def _map_fragment(playing: bool, inspector_box) -> None:
+    widget_state.heal()
     run = session.active_run()
     if run is None:
         return
@@ -108,6 +111,7 @@ def _map_fragment(playing: bool, inspector_box) -> None:
 
 
 def _collapse_fragment() -> None:
+    widget_state.heal()
     run = session.active_run()
     if run is None or not run.trainer.is_moe:
         return
@@ -128,6 +132,7 @@ def _collapse_fragment() -> None:
 
 
 def _lower_fragment() -> None:
+    widget_state.heal()
     run = session.active_run()
     if run is None:
         return

@@ -5,20 +5,17 @@ range, is disabled where the chosen router, balance strategy or dataset does not
 
 from __future__ import annotations
 
-import hashlib
-import shlex
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from moe_core.config import ConfigError, RunConfig, as_overrides
+from moe_core.config import ConfigError, RunConfig
 from moe_core.datasets import DATASETS
-from moe_core.datasets.csv_file import SAMPLES, MissingTarget, header_columns, read_csv, sample_files
+from moe_core.datasets.csv_file import header_columns
 from moe_core.options import OPTIONS, DataConfig, Option, applies
 from moe_core.routers import ROUTERS
-from moe_explorer_app import session
+from moe_explorer_app import widget_state
 
 # (expander title, open at start, the options it holds, in order)
 LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
@@ -102,14 +99,18 @@ def init_state() -> None:
 def set_values(chosen: dict[str, object]) -> None:
     """Put config values ({"section.name": value}) into the widgets; call before they are drawn."""
     init_state()
+    widgets = {}
     for key, value in chosen.items():
-        option = OPTIONS[key]
-        if option.null_toggle:
-            st.session_state[_toggle_key(key)] = value is not None
+        if OPTIONS[key].null_toggle:
+            widgets[_toggle_key(key)] = value is not None
             if value is not None:
-                st.session_state[_value_key(key)] = value
+                widgets[_value_key(key)] = value
         else:
-            st.session_state[key] = value
+            widgets[key] = value
+    path = chosen.get("data.csv_path")
+    if path and Path(path).is_file():  # the target picker lists the file's columns
+        st.session_state["csv_columns"] = header_columns(Path(path).read_bytes())
+    widget_state.assign(widgets)
 
 
 def values() -> dict[str, object]:
@@ -125,23 +126,29 @@ def values() -> dict[str, object]:
 
 def _on_dataset_change() -> None:
     """Give the new dataset the sizes that suit it (digits: 64 dims, 1200 + 500 images)."""
+    if widget_state.reverted("data.name"):
+        return
     spec = DATASETS[st.session_state["data.name"]]
-    for key, option in OPTIONS.items():
-        if option.section == "data" and key not in KEPT_ON_DATASET_CHANGE:
-            st.session_state[key] = spec.defaults.get(option.name, option.default)
+    widget_state.assign(
+        {
+            key: spec.defaults.get(option.name, option.default)
+            for key, option in OPTIONS.items()
+            if option.section == "data" and key not in KEPT_ON_DATASET_CHANGE
+        }
+    )
 
 
 def _on_router_change() -> None:
     """Set the options the new rule pins (Switch: top-1), and values it needs where the current ones
     break its rule (noisy top-k: some gate noise)."""
+    if widget_state.reverted("model.router"):
+        return
     spec = ROUTERS[st.session_state["model.router"]]
-    for key, value in spec.fixed.items():
-        st.session_state[key] = value
+    widget_state.assign(spec.fixed)
     try:
         RunConfig.from_flat(values())
     except ConfigError:
-        for key, value in spec.suggested.items():
-            st.session_state[key] = value
+        widget_state.assign(spec.suggested)
 
 
 ON_CHANGE = {"data.name": _on_dataset_change, "model.router": _on_router_change}
@@ -197,6 +204,17 @@ def greyed_out(keys: tuple[str, ...], current: dict) -> str | None:
     return "Greyed out: " + "; ".join(parts) + "."
 
 
+def _span(option: Option, value) -> tuple:
+    """A slider's ends: the option's usual range for the page, widened to hold a value that a link or
+    a configuration file brings from the option's full range."""
+    low = option.ui_low if option.ui_low is not None else option.low
+    high = option.ui_high if option.ui_high is not None else option.high
+    if value is not None:
+        low = min(low, value)
+        high = value if high is None else max(high, value)
+    return option.kind(low), None if high is None else option.kind(high)
+
+
 def _widget(key: str, current: dict) -> None:
     """The widget for one option, chosen from what the table says about it."""
     option = OPTIONS[key]
@@ -212,7 +230,7 @@ def _widget(key: str, current: dict) -> None:
     elif option.null_toggle:
         st.toggle(option.null_toggle, key=_toggle_key(key), **common)
         off = not st.session_state[_toggle_key(key)]
-        low, high = option.ui_low, option.ui_high
+        low, high = _span(option, st.session_state[_value_key(key)])
         st.slider(
             option.label,
             low,
@@ -223,115 +241,17 @@ def _widget(key: str, current: dict) -> None:
             disabled=disabled or off,
         )
     elif option.steps is not None:
-        st.select_slider(option.label, list(option.steps), key=key, **common)
+        st.select_slider(option.label, sorted({*option.steps, st.session_state[key]}), key=key, **common)
     elif key in NUMBER_INPUTS:
-        high = option.ui_high if option.ui_high is not None else option.high
-        st.number_input(option.label, int(option.low), int(high), key=key, **common)
+        low, high = _span(option, st.session_state[key])
+        st.number_input(option.label, low, high, key=key, **common)
     else:
-        low = option.ui_low if option.ui_low is not None else option.low
-        high = option.ui_high if option.ui_high is not None else option.high
+        low, high = _span(option, st.session_state[key])
         if key == "model.top_k":  # at most the number of experts
             high = max(current["model.n_experts"], 2)
-            st.session_state[key] = min(st.session_state[key], current["model.n_experts"])
+            widget_state.assign({key: min(st.session_state[key], current["model.n_experts"])})
             common["disabled"] = disabled or current["model.n_experts"] == 1
-        kind = option.kind
-        st.slider(option.label, kind(low), kind(high), key=key, step=kind(option.ui_step or 1), **common)
-
-
-def _store_csv(raw: bytes, name: str) -> None:
-    """Check an uploaded CSV; keep it (under a name from its content) if it reads, or if only its target
-    is left to pick; pause, so the page switches to the file before anything trains on it."""
-    session.worker().pause()
-    target, notice = None, None
-    try:
-        table = read_csv(raw)
-    except MissingTarget as err:
-        columns = header_columns(raw)
-        notice = f"Loaded {name}. {err}"
-    except ConfigError as err:
-        st.session_state["csv_error"] = f"{name}: {err}"
-        return
-    else:
-        columns, target = [table.target_name, *table.feature_names], table.target_name
-        notice = f"Loaded {name}: {table.describe()}. Press Play to train on it."
-    folder = Path(tempfile.gettempdir()) / "moe-explorer-uploads"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{hashlib.sha256(raw).hexdigest()[:16]}.csv"
-    path.write_bytes(raw)
-    st.session_state.update(
-        {
-            "csv_error": None,
-            "data.csv_path": str(path),
-            "data.target": target,
-            "data.name": "csv",
-            "csv_columns": columns,
-            "ui.upload_notice": notice,
-        }
-    )
-
-
-def _on_upload() -> None:
-    uploaded = st.session_state.get("ui.upload")
-    if uploaded is not None:
-        _store_csv(uploaded.getvalue(), uploaded.name)
-
-
-def _on_sample() -> None:
-    name = st.session_state.get("ui.sample")
-    if name:
-        _store_csv((SAMPLES / name).read_bytes(), name)
-
-
-def _upload_section() -> None:
-    with st.sidebar.expander("Upload CSV", expanded=False):
-        st.file_uploader(
-            "CSV file",
-            type=["csv"],
-            key="ui.upload",
-            on_change=_on_upload,
-            help="Numeric feature columns and a target column named y, label or target; an optional cluster column.",
-        )
-        st.selectbox("…or a sample file", ["", *sample_files()], key="ui.sample", on_change=_on_sample)
-        if st.session_state.get("csv_error"):
-            st.error(st.session_state["csv_error"])
-
-
-def _on_config_upload() -> None:
-    uploaded = st.session_state.get("ui.config_upload")
-    if uploaded is None:
-        return
-    try:
-        cfg = RunConfig.from_json(uploaded.getvalue().decode("utf-8", errors="replace"))
-    except ConfigError as err:
-        st.session_state["config_error"] = f"That configuration file could not be used: {err}"
-        return
-    st.session_state["config_error"] = None
-    set_values(cfg.flat())
-
-
-def _share_section(cfg: RunConfig | None) -> None:
-    with st.sidebar.expander("Save and share", expanded=False):
-        st.caption("The page's address holds this setup: copy it to share, or reload to start it again.")
-        if cfg is not None:
-            st.download_button(
-                "Download the configuration (JSON)",
-                cfg.to_json(),
-                file_name="moe-explorer-run.json",
-                mime="application/json",
-                key="ui.config_download",
-                width="stretch",
-            )
-            st.code(cli_command(cfg), language="bash", wrap_lines=True)
-        st.file_uploader(
-            "Open a configuration (JSON)", type=["json"], key="ui.config_upload", on_change=_on_config_upload
-        )
-        if st.session_state.get("config_error"):
-            st.error(st.session_state["config_error"])
-
-
-def cli_command(cfg: RunConfig) -> str:
-    """The command line that trains this setup."""
-    return " ".join(["python -m moe_core train", *(f"--set {shlex.quote(a)}" for a in as_overrides(cfg))])
+        st.slider(option.label, low, high, key=key, step=option.kind(option.ui_step or 1), **common)
 
 
 def build() -> Settings:
@@ -361,7 +281,5 @@ def render() -> Settings:
                     key=BASELINE,
                     help="An MLP with the MoE's parameter count, for the training curves.",
                 )
-    _upload_section()
     settings = build()
-    _share_section(settings.config)
     return settings

@@ -8,7 +8,7 @@ import secrets
 import streamlit as st
 
 from moe_core.config import ConfigError, RunConfig
-from moe_explorer_app import components, live, session, sidebar, url_state
+from moe_explorer_app import components, files, live, session, sidebar, url_state, widget_state
 
 # Presentation mode: no sidebar and no secondary controls, so the map gets the projector.
 # Streamlit leaves 6rem above the page; 4rem clears its header and lifts the map 32 px on a projector.
@@ -22,7 +22,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], hea
 
 
 def _play() -> None:
-    st.session_state.pop("ui.upload_notice", None)  # said until the file starts training
+    st.session_state.pop(files.NOTICE, None)  # said until the file starts training
     run = session.active_run()
     if run is not None:
         session.worker().play(run)
@@ -48,18 +48,21 @@ def _reset() -> None:
 
 
 def _new_seed() -> None:
-    st.session_state["train.seed"] = secrets.randbelow(10**6)
+    widget_state.assign({"train.seed": secrets.randbelow(10**6)})
 
 
 def _show_run(run) -> None:
     """The sidebar shows a run's settings, so that the page trains it rather than starting a new one."""
     sidebar.set_values(run.cfg.flat())
-    st.session_state[sidebar.BASELINE] = run.baseline is not None
+    widget_state.assign({sidebar.BASELINE: run.baseline is not None})
 
 
 def _switch_run() -> None:
-    number = st.session_state["ui.run"]
-    _show_run(session.book().activate(number, session.worker()))
+    number, book = st.session_state["ui.run"], session.book()
+    kept = {run.number for run in book.runs}
+    if widget_state.reverted("ui.run") or number not in kept or book.active.number == number:
+        return
+    _show_run(book.activate(number, session.worker()))
 
 
 def _delete_run() -> None:
@@ -74,7 +77,7 @@ def _run_list() -> None:
     book = session.book()
     numbers = [run.number for run in reversed(book.runs)]
     labels = {run.number: run.name for run in book.runs}
-    st.session_state["ui.run"] = book.active.number
+    widget_state.assign({"ui.run": book.active.number})
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         st.selectbox(
             "Run",
@@ -144,28 +147,40 @@ def _save_link() -> None:
         st.query_params.from_dict(wanted)
 
 
-def render() -> None:
-    components.ensure_plotly()
-    link_notice = _load_link()
-    st.html(PRESENTATION_CSS if st.session_state.get("ui.present") else PAGE_CSS)
-    st.sidebar.title("MoE Explorer")
-    runs_box = st.sidebar.container()  # filled once the settings have made or changed a run
+def _settings() -> str | None:
+    """Draw the sidebar and make the active run match its settings; returns the sentence on what
+    changed, and says here why when the settings describe no possible run."""
     chosen = sidebar.render()
-    notice = None
-    if chosen.error:
-        st.sidebar.error(chosen.error)
-        st.error(f"{chosen.error} The current run is unchanged.")
-    else:
+    files.upload_section()
+    error, notice = chosen.error, None
+    if error is None:
         try:
             notice = session.sync(chosen.config, chosen.with_baseline)
         except ConfigError as err:
-            st.sidebar.error(str(err))
-            st.error(f"{err} The current run is unchanged.")
-    for text in (link_notice, notice, st.session_state.get("ui.upload_notice")):
+            error = str(err)
+    if error and not files.waiting_for_target():  # the upload's notice already asks for it
+        st.error(f"{error} The current run is unchanged.")
+    files.share_section(chosen.config)
+    return notice
+
+
+def render() -> None:
+    """The whole page, top to bottom; the live panel's fragments then redraw on their own."""
+    widget_state.heal()
+    components.ensure_plotly()
+    link_notice = _load_link()
+    files.take_new_files()
+    st.html(PRESENTATION_CSS if st.session_state.get("ui.present") else PAGE_CSS)
+    st.sidebar.title("MoE Explorer")
+    runs_box = st.sidebar.container()  # filled once the settings have made or changed a run
+    notice = _settings()
+    if st.session_state.get(files.WANTS_TARGET) and not files.waiting_for_target():
+        st.session_state.pop(files.NOTICE, None)  # the target it asked for is picked (or the file left)
+    for text in (link_notice, notice, st.session_state.get(files.NOTICE)):
         if text:
             st.info(text)
-    if st.session_state.get("csv_error"):  # also beside the uploader, in the sidebar
-        st.error(f"Upload CSV: {st.session_state['csv_error']} The current run is unchanged.")
+    if st.session_state.get(files.CSV_ERROR):  # also beside the uploader, in the sidebar
+        st.error(f"Upload CSV: {st.session_state[files.CSV_ERROR]} The current run is unchanged.")
     _save_link()
     if session.active_run() is not None:
         with runs_box:

@@ -8,6 +8,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from devtools.apptest import active_run, kept_runs, open_page
 from moe_core.config import RunConfig
 from moe_explorer_app import url_state
 
@@ -17,10 +18,7 @@ SAMPLES = ROOT / "moe_core" / "sample_data"
 
 @pytest.fixture
 def at() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=90)
-    app.run()
-    assert not app.exception
-    return app
+    return open_page()
 
 
 def drawn(at: AppTest) -> list[tuple[str, dict]]:
@@ -39,17 +37,9 @@ def titles(at: AppTest) -> list[str]:
     ]
 
 
-def _runs(at: AppTest) -> list:
-    return at.session_state["runs"].runs
-
-
-def _run(at: AppTest):
-    return at.session_state["runs"].active
-
-
 def test_the_defaults_build_the_default_config_and_draw_every_chart(at):
-    assert _run(at).cfg == RunConfig()
-    assert len(_runs(at)) == 1
+    assert active_run(at).cfg == RunConfig()
+    assert len(kept_runs(at)) == 1
     shown = titles(at)
     assert any(t.startswith("Routing map") for t in shown)
     for expected in ("Load share per expert over time", "Collapse watch", "Specialisation over time"):
@@ -71,7 +61,7 @@ def test_each_slider_sets_its_config_field(at, key, value, field, expected):
     at.slider(key=key).set_value(value).run()
     assert not at.exception
     section, name = field.split(".")
-    assert getattr(getattr(_run(at).cfg, section), name) == expected
+    assert getattr(getattr(active_run(at).cfg, section), name) == expected
 
 
 @pytest.mark.parametrize(
@@ -88,29 +78,29 @@ def test_each_choice_sets_its_config_field(at, key, value, field):
     at.selectbox(key=key).set_value(value).run()
     assert not at.exception
     section, name = field.split(".")
-    assert getattr(getattr(_run(at).cfg, section), name) == value
+    assert getattr(getattr(active_run(at).cfg, section), name) == value
 
 
 def test_choosing_a_dataset_gives_it_suitable_sizes(at):
     at.selectbox(key="data.name").set_value("digits").run()
-    cfg = _run(at).cfg.data
+    cfg = active_run(at).cfg.data
     assert (cfg.name, cfg.dim, cfg.n_train, cfg.n_test) == ("digits", 64, 1200, 500)
     (routing_map,) = [data for name, data in drawn(at) if name == "moe_live_map"]
     assert routing_map["axes"] == ["PC1", "PC2"]  # 64-dimensional inputs: the map shows the principal components
 
 
 def test_capacity_toggle_sets_the_capacity_factor(at):
-    assert _run(at).cfg.model.capacity_factor is None
+    assert active_run(at).cfg.model.capacity_factor is None
     at.toggle(key="model.capacity_factor:on").set_value(True).run()
-    assert _run(at).cfg.model.capacity_factor == 1.25  # Switch's training value to start from
+    assert active_run(at).cfg.model.capacity_factor == 1.25  # Switch's training value to start from
     at.slider(key="model.capacity_factor:value").set_value(0.5).run()
-    assert _run(at).cfg.model.capacity_factor == 0.5
+    assert active_run(at).cfg.model.capacity_factor == 0.5
     at.toggle(key="model.capacity_factor:on").set_value(False).run()
-    assert _run(at).cfg.model.capacity_factor is None
+    assert active_run(at).cfg.model.capacity_factor is None
 
 
 def test_step_advances_and_reset_restores_the_same_weights(at):
-    run = _run(at)
+    run = active_run(at)
     initial = {k: v.clone() for k, v in run.trainer.model.state_dict().items()}
     for _ in range(3):
         at.button(key="btn.step").click().run()
@@ -126,18 +116,18 @@ def test_step_advances_and_reset_restores_the_same_weights(at):
 
 def test_a_setting_that_needs_a_new_model_starts_a_new_run_and_keeps_the_old_one(at):
     at.button(key="btn.step").click().run()
-    first = _run(at)
+    first = active_run(at)
     at.slider(key="model.n_experts").set_value(6).run()
-    assert len(_runs(at)) == 2 and _runs(at)[0] is first
-    assert _run(at).trainer.step_count == 0
+    assert len(kept_runs(at)) == 2 and kept_runs(at)[0] is first
+    assert active_run(at).trainer.step_count == 0
     assert any("needs a new model" in i.value for i in at.info)
 
 
 def test_balance_changes_apply_live_without_a_new_run(at):
     at.button(key="btn.step").click().run()
-    run = _run(at)
+    run = active_run(at)
     at.radio(key="model.balance").set_value("none").run()
-    assert _run(at) is run and run.cfg.model.balance == "none"
+    assert active_run(at) is run and run.cfg.model.balance == "none"
     assert run.trainer.events == [(1, "balance aux_loss → none")]
     assert any("without restarting" in i.value for i in at.info)
 
@@ -145,55 +135,29 @@ def test_balance_changes_apply_live_without_a_new_run(at):
 def test_an_untrained_run_is_replaced_not_kept(at):
     at.slider(key="model.n_experts").set_value(3).run()
     at.slider(key="model.n_experts").set_value(5).run()
-    assert len(_runs(at)) == 1 and _run(at).cfg.model.n_experts == 5
+    assert len(kept_runs(at)) == 1 and active_run(at).cfg.model.n_experts == 5
 
 
 def test_new_seed_draws_new_initial_weights(at):
-    old = _run(at)
+    old = active_run(at)
     at.button(key="btn.seed").click().run()
-    new = _run(at)
+    new = active_run(at)
     assert new.cfg.train.seed != old.cfg.train.seed
     assert not torch.equal(new.trainer.model.experts.w_in_EDH, old.trainer.model.experts.w_in_EDH)
 
 
-def test_a_bad_csv_shows_one_sentence_and_keeps_the_run(at):
-    run = _run(at)
-    bad = b"x1,x2,label\n0.1,abc,0\n0.2,0.3,1\n0.3,0.1,0\n0.5,0.5,1\n"
-    at.sidebar.get("file_uploader")[0].set_value(("bad.csv", bad, "text/csv"))
-    at.run()
-    sentence = "bad.csv: Column 'x2' holds the text 'abc' on line 2; feature columns must be numbers."
-    assert [e.value for e in at.sidebar.error] == [sentence]
-    assert [e.value for e in at.main.error] == [f"Upload CSV: {sentence} The current run is unchanged."]
-    assert _run(at) is run and run.cfg.data.name == "clusters"
-    assert not at.exception
-
-
-def test_a_good_csv_trains_on_it(at):
-    good = (SAMPLES / "regression.csv").read_bytes()
-    at.sidebar.get("file_uploader")[0].set_value(("regression.csv", good, "text/csv"))
-    at.run()
-    run = _run(at)
-    assert run.cfg.data.name == "csv" and run.trainer.data.task == "regression"
-    assert run.trainer.data.n_clusters == 4
-    assert any(
-        i.value.startswith("Loaded regression.csv: regression, 2 features, 400 rows (target y).") for i in at.info
-    )
-    at.button(key="btn.step").click().run()
-    assert not at.exception and run.trainer.step_count == 1
-
-
 def test_an_impossible_dataset_setting_is_explained_and_changes_nothing(at):
     at.selectbox(key="data.name").set_value("cluster_signals").run()
-    run = _run(at)
+    run = active_run(at)
     at.number_input(key="data.dim").set_value(6).run()
     assert any("multiple of 4" in e.value and "current run is unchanged" in e.value for e in at.error)
     assert not at.exception
-    assert _run(at) is run and run.cfg.data.dim == 64
+    assert active_run(at) is run and run.cfg.data.dim == 64
 
 
 def test_play_starts_the_background_trainer_and_pause_stops_it_at_once(at):
     at.button(key="btn.play").click().run()
-    run = _run(at)
+    run = active_run(at)
     deadline = time.monotonic() + 30
     while run.trainer.step_count < 20 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -210,7 +174,7 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_its_history(at):
     at.selectbox(key="model.expert_activation").set_value("cubic").run()
     at.selectbox(key="train.optimizer").set_value("sgd").run()
     at.select_slider(key="train.lr").set_value(1.0).run()
-    run = _run(at)
+    run = active_run(at)
     at.button(key="btn.play").click().run()
     deadline = time.monotonic() + 30
     while run.trainer.diverged is None and time.monotonic() < deadline:
@@ -231,15 +195,6 @@ def test_a_top1_gate_renormalised_over_its_one_choice_is_explained(at, normalize
     assert any("gate is always 1" in i.value for i in at.info)
 
 
-def _app_at(params: dict[str, str]) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=90)
-    for key, value in params.items():
-        app.query_params[key] = value
-    app.run()
-    assert not app.exception
-    return app
-
-
 def test_a_link_opens_its_setup_and_the_page_writes_its_setup_into_the_link():
     changes = {
         "data.name": "moons",
@@ -253,45 +208,41 @@ def test_a_link_opens_its_setup_and_the_page_writes_its_setup_into_the_link():
     }
     cfg = RunConfig().replace(**changes)
     params = url_state.encode(cfg.flat(), {"view.map": "entropy", "view.present": "1"})
-    at = _app_at(params)
-    assert _run(at).cfg == cfg
+    at = open_page(params)
+    assert active_run(at).cfg == cfg
     assert at.session_state["ui.map_mode"] == "entropy" and at.session_state["ui.present"]
     assert {key: at.query_params[key] for key in params} == params  # F5 reopens the same
     at.slider(key="model.n_experts").set_value(8).run()
     assert at.query_params["model.n_experts"] == "8"  # the link follows a change
 
 
+def test_a_link_beyond_the_sliders_usual_range_opens_with_the_slider_widened():
+    at = open_page({"model.n_experts": "100", "data.n_test": "6000", "train.lr": "0.002"})
+    cfg = active_run(at).cfg
+    assert (cfg.model.n_experts, cfg.data.n_test, cfg.train.lr) == (100, 6000, 0.002)
+    assert at.slider(key="model.n_experts").max >= 100 and at.slider(key="data.n_test").max >= 6000
+    assert "0.002" in at.select_slider(key="train.lr").options  # between 0.001 and 0.003
+
+
 def test_a_tampered_link_falls_back_to_the_defaults_with_one_sentence():
-    at = _app_at({"model.top_k": "seven", "model.n_experts": "6", "bogus": "1"})
-    assert _run(at).cfg.model.n_experts == 6 and _run(at).cfg.model.top_k == 1
+    at = open_page({"model.top_k": "seven", "model.n_experts": "6", "bogus": "1"})
+    assert active_run(at).cfg.model.n_experts == 6 and active_run(at).cfg.model.top_k == 1
     assert any(
         i.value == "The link's model.top_k 'seven', 'bogus' could not be used; those settings keep their defaults."
         for i in at.info
     )
 
 
-def test_the_configuration_downloads_as_json_and_opens_again(at):
-    at.slider(key="model.n_experts").set_value(7).run()
-    wanted = _run(at).cfg
-    assert any("configuration" in b.proto.label for b in at.get("download_button"))
-    fresh = _app_at({})
-    fresh.sidebar.get("file_uploader")[1].set_value(("run.json", wanted.to_json().encode(), "application/json"))
-    fresh.run()
-    assert _run(fresh).cfg == wanted and not fresh.exception
-    command = next(c.value for c in fresh.sidebar.code)
-    assert command == "python -m moe_core train --set model.n_experts=7"
-
-
 def test_kept_runs_can_be_shown_again_and_forgotten(at):
     at.button(key="btn.step").click().run()
-    first = _run(at)
+    first = active_run(at)
     at.slider(key="model.n_experts").set_value(6).run()
-    second = _run(at)
-    assert second is not first and len(_runs(at)) == 2
+    second = active_run(at)
+    assert second is not first and len(kept_runs(at)) == 2
     at.selectbox(key="ui.run").set_value(first.number).run()
-    assert _run(at) is first and at.session_state["model.n_experts"] == 4 and len(_runs(at)) == 2
+    assert active_run(at) is first and at.session_state["model.n_experts"] == 4 and len(kept_runs(at)) == 2
     at.button(key="btn.delete").click().run()
-    assert _runs(at) == [second] and at.session_state["model.n_experts"] == 6 and not at.exception
+    assert kept_runs(at) == [second] and at.session_state["model.n_experts"] == 6 and not at.exception
 
 
 def test_presentation_mode_hides_the_sidebar_and_enlarges_the_charts(at):

@@ -6,12 +6,16 @@ test-artifacts/.
 """
 
 import time
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page
 
 from devtools.browser import MAP_JS, ROOT, STEP_JS, blank_frames, chromium, exception_boxes, open_app, record_frames
 from devtools.browser import streamlit_server as start_server
+from moe_core.config import RunConfig
+from moe_explorer_app import url_state
 
 ARTIFACTS = ROOT / "test-artifacts"
 SAMPLE = ROOT / "moe_core" / "sample_data" / "regression.csv"
@@ -131,6 +135,17 @@ def test_an_upload_while_playing_pauses_switches_to_the_file_and_says_what_it_lo
     assert page.evaluate(STEP_JS) == 0  # a new run on the file, waiting for Play
     page.screenshot(path=ARTIFACTS / "browser-upload.png")
     assert exception_boxes(page) == 0
+
+
+def test_the_downloaded_configuration_is_the_setup_of_the_link(browser, server):
+    cfg = RunConfig().replace(**{"model.n_experts": 6, "model.router": "switch", "train.lr": 0.003})
+    page = open_app(browser, f"{server.url}/?{urlencode(url_state.encode(cfg.flat(), {}))}")
+    page.get_by_text("Save and share").click()
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download the configuration (JSON)").click()
+    assert download.value.suggested_filename == "moe-explorer-run.json"
+    assert RunConfig.from_json(Path(download.value.path()).read_text()) == cfg
+    page.close()
 
 
 def _cpu_rate(server, seconds: float = 1.0) -> float:

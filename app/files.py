@@ -1,0 +1,132 @@
+"""Files in and out of the sidebar: a CSV of data (or a bundled sample), a configuration as JSON both
+ways, and the command line that trains the setup.
+
+A file is taken in the page's run, not in the uploader's callback: a callback can be cut short by the
+next request (the live fragments send about ten a second), which would lose the file after pausing
+for it. The run remembers which file it took, so a run cut short takes it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from moe_core.config import ConfigError, RunConfig, as_overrides
+from moe_core.datasets.csv_file import SAMPLES, MissingTarget, header_columns, read_csv, sample_files
+from moe_explorer_app import session, sidebar, widget_state
+
+UPLOADS = Path(tempfile.gettempdir()) / "moe-explorer-uploads"
+NOTICE = "ui.upload_notice"  # what the last file loaded, said until Play
+WANTS_TARGET = "ui.upload_wants_target"  # the notice asks for a target column
+CSV_ERROR = "csv_error"
+CONFIG_ERROR = "config_error"
+TAKEN = "ui.files_taken"  # uploader key -> the id of the file this session last took from it
+
+
+def _store_csv(raw: bytes, name: str) -> None:
+    """Keep a CSV that reads (under a name from its content), or one with only its target left to
+    pick, and switch the widgets to it; training pauses so the page shows the file before it trains.
+    A file that does not read leaves everything as it was and says why."""
+    try:
+        table = read_csv(raw)
+    except MissingTarget as err:
+        columns, target = header_columns(raw), None
+        notice = f"Loaded {name}. {err}"
+    except ConfigError as err:
+        st.session_state[CSV_ERROR] = f"{name}: {err}"
+        return
+    else:
+        columns, target = [table.target_name, *table.feature_names], table.target_name
+        notice = f"Loaded {name}: {table.describe()}. Press Play to train on it."
+    session.worker().pause()
+    UPLOADS.mkdir(exist_ok=True)
+    path = UPLOADS / f"{hashlib.sha256(raw).hexdigest()[:16]}.csv"
+    path.write_bytes(raw)
+    st.session_state.update({CSV_ERROR: None, "csv_columns": columns, NOTICE: notice, WANTS_TARGET: target is None})
+    widget_state.assign({"data.csv_path": str(path), "data.target": target, "data.name": "csv"})
+
+
+def _open_config(raw: bytes) -> None:
+    try:
+        cfg = RunConfig.from_json(raw.decode("utf-8", errors="replace"))
+    except ConfigError as err:
+        st.session_state[CONFIG_ERROR] = f"That configuration file could not be used: {err}"
+        return
+    session.worker().pause()
+    st.session_state[CONFIG_ERROR] = None
+    sidebar.set_values(cfg.flat())
+
+
+def _new(key: str, file_id: str) -> bool:
+    """Whether the uploader holds a file this session has not taken yet."""
+    return st.session_state.get(TAKEN, {}).get(key) != file_id
+
+
+def _taken(key: str, identity: str) -> None:
+    st.session_state[TAKEN] = {**st.session_state.get(TAKEN, {}), key: identity}
+
+
+def take_new_files() -> None:
+    """Take any file the uploaders hold that this session has not taken; call before the sidebar."""
+    uploaded = st.session_state.get("ui.upload")
+    if uploaded is None:
+        st.session_state[CSV_ERROR] = None  # the file it was about is gone
+    elif _new("ui.upload", uploaded.file_id):
+        _store_csv(uploaded.getvalue(), uploaded.name)
+        _taken("ui.upload", uploaded.file_id)
+    sample = st.session_state.get("ui.sample")
+    if sample:  # the list goes back to blank once taken, ready to give the same sample again
+        _store_csv((SAMPLES / sample).read_bytes(), sample)
+        widget_state.assign({"ui.sample": ""})
+    config = st.session_state.get("ui.config_upload")
+    if config is not None and _new("ui.config_upload", config.file_id):
+        _open_config(config.getvalue())
+        _taken("ui.config_upload", config.file_id)
+
+
+def waiting_for_target() -> bool:
+    """Whether the page shows an uploaded file whose target column is still to be picked."""
+    state = st.session_state
+    return bool(state.get(WANTS_TARGET)) and state.get("data.name") == "csv" and state.get("data.target") is None
+
+
+def upload_section() -> None:
+    with st.sidebar.expander("Upload CSV", expanded=False):
+        st.file_uploader(
+            "CSV file",
+            type=["csv"],
+            key="ui.upload",
+            help="Numeric feature columns and a target column named y, label or target; an optional cluster column.",
+        )
+        st.selectbox("…or a sample file", ["", *sample_files()], key="ui.sample")
+        if st.session_state.get(CSV_ERROR):
+            st.error(st.session_state[CSV_ERROR])
+
+
+def share_section(cfg: RunConfig | None) -> None:
+    with st.sidebar.expander("Save and share", expanded=False):
+        st.caption("The page's address holds this setup: copy it to share, or reload to start it again.")
+        if cfg is not None:
+            st.download_button(
+                "Download the configuration (JSON)",
+                cfg.to_json(),
+                file_name="moe-explorer-run.json",
+                mime="application/json",
+                key="ui.config_download",
+                width="stretch",
+            )
+            if cfg.data.csv_path:
+                st.caption("The link and the command name this server's copy of the uploaded file.")
+            st.code(cli_command(cfg), language="bash", wrap_lines=True)
+        st.file_uploader("Open a configuration (JSON)", type=["json"], key="ui.config_upload")
+        if st.session_state.get(CONFIG_ERROR):
+            st.error(st.session_state[CONFIG_ERROR])
+
+
+def cli_command(cfg: RunConfig) -> str:
+    """The command line that trains this setup."""
+    return " ".join(["python -m moe_core train", *(f"--set {shlex.quote(a)}" for a in as_overrides(cfg))])
