@@ -18,7 +18,7 @@ from moe_explorer_app.figures.thumbnails import MapPoints
 from moe_explorer_app.runs import Run
 
 MAP_RESOLUTION = 100
-MAP_POINTS = 250  # SVG markers cost the browser per redraw; 250 show the data well
+MAP_POINTS = 250  # enough to show the data; each is drawn and hit-tested on every repaint
 NEAR_TIE = 0.02  # router probabilities closer than this are called a near tie
 # The diagnosis waits this many steps: early on the load swings widely whatever the strategy.
 JUDGE_AFTER = 300

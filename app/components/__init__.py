@@ -25,7 +25,10 @@ def _source(name: str) -> str:
 
 
 _map = st.components.v2.component(
-    "moe_live_map", js=_source("live_map.js"), css=_source("live_map.css"), isolate_styles=False
+    "moe_live_map",
+    js=_source("map_input.js") + _source("live_map.js"),  # one module: the input handlers, then the map
+    css=_source("live_map.css"),
+    isolate_styles=False,
 )
 _figure = st.components.v2.component("moe_live_figure", js=_source("live_figure.js"), isolate_styles=False)
 _loader = st.components.v2.component("moe_plotly", js=_source("plotly_loader.js"), isolate_styles=False)
@@ -55,7 +58,7 @@ def figure(fig: go.Figure, key: str) -> None:
 
 
 def live_map(spec: dict, key: str, on_click: Callable[[dict], None]) -> None:
-    """The routing map (spec from figures.maps.routing_map); `on_click` gets {x, y, index} of a click."""
+    """The routing map (spec from figures.routing_map.routing_map); `on_click` gets {x, y, index} of a click."""
 
     def clicked() -> None:
         event = st.session_state[key].get("click")

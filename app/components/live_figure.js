@@ -7,23 +7,43 @@ function whenPlotly(run) {
   else window.addEventListener("moe-plotly-ready", run, { once: true });
 }
 
+const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+
+function mount(parentElement, figure) {
+  const chart = document.createElement("div");
+  chart.className = "moe-figure";
+  parentElement.appendChild(chart);
+  window.Plotly.newPlot(chart, figure.data, figure.layout, CONFIG);
+  // follow the column's width (Plotly's own "responsive" only listens to the window); a resize of a
+  // chart that has just left the page rejects, which is of no interest
+  let width = parentElement.clientWidth;
+  const resizer = new ResizeObserver(() => {
+    if (parentElement.clientWidth === width) return;
+    width = parentElement.clientWidth;
+    window.Plotly.Plots.resize(chart).catch(() => {});
+  });
+  resizer.observe(parentElement);
+  chart.destroy = () => {
+    resizer.disconnect();
+    window.Plotly.purge(chart);
+    chart.remove();
+  };
+  return chart;
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   if (!data) return;
   whenPlotly(() => {
     let chart = parentElement.__moeFigure;
-    const config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
-    if (!chart) {
-      chart = document.createElement("div");
-      chart.className = "moe-figure";
-      parentElement.appendChild(chart);
-      parentElement.__moeFigure = chart;
-      window.Plotly.newPlot(chart, data.figure.data, data.figure.layout, config);
-      // follow the column's width (Plotly's own "responsive" only listens to the window)
-      new ResizeObserver(() => window.Plotly.Plots.resize(chart)).observe(parentElement);
-    } else {
-      window.Plotly.react(chart, data.figure.data, data.figure.layout, config);
-    }
+    if (!chart) parentElement.__moeFigure = chart = mount(parentElement, data.figure);
+    else window.Plotly.react(chart, data.figure.data, data.figure.layout, CONFIG);
     chart.dataset.revision = String(data.revision);
+  });
+  // Streamlit may call this between updates too; only a chart whose element has left the page goes
+  return () => setTimeout(() => {
+    if (parentElement.isConnected || !parentElement.__moeFigure) return;
+    parentElement.__moeFigure.destroy();
+    delete parentElement.__moeFigure;
   });
 }

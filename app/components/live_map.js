@@ -1,12 +1,12 @@
 // The routing map, drawn on a canvas that stays mounted: each update repaints it in place, so no frame
-// is ever blank, and zoom, pan and hover live here, across updates. Data (see app/figures/maps.py):
+// is ever blank, and zoom, pan and hover (map_input.js) live here, across updates. Data (see
+// app/figures/routing_map.py):
 // codes (base64 uint8, R x R, row = view y upwards), lut ([r, g, b] per code), code_labels, extent
 // [x0, x1, y0, y1], points {x, y, cls, dropped, index}, classes [{name, fill, stroke, symbol}], selected,
 // legend [{label, colour}] or colorbar {title, stops, ticks}, title, axes, step, font.
-// A click sends {x, y, index} (index: the nearest point within reach, or null) as the trigger "click".
+// A click sends {x, y, index} as the trigger "click".
 
 const MARGIN = { left: 58, right: 112, top: 44, bottom: 48 };
-const REACH = 9; // pixels within which a click or hover takes a point
 
 function decode(b64) {
   const text = atob(b64);
@@ -50,9 +50,28 @@ class LiveMap {
     this.window = null; // the visible data window [x0, x1, y0, y1], kept across updates
     this.titleLines = [""];
     this.drag = null;
-    this.listen();
-    new ResizeObserver(() => this.draw()).observe(this.root);
-    window.addEventListener("resize", () => this.draw());
+    this.width = 0;
+    this.frame = 0;
+    listen(this);
+    this.resizer = new ResizeObserver(() => this.resized());
+    this.resizer.observe(this.root);
+    this.redraw = () => this.draw(); // the window's height bounds the map's
+    window.addEventListener("resize", this.redraw);
+  }
+
+  resized() {
+    // the canvas sets the root's height, so only a new width calls for a redraw (a height would loop)
+    if (this.root.clientWidth === this.width) return;
+    this.width = this.root.clientWidth;
+    cancelAnimationFrame(this.frame);
+    this.frame = requestAnimationFrame(this.redraw);
+  }
+
+  destroy() {
+    this.resizer.disconnect();
+    window.removeEventListener("resize", this.redraw);
+    cancelAnimationFrame(this.frame);
+    this.root.remove();
   }
 
   update(data, setTriggerValue) {
@@ -93,7 +112,7 @@ class LiveMap {
     const top = MARGIN.top + (this.titleLines.length - 1) * ((this.data.font || 14) + 6);
     const pageTop = this.root.getBoundingClientRect().top + window.scrollY;
     const fits = window.innerHeight - pageTop - top - MARGIN.bottom - 8;
-    const side = Math.max(240, Math.min(width - MARGIN.left - MARGIN.right, fits, this.data.max_side || 900));
+    const side = Math.max(240, Math.min(width - MARGIN.left - MARGIN.right, fits, 900));
     return { x: MARGIN.left, y: top, w: side, h: side, width, height: side + top + MARGIN.bottom };
   }
 
@@ -269,86 +288,6 @@ class LiveMap {
     ctx.fillText(bar.title, left - 4, box.y + 10);
     bar.ticks.forEach(([at, label]) => ctx.fillText(label, left + 22, top + height * (1 - at)));
   }
-
-  hit(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const box = this.plotBox();
-    const px = event.clientX - rect.left, py = event.clientY - rect.top;
-    const inside = px >= box.x && px <= box.x + box.w && py >= box.y && py <= box.y + box.h;
-    const [x, y] = this.toData(box, px, py);
-    let best = null, bestDistance = REACH;
-    const p = this.data.points;
-    for (let i = 0; i < p.x.length; i++) {
-      const [qx, qy] = this.toPixel(box, p.x[i], p.y[i]);
-      const d = Math.hypot(qx - px, qy - py);
-      if (d < bestDistance) { best = i; bestDistance = d; }
-    }
-    return { inside, x, y, px, py, box, point: best };
-  }
-
-  describe(h) {
-    const p = this.data.points;
-    if (h.point !== null) {
-      const cls = this.data.classes[p.cls[h.point]];
-      const dropped = p.dropped[h.point] ? " · dropped: no expert took it" : "";
-      return `point #${p.index[h.point]} · ${cls.name}${dropped}`;
-    }
-    const [e0, e1, f0, f1] = this.data.extent;
-    const col = Math.floor(((h.x - e0) / (e1 - e0)) * this.side);
-    const row = Math.floor(((h.y - f0) / (f1 - f0)) * this.side);
-    if (col < 0 || row < 0 || col >= this.side || row >= this.side) return "";
-    const label = this.data.code_labels[this.codes[row * this.side + col]] || "";
-    return `x ${h.x.toFixed(2)}, y ${h.y.toFixed(2)} · ${label}`;
-  }
-
-  listen() {
-    const c = this.canvas;
-    c.addEventListener("mousemove", (event) => {
-      if (!this.data) return;
-      const h = this.hit(event);
-      if (this.drag) {
-        const [x0, x1, y0, y1] = this.drag.window;
-        const dx = ((h.px - this.drag.px) / h.box.w) * (x1 - x0);
-        const dy = ((h.py - this.drag.py) / h.box.h) * (y1 - y0);
-        if (Math.abs(h.px - this.drag.px) + Math.abs(h.py - this.drag.py) > 3) this.drag.moved = true;
-        this.window = [x0 - dx, x1 - dx, y0 + dy, y1 + dy];
-        this.draw();
-        return;
-      }
-      const text = h.inside ? this.describe(h) : "";
-      this.tip.textContent = text;
-      this.tip.style.display = text ? "block" : "none";
-      this.tip.style.left = `${h.px + 14}px`;
-      this.tip.style.top = `${h.py + 10}px`;
-    });
-    c.addEventListener("mouseleave", () => { this.tip.style.display = "none"; this.drag = null; });
-    c.addEventListener("mousedown", (event) => {
-      const h = this.hit(event);
-      if (h.inside) this.drag = { px: h.px, py: h.py, window: this.window.slice(), moved: false };
-    });
-    c.addEventListener("mouseup", (event) => {
-      const drag = this.drag;
-      this.drag = null;
-      if (!drag || drag.moved) return;
-      const h = this.hit(event);
-      const index = h.point === null ? null : this.data.points.index[h.point];
-      this.send("click", { x: h.x, y: h.y, index });
-    });
-    c.addEventListener("dblclick", () => { this.window = this.data.extent.slice(); this.draw(); });
-    c.addEventListener("wheel", (event) => {
-      // a plain wheel scrolls the page; with Ctrl (or a trackpad pinch) or Shift it zooms the map
-      if (!(event.ctrlKey || event.shiftKey || event.metaKey)) return;
-      const h = this.hit(event);
-      if (!h.inside) return;
-      event.preventDefault();
-      const [e0, e1, f0, f1] = this.data.extent;
-      const [x0, x1, y0, y1] = this.window;
-      const scale = Math.min(event.deltaY > 0 ? 1.15 : 1 / 1.15, (e1 - e0) / (x1 - x0)); // no further out than all
-      this.window = [h.x + (x0 - h.x) * scale, h.x + (x1 - h.x) * scale, h.y + (y0 - h.y) * scale, h.y + (y1 - h.y) * scale];
-      if (this.window[1] - this.window[0] >= e1 - e0 - 1e-9) this.window = this.data.extent.slice();
-      this.draw();
-    }, { passive: false });
-  }
 }
 
 export default function (component) {
@@ -356,4 +295,10 @@ export default function (component) {
   if (!data) return;
   if (!parentElement.__moeMap) parentElement.__moeMap = new LiveMap(parentElement);
   parentElement.__moeMap.update(data, setTriggerValue);
+  // Streamlit may call this between updates too; only a map whose element has left the page goes
+  return () => setTimeout(() => {
+    if (parentElement.isConnected || !parentElement.__moeMap) return;
+    parentElement.__moeMap.destroy();
+    delete parentElement.__moeMap;
+  });
 }
