@@ -95,11 +95,14 @@ class Worker:
     """A daemon thread that trains the session's active run in short chunks while playing."""
 
     _all: ClassVar[weakref.WeakSet] = weakref.WeakSet()  # every session's worker in this server
+    _all_lock: ClassVar[threading.Lock] = threading.Lock()  # sessions start on several threads
 
     @classmethod
     def playing_count(cls) -> int:
         """How many sessions of this server are training now."""
-        return sum(1 for worker in list(cls._all) if worker.playing)
+        with cls._all_lock:
+            workers = list(cls._all)
+        return sum(1 for worker in workers if worker.playing)
 
     def __init__(self) -> None:
         self.run: Run | None = None
@@ -108,7 +111,8 @@ class Worker:
         self._chunk = 5
         self._thread = threading.Thread(target=self._loop, name="moe-explorer-trainer", daemon=True)
         self._thread.start()
-        Worker._all.add(self)
+        with Worker._all_lock:
+            Worker._all.add(self)
 
     @property
     def playing(self) -> bool:

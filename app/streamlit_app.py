@@ -11,7 +11,7 @@ import streamlit as st
 
 from moe_explorer_app import train_page
 
-logging.basicConfig(level=os.environ.get("MOE_EXPLORER_LOG", "WARNING"), format="%(name)s %(message)s")
+logging.basicConfig(level=os.environ.get("MOE_EXPLORER_LOG", "WARNING").upper(), format="%(name)s %(message)s")
 
 st.set_page_config(page_title="MoE Explorer", page_icon="🧭", layout="wide")
 st.navigation([st.Page(train_page.render, title="Train", icon="▶️", url_path="train", default=True)]).run()

@@ -14,7 +14,7 @@ import torch
 from moe_core.metrics import Metrics
 from moe_core.probe import GridProbe, Inspection, inspect_point, probe_grid, probe_points
 from moe_explorer_app.figures.palette import expert_name
-from moe_explorer_app.figures.thumbnails import MapPoints
+from moe_explorer_app.figures.routing_map import MapPoints
 from moe_explorer_app.runs import Run
 
 MAP_RESOLUTION = 100

@@ -4,6 +4,7 @@ from moe_explorer_app.figures.palette import (
     PALETTE,
     expert_colour,
     expert_name,
+    rgb,
     shaded_colour,
 )
 
@@ -21,3 +22,9 @@ def test_each_expert_runs_from_a_tint_at_level_0_to_its_full_colour_at_the_last(
     assert shaded_colour(1, 3, 4) == f"rgb({r},{g},{b})"  # expert 1, last level: its own colour
     tint = [int(v) for v in shaded_colour(1, 0, 4)[4:-1].split(",")]
     assert all(t >= c for t, c in zip(tint, (r, g, b), strict=True)) and tint != [r, g, b]  # lighter
+
+
+def test_colours_read_as_red_green_blue_from_hex_and_rgb_text():
+    assert rgb("#E69F00") == (230, 159, 0)
+    assert rgb("rgb(12, 34, 255)") == (12, 34, 255)
+    assert rgb(shaded_colour(0, 3, 4)) == rgb(expert_colour(0))

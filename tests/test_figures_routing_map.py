@@ -5,13 +5,21 @@ entropy and output are unrelated random arrays), so a mode that draws the wrong 
 """
 
 import base64
+import dataclasses
 
 import numpy as np
 import pytest
 
 from moe_core.probe import GridProbe
-from moe_explorer_app.figures.routing_map import LEVELS, MAP_MODES, MAP_TITLES, VALUE_LEVELS, routing_map
-from moe_explorer_app.figures.thumbnails import MapPoints
+from moe_explorer_app.figures.routing_map import (
+    LEVELS,
+    MAP_MODES,
+    MAP_TITLES,
+    VALUE_LEVELS,
+    MapPoints,
+    routing_map,
+    shade_levels,
+)
 
 R = 8  # cells per side: 64 cells, enough for every expert and every confidence level to appear
 E = 4
@@ -188,3 +196,15 @@ def test_a_regressions_points_are_one_kind():
 def test_the_legend_names_every_expert_even_with_many():
     spec = routing_map(grid(64), points(), "expert", 64, "probability", ("x1", "x2"))
     assert len(spec["legend"]) == 64 and len(spec["lut"]) == 256  # 64 experts x 4 shades in a byte
+
+
+@pytest.mark.parametrize(("n_experts", "levels"), [(65, 3), (100, 2), (256, 1)])
+def test_past_64_experts_fewer_shades_keep_every_expert_apart_in_a_byte(n_experts, levels):
+    winner = np.linspace(0, n_experts - 1, R * R).round().astype(np.uint8).reshape(R, R)  # both ends used
+    g = dataclasses.replace(grid(n_experts), winner_RR=winner)
+    spec = routing_map(g, points(), "expert", n_experts, "probability", ("x1", "x2"))
+    assert shade_levels(n_experts) == levels and len(spec["lut"]) == n_experts * levels <= 256
+    np.testing.assert_array_equal(codes(spec) // levels, winner)
+    labels = np.array(spec["code_labels"])[codes(spec)]
+    assert all(label.startswith(f"expert E{e},") for label, e in zip(labels.ravel(), winner.ravel(), strict=True))
+    assert_labelled(spec, ("x1", "x2"))

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import colorsys
 
+from plotly.colors import qualitative, unlabel_rgb
+
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#7F7F7F"]
 TOL_MUTED = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499"]
 TOL_LIGHT = ["#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00"]
 TOL_DARK = ["#222255", "#225555", "#225522", "#666633", "#663333"]
 MAX_EXPERTS = 64
+# A model's value on the plane, the same in the routing map and the thumbnails: P(class 1) on a
+# diverging scale centred on 50%, predicted classes in colour-blind-safe colours, regression values on
+# a perceptually even scale.
+PROBABILITY_SCALE = "RdBu_r"
+VALUE_SCALE = "Viridis"
 
 
 def _generated(count: int) -> list[str]:
@@ -39,10 +46,20 @@ def expert_name(e: int) -> str:
     return f"E{e}"
 
 
+def class_colour(c: int) -> str:
+    return qualitative.Safe[c % len(qualitative.Safe)]
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    """Red, green and blue (0-255) of '#RRGGBB' or 'rgb(r, g, b)'."""
+    if colour.startswith("#"):
+        return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(round(c) for c in unlabel_rgb(colour))
+
+
 def _blend(colour: str, amount: float) -> str:
     """The colour mixed with white: amount 1 keeps it, 0 gives white."""
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    mix = [round(255 - (255 - c) * amount) for c in (r, g, b)]
+    mix = [round(255 - (255 - c) * amount) for c in rgb(colour)]
     return f"rgb({mix[0]},{mix[1]},{mix[2]})"
 
 

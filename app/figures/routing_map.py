@@ -9,15 +9,23 @@ Grid arrays follow moe_core.probe: [R, R] with row = view y (upwards) and column
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 
 import numpy as np
-from plotly.colors import get_colorscale, qualitative, sample_colorscale, unlabel_rgb
+from plotly.colors import get_colorscale, sample_colorscale
 
 from moe_core.probe import GridProbe
-from moe_explorer_app.figures.palette import expert_colour, expert_name, shaded_colour
-from moe_explorer_app.figures.thumbnails import MapPoints
+from moe_explorer_app.figures.palette import (
+    PROBABILITY_SCALE,
+    VALUE_SCALE,
+    class_colour,
+    expert_colour,
+    expert_name,
+    rgb,
+    shaded_colour,
+)
 
-LEVELS = 4  # confidence shades per expert: expert * LEVELS + level fits 64 experts in a byte
+LEVELS = 4  # confidence shades per expert, while expert * levels + level fits in a byte (64 experts)
 MAP_MODES = {
     "expert": "Winning expert",
     "second": "2nd choice",
@@ -34,33 +42,45 @@ SYMBOLS = ("circle", "square", "diamond", "triangle")
 VALUE_LEVELS = 256
 
 
-def _rgb(colour: str) -> list[int]:
-    if colour.startswith("#"):
-        return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
-    return [round(c) for c in unlabel_rgb(colour)]
+@dataclass(frozen=True)
+class MapPoints:
+    """Data points drawn on the map: view coordinates, their target, and whether capacity dropped them."""
+
+    xy_N2: np.ndarray
+    target_N: np.ndarray  # class ids, or values for a regression
+    dropped_N: np.ndarray  # bool
+    index_N: np.ndarray  # the point's index in the probe set, for the inspector
+    class_names: tuple[str, ...]  # empty for a regression
+
+
+def shade_levels(n_experts: int) -> int:
+    """Confidence shades per expert: LEVELS up to 64 experts, fewer past that (one at 129 and more)."""
+    return max(1, min(LEVELS, 256 // n_experts))
 
 
 def _scale(name: str, count: int) -> list[list[int]]:
     """`count` colours sampled evenly along a Plotly colour scale."""
     samples = sample_colorscale(get_colorscale(name), np.linspace(0, 1, count).tolist(), colortype="rgb")
-    return [_rgb(c) for c in samples]
+    return [list(rgb(c)) for c in samples]
 
 
-def _expert_codes(experts_RR: np.ndarray, sureness_RR: np.ndarray | None) -> np.ndarray:
-    """expert * LEVELS + level, the level from faint (the gate unsure) to full colour (sure)."""
+def _expert_codes(experts_RR: np.ndarray, sureness_RR: np.ndarray | None, levels: int) -> np.ndarray:
+    """expert * levels + level, the level from faint (the gate unsure) to full colour (sure)."""
     if sureness_RR is None:
-        level = np.full(experts_RR.shape, LEVELS - 1)
+        level = np.full(experts_RR.shape, levels - 1)
     else:
-        level = np.clip((sureness_RR * LEVELS).astype(int), 0, LEVELS - 1)
-    return (experts_RR.astype(np.int32) * LEVELS + level).astype(np.uint8)
+        level = np.clip((sureness_RR * levels).astype(int), 0, levels - 1)
+    return (experts_RR.astype(np.int32) * levels + level).astype(np.uint8)
 
 
 def _expert_layer(codes_RR: np.ndarray, n_experts: int, legend_title: str) -> dict:
+    levels = shade_levels(n_experts)
+    words = ("unsure", "hesitant", "fairly sure", "sure")[LEVELS - levels :]
     lut, labels = [], []
-    for code in range(n_experts * LEVELS):
-        e, level = divmod(code, LEVELS)
-        lut.append(_rgb(shaded_colour(e, level, LEVELS)))
-        labels.append(f"expert {expert_name(e)}, gate {('unsure', 'hesitant', 'fairly sure', 'sure')[level]}")
+    for code in range(n_experts * levels):
+        e, level = divmod(code, levels)
+        lut.append(list(rgb(shaded_colour(e, level, levels))))
+        labels.append(f"expert {expert_name(e)}, gate {words[level]}")
     legend = [{"label": expert_name(e), "colour": expert_colour(e)} for e in range(n_experts)]
     return {"codes": codes_RR, "lut": lut, "code_labels": labels, "legend": legend, "legend_title": legend_title}
 
@@ -88,19 +108,15 @@ def _output_layer(output_RR: np.ndarray, value_kind: str, class_names: tuple[str
         labels = [f"P(class {class_names[1] if len(class_names) > 1 else 1}) = {p}%" for p in range(101)]
         return {
             "codes": codes,
-            "lut": _scale("RdBu_r", 101),
+            "lut": _scale(PROBABILITY_SCALE, 101),
             "code_labels": labels,
-            "colorbar": _bar("RdBu_r", "P(class 1)", ticks),
+            "colorbar": _bar(PROBABILITY_SCALE, "P(class 1)", ticks),
         }
     if value_kind == "class":
-        colours = [_rgb(qualitative.Safe[c % len(qualitative.Safe)]) for c in range(len(class_names))]
-        legend = [
-            {"label": f"class {n}", "colour": qualitative.Safe[c % len(qualitative.Safe)]}
-            for c, n in enumerate(class_names)
-        ]
+        legend = [{"label": f"class {n}", "colour": class_colour(c)} for c, n in enumerate(class_names)]
         return {
             "codes": output_RR.astype(np.uint8),
-            "lut": colours,
+            "lut": [list(rgb(class_colour(c))) for c in range(len(class_names))],
             "legend": legend,
             "legend_title": "predicted",
             "code_labels": [f"predicted class {n}" for n in class_names],
@@ -112,18 +128,19 @@ def _output_layer(output_RR: np.ndarray, value_kind: str, class_names: tuple[str
     ticks = [(at, f"{lo + at * (hi - lo):.2g}") for at in (0, 0.5, 1)]
     return {
         "codes": codes,
-        "lut": _scale("Viridis", VALUE_LEVELS),
+        "lut": _scale(VALUE_SCALE, VALUE_LEVELS),
         "code_labels": [f"prediction ≈ {v:.2f}" for v in values],
-        "colorbar": _bar("Viridis", "prediction", ticks),
+        "colorbar": _bar(VALUE_SCALE, "prediction", ticks),
     }
 
 
 def _layer(grid: GridProbe, mode: str, n_experts: int, value_kind: str, class_names: tuple[str, ...]) -> dict:
+    levels = shade_levels(n_experts)
     if mode == "expert" and grid.winner_RR is not None:
         sureness = None if n_experts == 1 else (grid.winner_prob_RR - 1 / n_experts) / (1 - 1 / n_experts)
-        return _expert_layer(_expert_codes(grid.winner_RR, sureness), n_experts, "faint: unsure")
+        return _expert_layer(_expert_codes(grid.winner_RR, sureness, levels), n_experts, "faint: unsure")
     if mode == "second" and grid.second_RR is not None:
-        return _expert_layer(_expert_codes(grid.second_RR, None), n_experts, "runner-up")
+        return _expert_layer(_expert_codes(grid.second_RR, None, levels), n_experts, "runner-up")
     if mode == "entropy" and grid.entropy_RR is not None:
         return _entropy_layer(grid.entropy_RR)
     return _output_layer(grid.output_RR, value_kind, class_names)

@@ -71,7 +71,7 @@ def set_axes(layout: dict, axes: dict[str, dict]) -> dict:
     return layout
 
 
-def presentation_fonts(fig, smallest: int = 16):
+def presentation_fonts(fig: go.Figure, smallest: int = 16) -> go.Figure:
     """The same figure with every text at least `smallest` pixels, for a projected page."""
     layout = fig.layout
     base = max(smallest, layout.font.size or smallest)

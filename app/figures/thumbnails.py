@@ -1,57 +1,42 @@
-"""The expert thumbnails (each expert's own prediction over the plane), the points the routing map
-draws, and the colour scales of a model's value.
+"""The expert thumbnails: each expert's own prediction over the plane, in the routing map's value
+colours.
 
 Grid arrays follow moe_core.probe: [R, R] with row = view y and column = view x, as Heatmap z wants.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 
 from moe_core.probe import GridProbe
-from moe_explorer_app.figures.palette import expert_colour, expert_name
+from moe_explorer_app.figures.palette import PROBABILITY_SCALE, VALUE_SCALE, class_colour, expert_colour, expert_name
 from moe_explorer_app.figures.style import base_layout
-
-
-@dataclass(frozen=True)
-class MapPoints:
-    """Data points drawn on the map: view coordinates, their target, and whether capacity dropped them."""
-
-    xy_N2: np.ndarray
-    target_N: np.ndarray  # class ids, or values for a regression
-    dropped_N: np.ndarray  # bool
-    index_N: np.ndarray  # the point's index in the probe set, for the inspector
-    class_names: tuple[str, ...]  # empty for a regression
 
 
 def value_style(value_kind: str, n_classes: int) -> dict:
     """Colour scale and hover label for a model's value: P(class 1) in percent, a class id, or a value."""
     if value_kind == "probability":
         return {
-            "colorscale": "RdBu_r",
+            "colorscale": PROBABILITY_SCALE,
             "zmin": 0,
             "zmax": 100,
             "colorbar": {"title": {"text": "P(class 1) %"}},
-            "hovertemplate": "x %{x:.2f}, y %{y:.2f}<br>P(class 1) %{z:.0f}%<extra></extra>",
+            "hovertemplate": "P(class 1) %{z:.0f}%<extra></extra>",
         }
     if value_kind == "class":
-        colours = qualitative.Safe
-        scale = [[c / n_classes, colours[i % len(colours)]] for i in range(n_classes) for c in (i, i + 1)]
+        scale = [[c / n_classes, class_colour(i)] for i in range(n_classes) for c in (i, i + 1)]
         return {
             "colorscale": scale,
             "zmin": -0.5,
             "zmax": n_classes - 0.5,
             "colorbar": {"title": {"text": "class"}},
-            "hovertemplate": "x %{x:.2f}, y %{y:.2f}<br>class %{z}<extra></extra>",
+            "hovertemplate": "class %{z}<extra></extra>",
         }
     return {
-        "colorscale": "Viridis",
+        "colorscale": VALUE_SCALE,
         "colorbar": {"title": {"text": "prediction"}},
-        "hovertemplate": "x %{x:.2f}, y %{y:.2f}<br>prediction %{z:.2f}<extra></extra>",
+        "hovertemplate": "prediction %{z:.2f}<extra></extra>",
     }
 
 
@@ -116,7 +101,6 @@ def expert_thumbnails(
         "zsmooth": "fast",
     }
     value = {"type": "heatmap", "z": shown, "zsmooth": "fast", **value_style(value_kind, n_classes)}
-    value["hovertemplate"] = value["hovertemplate"].replace("x %{x:.2f}, y %{y:.2f}<br>", "")
     layout = base_layout("Each expert's own prediction (grey: no points)", 460)
     layout.update(
         annotations=annotations,
