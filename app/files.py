@@ -33,9 +33,12 @@ def _store_csv(raw: bytes, name: str) -> None:
     A file that does not read leaves everything as it was and says why."""
     try:
         table = read_csv(raw)
-    except MissingTarget as err:
+    except MissingTarget:
         columns, target = header_columns(raw), None
-        notice = f"Loaded {name}. {err}"
+        notice = (
+            f"Loaded {name}, but no column is named y, label or target: choose the one to predict in the "
+            f"sidebar, Data → Target column ({', '.join(columns)})."
+        )
     except ConfigError as err:
         st.session_state[CSV_ERROR] = f"{name}: {err}"
         return

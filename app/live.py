@@ -9,6 +9,7 @@ that repaints in place (`components`), so nothing blanks between updates. What t
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from moe_core.metrics import Metrics
 from moe_explorer_app import components, session, view_model, widget_state
@@ -106,8 +107,13 @@ def _map_fragment(playing: bool, inspector_box) -> None:
         st.error(view.diverged)
     if run.trainer.is_moe:
         _map(run, view)
-        with inspector_box:
-            _inspect(run, view)
+        try:
+            with inspector_box:
+                _inspect(run, view)
+        except StreamlitInvalidLayoutContextError:
+            # the last full run stopped before this fragment kept its place beside the map (a newer
+            # request cut it short); a full run gives it one again
+            st.rerun(scope="app")
 
 
 def _collapse_fragment() -> None:

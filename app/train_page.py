@@ -129,7 +129,7 @@ def _load_link() -> str | None:
         try:
             session.dataset(RunConfig.from_flat(values).data)
         except ConfigError as err:
-            problems.append(f"data ({err})")
+            problems.append(f"data settings ({str(err).rstrip('.')})")
             values = {key: value for key, value in values.items() if not key.startswith("data.")}
     sidebar.set_values(values)
     st.session_state["ui.map_mode"] = view.get("view.map", "expert")

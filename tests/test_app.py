@@ -253,3 +253,11 @@ def test_presentation_mode_hides_the_sidebar_and_enlarges_the_charts(at):
     (routing_map,) = [d for name, d in drawn(at) if name == "moe_live_map"]
     assert routing_map["font"] >= 16
     assert at.query_params["view.present"] == "1"
+
+
+def test_a_link_with_impossible_data_keeps_the_other_settings_and_says_why_in_one_sentence():
+    at = open_page({"data.name": "cluster_signals", "data.dim": "6", "model.n_experts": "6"})
+    assert active_run(at).cfg.data.name == "clusters" and active_run(at).cfg.model.n_experts == 6
+    (said,) = [i.value for i in at.info if i.value.startswith("The link's")]
+    assert said.startswith("The link's data settings (cluster_signals needs data.dim to be a multiple of 4")
+    assert said.endswith("got 6) could not be used; those settings keep their defaults.")
