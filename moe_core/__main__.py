@@ -11,7 +11,6 @@ import importlib.util
 import json
 import math
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -176,10 +175,10 @@ def _app(args: argparse.Namespace) -> None:
         raise ConfigError("The app is not installed; run pip install . in a clone of the repository.")
     script = Path(spec.origin).with_name("streamlit_app.py")
     command = [sys.executable, "-m", "streamlit", "run", str(script), *args.streamlit_args]
-    try:
-        sys.exit(subprocess.call(command))
-    except KeyboardInterrupt:  # Ctrl-C stops the server, which says so itself
-        sys.exit(130)
+    # the server takes this process's place, so that a signal to stop it (Ctrl-C, a service manager's
+    # SIGTERM) reaches the server rather than leaving it running without a parent
+    sys.stdout.flush()
+    os.execv(sys.executable, command)
 
 
 def _parser() -> argparse.ArgumentParser:

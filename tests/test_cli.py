@@ -217,3 +217,5 @@ def test_app_starts_the_app_from_any_folder(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+    with pytest.raises(OSError):  # stopping the command stopped the server: nothing is left running
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
