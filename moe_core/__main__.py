@@ -1,4 +1,4 @@
-"""Command line: `python -m moe_core` (or `moe-explorer`) train | options | routers | datasets | app.
+"""Command line: `python -m moe_core` (or `moe-explorer`) train | sweep | options | routers | datasets | app.
 
 Bad input exits with code 2 and one `error:` line. Listings and `--help` import no torch, so they
 answer at once; `train` loads it when it starts.
@@ -133,6 +133,34 @@ def _train(args: argparse.Namespace) -> None:
         print(json.dumps(doc))
 
 
+def _sweep(args: argparse.Namespace) -> None:
+    base = build_config(args.config, args.set or [], args.steps)
+    from moe_core import results, sweep  # torch loads with the first run, not at start-up
+
+    grid = sweep.parse_grid(args.grid or [])
+    total = len(sweep.plan(base, grid, args.seeds))  # every combination checked before any run
+    if args.out:
+        results.check_path(args.out)
+    show = not args.json and sys.stderr.isatty()
+    result = sweep.sweep(base, grid, args.seeds, args.workers, args.history, _bar if show else None)
+    if show:
+        print(file=sys.stderr)
+    if args.out:
+        results.write(result, args.out)
+    if args.json:
+        print(json.dumps({"grid": result.grid, "rows": [r.flat() for r in result.rows], "summary": result.summary}))
+        return
+    print(f"{total} runs: {len(result.summary)} combinations x {args.seeds} seeds, {base.train.steps} steps each")
+    print(results.summary_table(result))
+    if args.out:
+        print(f"rows written to {args.out}")
+
+
+def _bar(done: int, total: int) -> None:
+    filled = round(30 * done / total)
+    print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs", end="", file=sys.stderr, flush=True)
+
+
 def _report(cfg: RunConfig, doc: dict) -> str:
     acc = "n/a" if doc["test_accuracy"] is None else f"{doc['test_accuracy']:.3f}"
     lines = [
@@ -191,6 +219,17 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--snapshot-every", type=_positive, help="steps between metric snapshots (default: at the end)")
     train.add_argument("--json", action="store_true", help="end with one JSON line of results")
     train.set_defaults(run=_train)
+    grid = commands.add_parser("sweep", help="train every combination of a grid of options over seeds; a table")
+    grid.add_argument("--config", help="the base RunConfig JSON file (defaults apply without one)")
+    grid.add_argument("--set", action="append", metavar="KEY=VALUE", help="set an option of the base")
+    grid.add_argument("--steps", type=_steps, help="training steps of every run (sets train.steps)")
+    grid.add_argument("--grid", action="append", metavar="KEY=A,B,C", help="an option and its values to try")
+    grid.add_argument("--seeds", type=_positive, default=1, help="seeds per combination (train.seed, +1, ...)")
+    grid.add_argument("--workers", type=_positive, default=1, help="processes training at once")
+    grid.add_argument("--out", help="write the rows to a .csv, .json (with the summary) or .parquet file")
+    grid.add_argument("--history", action="store_true", help="keep every snapshot's metrics (in .json output)")
+    grid.add_argument("--json", action="store_true", help="print rows and summary as one JSON line, no progress")
+    grid.set_defaults(run=_sweep)
     commands.add_parser("options", help="list every option: key, type, default, allowed values").set_defaults(
         run=lambda _: print("\n".join(describe_options()))
     )

@@ -106,6 +106,7 @@ class Trainer:
         self.history: list[Metrics] = []
         self.events: list[tuple[int, str]] = []  # (step, what changed) for settings applied mid-run
         self.diverged: str | None = None
+        self.diverged_at: int | None = None  # the step whose loss was not finite; the weights are the step before
         self.seconds = 0.0
         self._last_first = None
 
@@ -138,8 +139,9 @@ class Trainer:
         bad = int((~finite).nonzero()[0]) + 1
         self.model.load_state_dict(saved[0])
         self.optimizer.load_state_dict(saved[1])
+        self.diverged_at = self.step_count + bad
         self.diverged = (
-            f"Training diverged at step {self.step_count + bad}: the loss became NaN or infinite; "
+            f"Training diverged at step {self.diverged_at}: the loss became NaN or infinite; "
             f"lower the learning rate (now {self.cfg.train.lr:g}) and reset."
         )
         return StepReport(self.step_count, float("nan"), self.diverged)

@@ -219,3 +219,34 @@ def test_app_starts_the_app_from_any_folder(tmp_path):
         process.wait(timeout=20)
     with pytest.raises(OSError):  # stopping the command stopped the server: nothing is left running
         urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+
+
+def test_sweep_prints_a_table_writes_the_rows_and_says_json_when_asked(capsys, tmp_path):
+    out_file = tmp_path / "rows.csv"
+    grid = ["--grid", "model.top_k=1,2", "--grid", "model.balance=none,aux_loss"]
+    code, out, err = run(capsys, "sweep", *SMALL, "--steps", "10", *grid, "--seeds", "2", "--out", str(out_file))
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "8 runs: 4 combinations x 2 seeds, 10 steps each"
+    assert lines[1].split()[:3] == ["top_k", "balance", "runs"] and len(lines) == 7
+    assert lines[-1] == f"rows written to {out_file}" and len(out_file.read_text().splitlines()) == 9
+    assert err == ""  # no progress bar when stderr is not a terminal
+    code, out, _ = run(capsys, "sweep", *SMALL, "--steps", "10", "--grid", "model.top_k=1,2", "--json")
+    doc = json.loads(out)
+    assert code == 0 and [r["model.top_k"] for r in doc["rows"]] == [1, 2] and len(doc["summary"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--grid", "model.topk=1,2"], "did you mean model.top_k?"),
+        (["--grid", "model.top_k=1,9"], "The combination model.top_k=9 is impossible"),
+        (["--grid", "model.top_k"], "needs the form section.key=a,b,c"),
+        (["--grid", "model.top_k=1", "--out", "rows.txt"], "not 'rows.txt'"),
+        (["--seeds", "0"], "--seeds: must be a whole number of at least 1"),
+    ],
+)
+def test_a_bad_sweep_is_one_error_line_before_any_run(capsys, tmp_path, args, says):
+    code, out, err = run(
+        capsys, "sweep", *SMALL, "--steps", "5", *[a.replace("rows.txt", str(tmp_path / "rows.txt")) for a in args]
+    )
+    assert code == 2 and out == "" and err.startswith("error: ") and len(err.splitlines()) == 1 and says in err

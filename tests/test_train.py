@@ -85,7 +85,7 @@ def test_a_diverging_run_stops_names_the_step_and_keeps_good_weights_and_history
     assert report.diverged is not None and "Training diverged at step" in report.diverged
     assert "lower the learning rate" in report.diverged
     bad_step = int(report.diverged.split("step ")[1].split(":")[0])
-    assert 1 <= bad_step <= 50
+    assert 1 <= bad_step <= 50 and trainer.diverged_at == bad_step
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     assert len(trainer.history) == 1 and trainer.step_count == 0
     assert trainer.optimizer.state_dict()["state"].keys() == optimizer_state["state"].keys()  # restored as it was

@@ -1,0 +1,130 @@
+"""A sweep's results as a file and as text: rows to CSV, JSON or Parquet (by the file's suffix), read
+back for the app's sweep page, and the summary as a terminal table.
+
+CSV and Parquet hold one row per run (settings, seed, outcome, final metrics); JSON holds the grid,
+the rows with their histories when recorded, and the summary. Parquet needs pyarrow.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from moe_core.config import ConfigError
+from moe_core.sweep import METRICS, Row, SweepResult, summarise
+
+SHOWN = ("test_accuracy", "test_loss", "load_entropy", "dead_experts", "cluster_nmi")  # the terminal's columns
+
+
+SUFFIXES = (".csv", ".json", ".parquet")
+
+
+def check_path(path: str | Path, verb: str = "go to") -> Path:
+    """The path, if its suffix names a format results can be written in (else one sentence)."""
+    path = Path(path)
+    if path.suffix not in SUFFIXES:
+        raise ConfigError(f"Results {verb} a .csv, .json or .parquet file, not '{path.name}'.")
+    if path.suffix == ".parquet":
+        _parquet()
+    return path
+
+
+def write(result: SweepResult, path: str | Path) -> None:
+    path = check_path(path)
+    records = [row.flat() for row in result.rows]
+    if path.suffix == ".csv":
+        path.write_text(_csv(records))
+    elif path.suffix == ".json":
+        rows = [{**row.flat(), **({"history": row.history} if row.history else {})} for row in result.rows]
+        path.write_text(json.dumps({"grid": result.grid, "rows": rows, "summary": result.summary}, indent=1))
+    else:
+        arrow = _parquet()
+        arrow.parquet.write_table(arrow.Table.from_pylist(records), path)
+
+
+def _csv(records: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(records[0]) if records else [])
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in record.items()})
+    return out.getvalue()
+
+
+def _parquet():
+    try:
+        import pyarrow.parquet  # binds pyarrow, with its parquet reader and writer
+    except ImportError:
+        raise ConfigError("Parquet files need pyarrow: pip install pyarrow, or write .csv or .json.") from None
+    return pyarrow
+
+
+def read(path: str | Path) -> SweepResult:
+    """A results file written by `write` (or by the CLI), with its summary recomputed from the rows."""
+    path = check_path(path, "come from")
+    if path.suffix == ".json":
+        doc = json.loads(path.read_text())
+        records, keys = doc["rows"], list(doc["grid"])
+    elif path.suffix == ".csv":
+        records = list(csv.DictReader(io.StringIO(path.read_text())))
+        records = [{k: _parse(v) for k, v in record.items()} for record in records]
+        keys = _setting_keys(records)
+    else:
+        records = _parquet().parquet.read_table(path).to_pylist()
+        keys = _setting_keys(records)
+    rows = [_row(record, keys) for record in records]
+    grid = {key: list(dict.fromkeys(json.dumps(r.settings[key]) for r in rows)) for key in keys}
+    return SweepResult({k: [json.loads(v) for v in values] for k, values in grid.items()}, rows, summarise(rows, keys))
+
+
+def _setting_keys(records: list[dict]) -> list[str]:
+    """The columns before `seed`: the grid's keys, as `Row.flat` orders them."""
+    columns = list(records[0]) if records else []
+    return columns[: columns.index("seed")] if "seed" in columns else []
+
+
+def _parse(text: str):
+    if text == "":
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # a string setting such as aux_loss
+
+
+def _row(record: dict, keys: list[str]) -> Row:
+    diverged = record.get("diverged")
+    return Row(
+        settings={key: record[key] for key in keys},
+        seed=int(record["seed"]),
+        steps=int(record["steps"]),
+        diverged="diverged" if diverged in (True, "true", "True") else None,
+        seconds=float(record.get("seconds") or 0.0),
+        metrics={name: record.get(name) for name in METRICS},
+        history=record.get("history"),
+        diverged_at=record.get("diverged_at"),
+    )
+
+
+def summary_table(result: SweepResult) -> str:
+    """The summary as aligned text: the settings, runs, and mean ± 95% interval of a few metrics."""
+    keys = list(result.grid)
+    header = [*(k.split(".")[1] for k in keys), "runs", *SHOWN]
+    lines = []
+    for entry in result.summary:
+        cells = [str(entry[k]) for k in keys]
+        runs = f"{entry['runs']}" + (f" ({entry['diverged']} diverged)" if entry["diverged"] else "")
+        cells.append(runs)
+        cells.extend(_mean_ci(entry, name) for name in SHOWN)
+        lines.append(cells)
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in [header, *lines])
+
+
+def _mean_ci(entry: dict, name: str) -> str:
+    mean, half = entry[f"{name}_mean"], entry[f"{name}_ci95"]
+    if mean is None:
+        return "n/a"
+    return f"{mean:.3f}" if half is None else f"{mean:.3f} ± {half:.3f}"

@@ -1,0 +1,40 @@
+"""A sweep's results as files (CSV, JSON, Parquet) read back as they were written, and as a table."""
+
+import pytest
+
+from moe_core.config import ConfigError, RunConfig
+from moe_core.results import read, summary_table, write
+from moe_core.sweep import sweep
+
+BASE = RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100, "train.steps": 20})
+
+
+@pytest.fixture(scope="module")
+def result():
+    return sweep(BASE, {"model.top_k": [1, 2], "model.balance": ["none", "aux_loss"]}, seeds=2, with_history=True)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
+def test_results_read_back_as_written_with_the_same_summary(result, tmp_path, suffix):
+    path = tmp_path / f"results{suffix}"
+    write(result, path)
+    back = read(path)
+    assert back.grid == result.grid
+    assert [r.flat() for r in back.rows] == [r.flat() for r in result.rows]
+    assert back.summary == result.summary
+    if suffix == ".json":
+        assert [r.history for r in back.rows] == [r.history for r in result.rows] and back.rows[0].history
+
+
+def test_an_unknown_suffix_is_one_sentence(result, tmp_path):
+    with pytest.raises(ConfigError, match=r"a \.csv, \.json or \.parquet file, not 'results.txt'"):
+        write(result, tmp_path / "results.txt")
+    with pytest.raises(ConfigError, match=r"not 'results\.xlsx'"):
+        read(tmp_path / "results.xlsx")
+
+
+def test_the_table_shows_each_combination_with_mean_and_interval(result):
+    lines = summary_table(result).splitlines()
+    assert lines[0].split()[:3] == ["top_k", "balance", "runs"] and len(lines) == 5
+    first = result.summary[0]
+    assert f"{first['test_accuracy_mean']:.3f} ± {first['test_accuracy_ci95']:.3f}" in lines[1]

@@ -1,0 +1,85 @@
+"""Sweeps: every combination times every seed, validated first, reproducible per seed whatever the
+number of workers, diverged runs kept as rows, and a summary whose spread matches numpy and scipy."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from moe_core.config import ConfigError, RunConfig
+from moe_core.sweep import METRICS, parse_grid, plan, run_trial, summarise, sweep
+
+BASE = RunConfig().replace(**{"data.n_train": 400, "data.n_test": 200, "train.steps": 30})
+GRID = {"model.top_k": [1, 2], "model.balance": ["none", "aux_loss"]}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return sweep(BASE, GRID, seeds=2)
+
+
+def test_a_2x2_grid_with_2_seeds_gives_8_rows_with_their_settings_and_seeds(result):
+    wanted = [(k, b, s) for k in (1, 2) for b in ("none", "aux_loss") for s in (0, 1)]
+    assert [(r.settings["model.top_k"], r.settings["model.balance"], r.seed) for r in result.rows] == wanted
+    assert all(r.steps == 30 and r.diverged is None for r in result.rows)
+    assert set(result.rows[0].flat()) >= {"model.top_k", "model.balance", "seed", "diverged", *METRICS}
+    assert result.rows[0].metrics != result.rows[1].metrics  # two seeds, two runs
+
+
+def test_a_sweep_is_reproducible_and_each_row_is_its_run_trained_alone(result):
+    again = sweep(BASE, GRID, seeds=2)
+    assert [r.metrics for r in again.rows] == [r.metrics for r in result.rows]
+    (alone,) = [t for t in plan(BASE, GRID, 2) if t.settings == {"model.top_k": 2, "model.balance": "none"} and t.seed]
+    assert run_trial(alone).metrics == result.rows[5].metrics
+
+
+def test_two_worker_processes_give_the_same_rows(result):
+    parallel = sweep(BASE, GRID, seeds=2, workers=2)
+    for mine, theirs in zip(result.rows, parallel.rows, strict=True):
+        assert mine.settings == theirs.settings and mine.seed == theirs.seed
+        for name in METRICS:
+            a, b = mine.metrics[name], theirs.metrics[name]
+            assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6), name
+
+
+def test_the_summary_gives_mean_sample_std_and_a_students_t_interval(result):
+    assert len(result.summary) == 4
+    entry = result.summary[0]
+    values = np.array([r.metrics["test_loss"] for r in result.rows[:2]])
+    assert (entry["model.top_k"], entry["model.balance"], entry["runs"], entry["diverged"]) == (1, "none", 2, 0)
+    assert entry["test_loss_mean"] == pytest.approx(values.mean())
+    assert entry["test_loss_std"] == pytest.approx(values.std(ddof=1))
+    assert entry["test_loss_ci95"] == pytest.approx(stats.t.ppf(0.975, 1) * values.std(ddof=1) / math.sqrt(2))
+    one = summarise(result.rows[:1], list(GRID))[0]
+    assert one["test_loss_std"] is None and one["test_loss_ci95"] is None
+
+
+def test_a_diverging_run_is_a_row_marked_at_its_step_and_the_sweep_goes_on():
+    base = BASE.replace(
+        **{"data.name": "clusters_regression", "model.expert_activation": "cubic", "train.optimizer": "sgd"}
+    )
+    result = sweep(base, {"train.lr": [1.0, 3.0]}, seeds=1)
+    calm, wild = result.rows
+    assert calm.diverged is None and calm.steps == 30 and calm.diverged_at is None
+    assert 0 < wild.diverged_at <= 30 and wild.diverged.startswith(f"Training diverged at step {wild.diverged_at}:")
+    assert wild.flat()["diverged"] is True and wild.flat()["diverged_at"] == wild.diverged_at
+    assert [e["diverged"] for e in result.summary] == [0, 1] and result.summary[1]["test_loss_mean"] is None
+
+
+def test_grids_are_parsed_and_checked_before_anything_trains():
+    assert parse_grid(["model.top_k=1,2,4", "model.balance=none,aux_loss"]) == {
+        "model.top_k": [1, 2, 4],
+        "model.balance": ["none", "aux_loss"],
+    }
+    with pytest.raises(ConfigError, match=r"did you mean model\.top_k"):
+        parse_grid(["model.topk=1,2"])
+    with pytest.raises(ConfigError, match="twice"):
+        parse_grid(["model.top_k=1", "model.top_k=2"])
+    with pytest.raises(ConfigError, match="lists no values"):
+        parse_grid(["model.top_k="])
+    with pytest.raises(ConfigError, match=r"The combination model.top_k=8 is impossible: .*top_k"):
+        plan(BASE, {"model.top_k": [1, 8]}, 2)
+    with pytest.raises(ConfigError, match=r"model\.n_experts"):
+        plan(BASE, {"model.n_experts": [4, 0]})
+    assert [t.seed for t in plan(BASE.replace(**{"train.seed": 7}), {}, 3)] == [7, 8, 9]
