@@ -142,7 +142,8 @@ def _sweep(args: argparse.Namespace) -> None:
     if args.out:
         results.check_path(args.out)
     show = not args.json and sys.stderr.isatty()
-    result = sweep.sweep(base, grid, args.seeds, args.workers, args.history, _bar if show else None)
+    progress = _bar if show else None
+    result = sweep.sweep(base, grid, args.seeds, args.workers, args.history, progress, args.backend, args.address)
     if show:
         print(file=sys.stderr)
     if args.out:
@@ -226,6 +227,8 @@ def _parser() -> argparse.ArgumentParser:
     grid.add_argument("--grid", action="append", metavar="KEY=A,B,C", help="an option and its values to try")
     grid.add_argument("--seeds", type=_positive, default=1, help="seeds per combination (train.seed, +1, ...)")
     grid.add_argument("--workers", type=_positive, default=1, help="processes training at once")
+    grid.add_argument("--backend", choices=["local", "ray"], default="local", help="where the runs train")
+    grid.add_argument("--address", help="a Ray cluster's address (--backend ray; a local Ray without one)")
     grid.add_argument("--out", help="write the rows to a .csv, .json (with the summary) or .parquet file")
     grid.add_argument("--history", action="store_true", help="keep every snapshot's metrics (in .json output)")
     grid.add_argument("--json", action="store_true", help="print rows and summary as one JSON line, no progress")

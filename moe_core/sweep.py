@@ -162,6 +162,9 @@ def _run_in_worker(trial: Trial, with_history: bool) -> Row:
     return run_trial(trial, with_history)
 
 
+BACKENDS = ("local", "ray")
+
+
 def sweep(
     base: RunConfig,
     grid: Mapping[str, Sequence],
@@ -169,14 +172,25 @@ def sweep(
     workers: int = 1,
     with_history: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> SweepResult:
-    """Run every trial of `plan(base, grid, seeds)`, in this process or in `workers` processes, and
-    summarise; `progress(done, total)` is called after each run."""
+    """Run every trial of `plan(base, grid, seeds)` and summarise; `progress(done, total)` is called
+    after each run. Local: in this process (`workers` 1) or in `workers` processes. Ray: on the
+    cluster at `address`, or on a local Ray with `workers` CPUs when none is given."""
     trials = plan(base, grid, seeds)
     if workers < 1:
         raise ConfigError(f"A sweep needs at least one worker, got {workers}.")
+    if backend not in BACKENDS:
+        raise ConfigError(f"The sweep backend '{backend}' is unknown; choose local or ray.")
+    if address is not None and backend != "ray":
+        raise ConfigError("A cluster address is for the Ray backend; add --backend ray.")
     rows: list[Row | None] = [None] * len(trials)
-    if workers == 1:
+    if backend == "ray":
+        for index, row in _on_ray(trials, with_history, workers, address):
+            rows[index] = row
+            _tick(progress, rows)
+    elif workers == 1:
         for trial in trials:
             rows[trial.index] = run_trial(trial, with_history)
             _tick(progress, rows)
@@ -189,6 +203,27 @@ def sweep(
                 _tick(progress, rows)
     done = [row for row in rows if row is not None]
     return SweepResult({k: list(v) for k, v in grid.items()}, done, summarise(done, list(grid)))
+
+
+def _on_ray(trials: list[Trial], with_history: bool, workers: int, address: str | None):
+    """(trial index, row) as each run ends on Ray; a Ray started here is shut down at the end."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("The Ray backend needs Ray: pip install 'moe-explorer[ray]'.") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        local = {"num_cpus": workers} if address is None else {}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR", **local)
+    try:
+        remote = ray.remote(num_cpus=1)(_run_in_worker)
+        pending = {remote.remote(trial, with_history): trial.index for trial in trials}
+        while pending:
+            (ready,), _ = ray.wait(list(pending), num_returns=1)
+            yield pending.pop(ready), ray.get(ready)
+    finally:
+        if started_here:
+            ray.shutdown()
 
 
 def _tick(progress: Callable[[int, int], None] | None, rows: list) -> None:

@@ -2,6 +2,8 @@
 number of workers, diverged runs kept as rows, and a summary whose spread matches numpy and scipy."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -83,3 +85,26 @@ def test_grids_are_parsed_and_checked_before_anything_trains():
     with pytest.raises(ConfigError, match=r"model\.n_experts"):
         plan(BASE, {"model.n_experts": [4, 0]})
     assert [t.seed for t in plan(BASE.replace(**{"train.seed": 7}), {}, 3)] == [7, 8, 9]
+
+
+def test_a_local_ray_gives_the_same_rows_as_the_local_backend(result):
+    pytest.importorskip("ray", reason="the ray extra: pip install 'moe-explorer[ray]' (the test command installs it)")
+    on_ray = sweep(BASE, GRID, seeds=2, workers=2, backend="ray")
+    assert [(r.settings, r.seed) for r in on_ray.rows] == [(r.settings, r.seed) for r in result.rows]
+    for mine, theirs in zip(result.rows, on_ray.rows, strict=True):
+        for name in METRICS:
+            a, b = mine.metrics[name], theirs.metrics[name]
+            assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6), name
+
+
+def test_without_ray_the_ray_backend_names_the_extra_to_install():
+    code = (
+        "import sys; sys.modules['ray'] = None\n"  # as if Ray were not installed: its import fails
+        "from moe_core.config import RunConfig\n"
+        "from moe_core.sweep import sweep\n"
+        "sweep(RunConfig().replace(**{'train.steps': 1}), {}, backend='ray')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "The Ray backend needs Ray: pip install 'moe-explorer[ray]'." in done.stderr
+    with pytest.raises(ConfigError, match="add --backend ray"):
+        sweep(BASE, GRID, address="10.0.0.1:6379")
