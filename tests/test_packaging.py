@@ -10,8 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Import name -> distribution name, for the third-party packages the product uses.
-DISTRIBUTIONS = {"torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "streamlit": "streamlit",
-                 "plotly": "plotly"}  # fmt: skip
+DISTRIBUTIONS = {"torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "scipy": "scipy",
+                 "pyarrow": "pyarrow", "streamlit": "streamlit", "plotly": "plotly"}  # fmt: skip
+OPTIONAL = {"ray": "ray"}  # import name -> its extra: imported only when asked for, with a sentence if missing
 
 
 def imports(folder: Path) -> set[str]:
@@ -40,8 +41,10 @@ def test_every_dependency_is_imported_and_every_import_is_a_dependency():
     used = imports(ROOT / "moe_core") | imports(ROOT / "app")
     third_party = {DISTRIBUTIONS[name] for name in used if name in DISTRIBUTIONS}
     assert declared == third_party
-    unknown = used - set(DISTRIBUTIONS) - {"moe_core", "moe_explorer_app"} - set(sys.stdlib_module_names)
+    ours = {"moe_core", "moe_explorer_app"}
+    unknown = used - set(DISTRIBUTIONS) - set(OPTIONAL) - ours - set(sys.stdlib_module_names)
     assert not unknown, f"imported but neither standard library nor declared: {unknown}"
+    assert set(OPTIONAL.values()) <= set(PYPROJECT["project"]["optional-dependencies"])
 
 
 def test_the_core_imports_neither_streamlit_nor_plotly_nor_the_app():
