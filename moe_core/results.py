@@ -37,11 +37,16 @@ def write(result: SweepResult, path: str | Path) -> None:
     if path.suffix == ".csv":
         path.write_text(_csv(records))
     elif path.suffix == ".json":
-        rows = [{**row.flat(), **({"history": row.history} if row.history else {})} for row in result.rows]
+        rows = [{**row.flat(), **_extras(row)} for row in result.rows]
         path.write_text(json.dumps({"grid": result.grid, "rows": rows, "summary": result.summary}, indent=1))
     else:
         arrow = _parquet()
         arrow.parquet.write_table(arrow.Table.from_pylist(records), path)
+
+
+def _extras(row: Row) -> dict:
+    """What only JSON keeps: the history and the small map, when the sweep recorded them."""
+    return {key: value for key, value in (("history", row.history), ("map", row.map)) if value}
 
 
 def _csv(records: list[dict]) -> str:
@@ -105,6 +110,7 @@ def _row(record: dict, keys: list[str]) -> Row:
         metrics={name: record.get(name) for name in METRICS},
         history=record.get("history"),
         diverged_at=record.get("diverged_at"),
+        map=record.get("map"),
     )
 
 

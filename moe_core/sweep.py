@@ -71,6 +71,7 @@ class Row:
     metrics: dict[str, float | int | None]
     history: list[dict] | None = None  # every snapshot's metrics, when asked for
     diverged_at: int | None = None  # the step whose loss was not finite (the metrics are of the step before)
+    map: dict | None = None  # the final routing map, when asked for: winner [R][R] and extent [x0, x1, y0, y1]
 
     def flat(self) -> dict[str, Any]:
         """One flat record: settings by key, seed, outcome and metrics (a table's row)."""
@@ -134,13 +135,17 @@ def plan(base: RunConfig, grid: Mapping[str, Sequence], seeds: int | Sequence[in
     return trials
 
 
-def run_trial(trial: Trial, with_history: bool = False) -> Row:
-    """Train one trial to its `train.steps` and measure it (torch loads here)."""
+MAP_RESOLUTION = 40  # a small multiple's cells per side
+
+
+def run_trial(trial: Trial, with_history: bool = False, with_map: bool = False) -> Row:
+    """Train one trial to its `train.steps` and measure it (torch loads here); `with_map` keeps a
+    small routing map of the final model."""
     from moe_core.train import Trainer
 
     trainer = Trainer(trial.cfg, probe_size=None)
-    trainer.fit(trial.cfg.train.steps)
-    final = trainer.history[-1]
+    snapshot = trainer.fit(trial.cfg.train.steps)
+    final = snapshot.metrics
     metrics = {name: _plain(getattr(final, name)) for name in METRICS}
     history = [_plain(m.to_dict()) for m in trainer.history] if with_history else None
     return Row(
@@ -152,14 +157,25 @@ def run_trial(trial: Trial, with_history: bool = False) -> Row:
         metrics,
         history,
         trainer.diverged_at,
+        _small_map(trainer) if with_map else None,
     )
 
 
-def _run_in_worker(trial: Trial, with_history: bool) -> Row:
+def _small_map(trainer) -> dict | None:
+    from moe_core.probe import probe_grid
+
+    if not trainer.is_moe:
+        return None
+    grid = probe_grid(trainer.model, trainer.data, MAP_RESOLUTION, trainer.device)
+    extent = [float(grid.xs_R[0]), float(grid.xs_R[-1]), float(grid.ys_R[0]), float(grid.ys_R[-1])]
+    return {"winner": grid.winner_RR.astype(int).tolist(), "extent": extent}
+
+
+def _run_in_worker(trial: Trial, with_history: bool, with_map: bool) -> Row:
     from moe_core.fast import runtime
 
     runtime.configure(1)  # each worker one thread: the workers share the machine's cores
-    return run_trial(trial, with_history)
+    return run_trial(trial, with_history, with_map)
 
 
 BACKENDS = ("local", "ray")
@@ -174,10 +190,13 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     backend: str = "local",
     address: str | None = None,
+    with_map: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> SweepResult:
     """Run every trial of `plan(base, grid, seeds)` and summarise; `progress(done, total)` is called
     after each run. Local: in this process (`workers` 1) or in `workers` processes. Ray: on the
-    cluster at `address`, or on a local Ray with `workers` CPUs when none is given."""
+    cluster at `address`, or on a local Ray with `workers` CPUs when none is given. When `stop()`
+    turns true, the runs not yet started are left out (the result holds the finished ones)."""
     trials = plan(base, grid, seeds)
     if workers < 1:
         raise ConfigError(f"A sweep needs at least one worker, got {workers}.")
@@ -186,26 +205,33 @@ def sweep(
     if address is not None and backend != "ray":
         raise ConfigError("A cluster address is for the Ray backend; add --backend ray.")
     rows: list[Row | None] = [None] * len(trials)
+    stopped = stop or (lambda: False)
     if backend == "ray":
-        for index, row in _on_ray(trials, with_history, workers, address):
+        for index, row in _on_ray(trials, (with_history, with_map), workers, address, stopped):
             rows[index] = row
             _tick(progress, rows)
     elif workers == 1:
         for trial in trials:
-            rows[trial.index] = run_trial(trial, with_history)
+            if stopped():
+                break
+            rows[trial.index] = run_trial(trial, with_history, with_map)
             _tick(progress, rows)
     else:
         # spawn, not fork: the parent may hold torch's thread pools, which a fork does not survive
         with ProcessPoolExecutor(min(workers, len(trials)), mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_run_in_worker, trial, with_history): trial.index for trial in trials}
+            futures = {pool.submit(_run_in_worker, trial, with_history, with_map): trial.index for trial in trials}
             for future in as_completed(futures):
                 rows[futures[future]] = future.result()
                 _tick(progress, rows)
+                if stopped():
+                    for waiting in futures:
+                        waiting.cancel()
+                    break
     done = [row for row in rows if row is not None]
     return SweepResult({k: list(v) for k, v in grid.items()}, done, summarise(done, list(grid)))
 
 
-def _on_ray(trials: list[Trial], with_history: bool, workers: int, address: str | None):
+def _on_ray(trials: list[Trial], wanted: tuple[bool, bool], workers: int, address: str | None, stopped):
     """(trial index, row) as each run ends on Ray; a Ray started here is shut down at the end."""
     try:
         import ray
@@ -217,10 +243,12 @@ def _on_ray(trials: list[Trial], with_history: bool, workers: int, address: str 
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR", **local)
     try:
         remote = ray.remote(num_cpus=1)(_run_in_worker)
-        pending = {remote.remote(trial, with_history): trial.index for trial in trials}
-        while pending:
+        pending = {remote.remote(trial, *wanted): trial.index for trial in trials}
+        while pending and not stopped():
             (ready,), _ = ray.wait(list(pending), num_returns=1)
             yield pending.pop(ready), ray.get(ready)
+        for waiting in pending:
+            ray.cancel(waiting)
     finally:
         if started_here:
             ray.shutdown()

@@ -11,7 +11,8 @@ BASE = RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100, "train.st
 
 @pytest.fixture(scope="module")
 def result():
-    return sweep(BASE, {"model.top_k": [1, 2], "model.balance": ["none", "aux_loss"]}, seeds=2, with_history=True)
+    grid = {"model.top_k": [1, 2], "model.balance": ["none", "aux_loss"]}
+    return sweep(BASE, grid, seeds=2, with_history=True, with_map=True)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
@@ -24,6 +25,7 @@ def test_results_read_back_as_written_with_the_same_summary(result, tmp_path, su
     assert back.summary == result.summary
     if suffix == ".json":
         assert [r.history for r in back.rows] == [r.history for r in result.rows] and back.rows[0].history
+        assert [r.map for r in back.rows] == [r.map for r in result.rows] and back.rows[0].map
 
 
 def test_an_unknown_suffix_is_one_sentence(result, tmp_path):

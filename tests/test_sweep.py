@@ -108,3 +108,16 @@ def test_without_ray_the_ray_backend_names_the_extra_to_install():
     assert "The Ray backend needs Ray: pip install 'moe-explorer[ray]'." in done.stderr
     with pytest.raises(ConfigError, match="add --backend ray"):
         sweep(BASE, GRID, address="10.0.0.1:6379")
+
+
+def test_a_stopped_sweep_keeps_the_runs_it_finished():
+    done = []
+    result = sweep(BASE, GRID, seeds=2, progress=lambda n, total: done.append(n), stop=lambda: len(done) >= 3)
+    assert len(result.rows) == 3 and done == [1, 2, 3]
+    assert [e["runs"] for e in result.summary] == [2, 1]
+
+
+def test_a_run_can_keep_a_small_routing_map_of_its_final_model():
+    (row,) = sweep(BASE, {}, seeds=1, with_map=True).rows
+    winner = np.array(row.map["winner"])
+    assert winner.shape == (40, 40) and set(np.unique(winner)) <= set(range(4)) and len(row.map["extent"]) == 4
