@@ -96,6 +96,14 @@ def init_state() -> None:
     st.session_state.setdefault(BASELINE, True)
 
 
+def widget_keys() -> list[str]:
+    """Every settings widget's key (options, their on/off toggles and values, the baseline switch)."""
+    keys = [BASELINE]
+    for key, option in OPTIONS.items():
+        keys.extend((_toggle_key(key), _value_key(key)) if option.null_toggle else (key,))
+    return keys
+
+
 def set_values(chosen: dict[str, object]) -> None:
     """Put config values ({"section.name": value}) into the widgets; call before they are drawn."""
     init_state()

@@ -9,9 +9,18 @@ import os
 
 import streamlit as st
 
-from moe_explorer_app import train_page
+from moe_explorer_app import sidebar, sweep_page, train_page
 
 logging.basicConfig(level=os.environ.get("MOE_EXPLORER_LOG", "WARNING").upper(), format="%(name)s %(message)s")
 
 st.set_page_config(page_title="MoE Explorer", page_icon="🧭", layout="wide")
-st.navigation([st.Page(train_page.render, title="Train", icon="▶️", url_path="train", default=True)]).run()
+# Streamlit forgets a widget's value on a page that does not draw it; written back on every page, the
+# Train page's settings and view survive a visit to the Sweep page.
+for key in [*sidebar.widget_keys(), "ui.present", "ui.map_mode"]:
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+pages = [
+    st.Page(train_page.render, title="Train", icon=":material/play_arrow:", url_path="train", default=True),
+    st.Page(sweep_page.render, title="Sweep", icon=":material/bar_chart:", url_path="sweep"),
+]
+st.navigation(pages).run()

@@ -33,15 +33,14 @@ def check_path(path: str | Path, verb: str = "go to") -> Path:
 
 def write(result: SweepResult, path: str | Path) -> None:
     path = check_path(path)
-    records = [row.flat() for row in result.rows]
     if path.suffix == ".csv":
-        path.write_text(_csv(records))
+        path.write_text(to_csv(result))
     elif path.suffix == ".json":
         rows = [{**row.flat(), **_extras(row)} for row in result.rows]
         path.write_text(json.dumps({"grid": result.grid, "rows": rows, "summary": result.summary}, indent=1))
     else:
         arrow = _parquet()
-        arrow.parquet.write_table(arrow.Table.from_pylist(records), path)
+        arrow.parquet.write_table(arrow.Table.from_pylist([row.flat() for row in result.rows]), path)
 
 
 def _extras(row: Row) -> dict:
@@ -49,7 +48,9 @@ def _extras(row: Row) -> dict:
     return {key: value for key, value in (("history", row.history), ("map", row.map)) if value}
 
 
-def _csv(records: list[dict]) -> str:
+def to_csv(result: SweepResult) -> str:
+    """One line per run: settings, seed, outcome and final metrics."""
+    records = [row.flat() for row in result.rows]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(records[0]) if records else [])
     writer.writeheader()

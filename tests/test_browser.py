@@ -162,6 +162,24 @@ def test_the_downloaded_configuration_is_the_setup_of_the_link(browser, server):
     page.close()
 
 
+def test_a_small_sweep_runs_to_its_table_and_the_train_page_keeps_its_settings(browser, server):
+    page = open_app(browser, f"{server.url}/?model.n_experts=5")
+    page.get_by_role("link", name="Sweep").click()
+    page.get_by_role("button", name="Run the sweep").wait_for(timeout=60_000)
+    page.get_by_label("Steps per run").fill("20")
+    page.get_by_label("Steps per run").press("Enter")
+    page.get_by_role("button", name="Run the sweep").click()
+    page.get_by_text("Summary per combination").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Download the runs (CSV)").wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('.moe-figure').length >= 3", timeout=30_000)
+    page.screenshot(path=ARTIFACTS / "browser-sweep.png")
+    assert exception_boxes(page) == 0
+    page.get_by_role("link", name="Train").click()
+    experts = """() => document.querySelector('input[aria-label="Experts"]')?.value === '5'"""
+    page.wait_for_function(experts, timeout=60_000)
+    page.close()
+
+
 def _cpu_rate(server, seconds: float = 1.0) -> float:
     """The server process's CPU seconds per second over a short window."""
     before = server.cpu_seconds()

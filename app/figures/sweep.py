@@ -1,0 +1,167 @@
+"""A sweep's figures: each metric as mean and 95% interval per combination, the settings against a
+metric in parallel coordinates, and the final routing maps as small multiples with aligned colours.
+
+Inputs are a `moe_core.sweep.SweepResult`'s grid, rows and summary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from moe_core.align import align_assignments
+from moe_core.sweep import Row
+from moe_explorer_app.figures.palette import expert_colour, expert_name
+from moe_explorer_app.figures.style import base_layout, subplot_grid
+
+METRIC_LABELS = {
+    "test_accuracy": "test accuracy",
+    "test_loss": "test loss",
+    "train_loss": "train loss",
+    "load_entropy": "load entropy / log E",
+    "effective_experts": "effective experts",
+    "dead_experts": "dead experts",
+    "cluster_nmi": "NMI (expert; cluster)",
+    "purity": "purity",
+    "dispatch_entropy": "dispatch entropy",
+    "drop_rate": "drop rate",
+    "max_vio": "MaxVio",
+    "load_cv2": "CV² of load",
+}
+
+
+def setting_text(settings: dict) -> str:
+    """'top_k=2, balance=none' from {"model.top_k": 2, "model.balance": "none"}."""
+    return ", ".join(f"{key.split('.')[1]}={value}" for key, value in settings.items()) or "base"
+
+
+def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, seeds: int) -> go.Figure:
+    """Per combination, the metric's mean over seeds as a dot and its 95% interval as a whisker; the
+    first option along the x axis, the second (if any) as coloured groups side by side. No bars: a
+    bar from zero would hide the differences a sweep is run to see."""
+    keys = list(grid)
+    label = METRIC_LABELS.get(metric, metric)
+    traces = []
+    groups = grid[keys[1]] if len(keys) > 1 else [None]
+    for g, group in enumerate(groups):
+        entries = [e for e in summary if len(keys) < 2 or e[keys[1]] == group]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "all runs" if group is None else f"{keys[1].split('.')[1]}={group}",
+                "x": [str(e[keys[0]]) if keys else "base" for e in entries],
+                "y": [e[f"{metric}_mean"] for e in entries],
+                "error_y": {"type": "data", "array": [e[f"{metric}_ci95"] or 0 for e in entries], "width": 8},
+                "marker": {"color": expert_colour(g), "size": 11},
+                "offsetgroup": str(g),
+                "hovertemplate": f"{label} %{{y:.3f}} ± %{{error_y.array:.3f}}<extra>%{{fullData.name}}</extra>",
+            }
+        )
+    layout = base_layout(f"{label}, {seeds} seed{'s' * (seeds > 1)}: mean ± 95% CI", 380)
+    layout["scattermode"] = "group"
+    layout["showlegend"] = True
+    layout["xaxis"].update(title={"text": keys[0].split(".")[1] if keys else ""}, type="category")
+    layout["yaxis"].update(title={"text": label}, range=_span(summary, metric))
+    return go.Figure({"data": traces, "layout": layout})
+
+
+def _span(summary: Sequence[dict], metric: str) -> list[float] | None:
+    """The y range that holds every whisker, with a margin (the axis would otherwise start at zero)."""
+    ends = [
+        end
+        for e in summary
+        if e[f"{metric}_mean"] is not None
+        for end in (e[f"{metric}_mean"] - (e[f"{metric}_ci95"] or 0), e[f"{metric}_mean"] + (e[f"{metric}_ci95"] or 0))
+    ]
+    if not ends:
+        return None
+    low, high = min(ends), max(ends)
+    pad = max((high - low) * 0.15, abs(high) * 0.01, 1e-3)
+    return [low - pad, high + pad]
+
+
+def _dimension(label: str, values: list) -> dict:
+    """A parallel-coordinates axis with one tick per distinct value, in order (settings are few)."""
+    distinct = sorted(set(values), key=lambda v: (isinstance(v, str), v))
+    return {
+        "label": label,
+        "values": [distinct.index(v) for v in values],
+        "tickvals": list(range(len(distinct))),
+        "ticktext": [str(v) for v in distinct],
+    }
+
+
+def parallel_settings(grid: dict[str, list], rows: Sequence[Row], metric: str) -> go.Figure:
+    """One line per run across its settings, its seed and the metric, coloured by the metric."""
+    label = METRIC_LABELS.get(metric, metric)
+    kept = [r for r in rows if r.metrics.get(metric) is not None]
+    dimensions = [_dimension(key.split(".")[1], [r.settings[key] for r in kept]) for key in grid]
+    dimensions.append(_dimension("seed", [r.seed for r in kept]))
+    values = [r.metrics[metric] for r in kept]
+    dimensions.append({"label": label, "values": values})
+    trace = {
+        "type": "parcoords",
+        "dimensions": dimensions,
+        "line": {"color": values, "colorscale": "Viridis", "showscale": True, "colorbar": {"title": {"text": label}}},
+    }
+    layout = base_layout(f"Every run: settings → {label}", 400)
+    layout["margin"] = {"l": 70, "r": 40, "t": 90, "b": 40}
+    return go.Figure({"data": [trace], "layout": layout})
+
+
+def aligned_maps(rows: Sequence[Row], n_experts: int) -> tuple[list[np.ndarray], list[float]]:
+    """Each row's small map with its experts renumbered to match the first row's (the same cells
+    are the same points), and the share of cells that agree with it."""
+    reference = np.array(rows[0].map["winner"])
+    maps, agreements = [], []
+    for row in rows:
+        winner = np.array(row.map["winner"])
+        alignment = align_assignments(reference.ravel(), winner.ravel(), n_experts)
+        maps.append(alignment.relabel(winner))
+        agreements.append(alignment.agreement)
+    return maps, agreements
+
+
+def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[str, str] = ("x1", "x2")) -> go.Figure:
+    """The final routing map of each combination (one seed), colours aligned to the first map, so
+    that the same colour means the same division of the plane across panels."""
+    maps, agreements = aligned_maps(rows, n_experts)
+    cols = min(4, len(rows))
+    n_rows = math.ceil(len(rows) / cols)
+    titles = [f"{setting_text(r.settings)}<br>{a:.0%} agree" for r, a in zip(rows, agreements, strict=True)]
+    titles += [""] * (n_rows * cols - len(rows))
+    layout = {**base_layout(f"Final routing maps, seed {seed}: colours matched to the first", 110 + 250 * n_rows)}
+    layout.update(subplot_grid(n_rows, cols, titles, gap=(0.05, 0.22 if n_rows > 1 else 0.0)))
+    layout["margin"] = {"l": 40, "r": 20, "t": 110, "b": 40}
+    colours = [expert_colour(e) for e in range(n_experts)]
+    scale = [[c / n_experts, colours[i]] for i in range(n_experts) for c in (i, i + 1)]
+    names = [expert_name(e) for e in range(n_experts)]
+    bar = {"title": {"text": "expert"}, "tickvals": list(range(n_experts)), "ticktext": names}
+    traces = []
+    for i, (row, winner) in enumerate(zip(rows, maps, strict=True)):
+        x0, x1, y0, y1 = row.map["extent"]
+        suffix = "" if i == 0 else str(i + 1)
+        traces.append(
+            {
+                "type": "heatmap",
+                "z": winner.tolist(),
+                "x": np.linspace(x0, x1, winner.shape[1]).tolist(),
+                "y": np.linspace(y0, y1, winner.shape[0]).tolist(),
+                "zmin": -0.5,
+                "zmax": n_experts - 0.5,
+                "colorscale": scale,
+                "showscale": i == 0,
+                "colorbar": bar,
+                "xaxis": f"x{suffix}",
+                "yaxis": f"y{suffix}",
+                "hovertemplate": "x %{x:.2f}, y %{y:.2f}: E%{z}<extra></extra>",
+            }
+        )
+        layout[f"xaxis{suffix}"].update(showticklabels=False, ticks="", title={"text": axes[0] if i == 0 else ""})
+        layout[f"yaxis{suffix}"].update(showticklabels=False, ticks="", scaleanchor=f"x{suffix}", title={"text": ""})
+    layout["yaxis"]["title"] = {"text": axes[1]}
+    return go.Figure({"data": traces, "layout": layout})

@@ -1,0 +1,66 @@
+"""The sweep's figures: mean and interval per combination, runs in parallel coordinates, and small
+maps whose colours are matched across runs."""
+
+import numpy as np
+import pytest
+
+from moe_core.sweep import Row
+from moe_explorer_app.figures.sweep import aligned_maps, map_multiples, metric_bars, parallel_settings
+
+GRID = {"model.balance": ["none", "aux_loss"], "model.top_k": [1, 2]}
+SUMMARY = [
+    {"model.balance": b, "model.top_k": k, "runs": 3, "diverged": 0, "test_loss_mean": m, "test_loss_ci95": c}
+    for (b, k), m, c in zip([(b, k) for b in ("none", "aux_loss") for k in (1, 2)], [0.30, 0.28, 0.25, 0.27],
+                            [0.02, 0.01, None, 0.03], strict=True)
+]  # fmt: skip
+
+
+def row(balance, top_k, seed, loss, winner=None) -> Row:
+    map_ = None if winner is None else {"winner": winner.tolist(), "extent": [-1.0, 1.0, -2.0, 2.0]}
+    return Row({"model.balance": balance, "model.top_k": top_k}, seed, 10, None, 0.1, {"test_loss": loss}, map=map_)
+
+
+def test_each_combination_is_a_dot_with_its_interval_grouped_by_the_second_setting():
+    fig = metric_bars(GRID, SUMMARY, "test_loss", 3)
+    assert fig.layout.title.text == "test loss, 3 seeds: mean ± 95% CI"
+    assert fig.layout.xaxis.title.text == "balance" and fig.layout.yaxis.title.text == "test loss"
+    assert [t.name for t in fig.data] == ["top_k=1", "top_k=2"]
+    assert list(fig.data[0].x) == ["none", "aux_loss"] and list(fig.data[0].y) == [0.30, 0.25]
+    assert list(fig.data[0].error_y.array) == [0.02, 0]  # one seed's worth: no interval
+    low, high = fig.layout.yaxis.range
+    assert low < 0.25 and high > 0.30 and low > 0.1  # the whiskers fit; no axis from zero
+
+
+def test_each_run_is_a_line_across_settings_seed_and_metric():
+    rows = [row("none", 1, 0, 0.3), row("aux_loss", 2, 1, 0.2), row("none", 2, 1, 0.25)]
+    fig = parallel_settings(GRID, rows, "test_loss")
+    (trace,) = fig.data
+    labels = [d.label for d in trace.dimensions]
+    assert labels == ["balance", "top_k", "seed", "test loss"]
+    balance = trace.dimensions[0]
+    assert list(balance.ticktext) == ["aux_loss", "none"] and list(balance.values) == [1, 0, 1]
+    assert list(trace.dimensions[3].values) == [0.3, 0.2, 0.25] and trace.line.colorbar.title.text == "test loss"
+
+
+def test_maps_are_recoloured_to_match_the_first_and_say_how_well_they_agree():
+    rng = np.random.default_rng(0)
+    first = rng.integers(0, 4, (6, 6))
+    renumber = np.array([2, 0, 3, 1])  # the second run's expert e is the first run's renumber^-1
+    second = np.argsort(renumber)[first]
+    rows = [row("none", 1, 0, 0.3, first), row("none", 2, 0, 0.3, second)]
+    maps, agreement = aligned_maps(rows, 4)
+    np.testing.assert_array_equal(maps[1], first)
+    assert agreement == [1.0, 1.0]
+    fig = map_multiples(rows, 4, seed=0)
+    assert fig.layout.title.text == "Final routing maps, seed 0: colours matched to the first"
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["balance=none, top_k=1<br>100% agree", "balance=none, top_k=2<br>100% agree"]
+    assert np.array_equal(np.array(fig.data[1].z), first) and fig.data[0].colorbar.title.text == "expert"
+    assert fig.layout.xaxis.title.text == "x1" and fig.layout.yaxis.title.text == "x2"
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_many_or_one_map_fill_a_grid_of_at_most_four_columns(count):
+    rows = [row("none", 1, 0, 0.3, np.zeros((4, 4), int)) for _ in range(count)]
+    fig = map_multiples(rows, 2, seed=0)
+    assert len(fig.data) == count and sum(bool(t.showscale) for t in fig.data) == 1
