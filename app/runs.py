@@ -1,8 +1,9 @@
 """A session's runs and the worker thread that trains the active one; no Streamlit in here.
 
 `RunBook` keeps a session's runs (at most MAX_RUNS, the oldest goes first) and turns the sidebar's
-settings into a live change of the active run or a new run. `Worker` trains the active run in short
-chunks on a daemon thread that never calls Streamlit; the page reads a run under the run's lock.
+settings into a live change of the active run or a new run. `Worker` trains the active run (or, for
+the Compare page, several runs in turn) in short chunks on a daemon thread that never calls
+Streamlit; the page reads a run under the run's lock.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class Worker:
         return sum(1 for worker in workers if worker.playing)
 
     def __init__(self) -> None:
-        self.run: Run | None = None
+        self.runs: list[Run] = []  # trained in turn, a chunk each
         self._playing = threading.Event()
         self._stopped = threading.Event()
         self._chunk = 5
@@ -122,17 +123,30 @@ class Worker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def run(self) -> Run | None:
+        """The run trained (the first, when several take turns)."""
+        return self.runs[0] if self.runs else None
+
     def play(self, run: Run) -> None:
-        self.run = run
-        if not run.trainer.diverged:
+        self.play_together([run])
+
+    def play_together(self, runs: list[Run]) -> None:
+        """Train these runs in turn, a chunk each, until paused (a diverged run drops out)."""
+        self.runs = [run for run in runs if not run.trainer.diverged]
+        if self.runs:
             self._playing.set()
 
+    def forget(self, run: Run) -> None:
+        """Stop training a run (it is being deleted); the others go on."""
+        self.pause()
+        self.runs = [r for r in self.runs if r is not run]
+
     def pause(self) -> None:
-        """Stop training; when this returns no further step runs (the lock waits out the current chunk)."""
+        """Stop training; when this returns no further step runs (the locks wait out the current chunk)."""
         was_playing = self._playing.is_set()
         self._playing.clear()
-        run = self.run
-        if run is not None:
+        for run in list(self.runs):
             with run.lock:
                 if was_playing:
                     LOG.info("paused at %.3f, step %d", time.time(), run.trainer.step_count)
@@ -147,10 +161,11 @@ class Worker:
         while not self._stopped.is_set():
             if not self._playing.wait(timeout=0.5) or self._stopped.is_set():
                 continue
-            run = self.run
-            if run is None:
+            runs = self.runs
+            if not runs:
                 self._playing.clear()
                 continue
+            run = min(runs, key=lambda r: r.trainer.step_count)  # the runs keep in step with each other
             with TRAINING_SLOTS, run.lock:
                 if not self._playing.is_set():
                     continue
@@ -158,7 +173,9 @@ class Worker:
                 run.advance(self._chunk)
                 elapsed = max(time.perf_counter() - started, 1e-4)
             if run.trainer.diverged:
-                self._playing.clear()
+                self.runs = [r for r in self.runs if r is not run]
+                if not self.runs:
+                    self._playing.clear()
             # Size chunks by time spent training, not waiting for the lock, and never below 4 steps.
             self._chunk = int(min(max(self._chunk * CHUNK_SECONDS / elapsed, 4), 2000))
             time.sleep(0.002)  # hand the interpreter to the page's threads between chunks
@@ -188,10 +205,20 @@ class RunBook:
     def delete(self, number: int, worker: Worker) -> None:
         """Forget a run; the worker pauses if it was training it."""
         run = next(r for r in self.runs if r.number == number)
-        if worker.run is run:
-            worker.pause()
-            worker.run = None
+        if run in worker.runs:
+            worker.forget(run)
         self.runs.remove(run)
+
+    def add(self, cfg: RunConfig, with_baseline: bool) -> tuple[Run, str | None]:
+        """A new run kept beside the others, the active one unchanged (for comparisons); the oldest
+        other run goes beyond the limit. Returns the run and a sentence if one was removed."""
+        run = self._make_run(self._counter + 1, cfg, with_baseline)
+        self._counter += 1
+        self.runs.insert(max(len(self.runs) - 1, 0), run)
+        if len(self.runs) > self.limit:
+            dropped = self.runs.pop(0)
+            return run, f"Run {dropped.number} was removed to keep memory bounded ({self.limit} runs at most)."
+        return run, None
 
     def sync(self, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
         """Make the active run match the settings: a live change where the model can take it, else a

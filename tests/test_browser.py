@@ -180,6 +180,21 @@ def test_a_small_sweep_runs_to_its_table_and_the_train_page_keeps_its_settings(b
     page.close()
 
 
+def test_a_second_run_added_on_the_compare_page_shows_two_maps_side_by_side(browser, server):
+    page = open_app(browser, server.url)
+    page.get_by_role("link", name="Compare").click()
+    page.get_by_role("button", name="Add the run").click()  # balancing off, the rest the same
+    two_maps = """() => [...document.querySelectorAll('.moe-figure')].some(
+        (gd) => (gd.layout?.title?.text || '').startsWith('Routing maps') && gd.data.length === 2)"""
+    page.wait_for_function(two_maps, timeout=60_000)
+    page.get_by_role("button", name="Play these runs").click()
+    page.get_by_role("button", name="Pause").and_(page.locator(":enabled")).wait_for(timeout=30_000)
+    page.get_by_role("button", name="Pause").click()
+    page.screenshot(path=ARTIFACTS / "browser-compare.png")
+    assert exception_boxes(page) == 0
+    page.close()
+
+
 def _cpu_rate(server, seconds: float = 1.0) -> float:
     """The server process's CPU seconds per second over a short window."""
     before = server.cpu_seconds()

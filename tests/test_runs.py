@@ -184,3 +184,32 @@ def test_a_run_that_cannot_be_built_leaves_the_session_as_it_was(worker):
     with pytest.raises(ConfigError):
         book.sync(first.cfg.replace(**{"model.n_experts": 5}), False, worker)
     assert book.runs == [first] and worker.playing and worker.run is first
+
+
+def test_several_runs_train_in_turn_and_pause_together(worker):
+    runs = [make_run(n, RunConfig().replace(**SMALL, **{"train.seed": n}), False) for n in (1, 2, 3)]
+    worker.play_together(runs)
+    wait_until(lambda: all(run.trainer.step_count > 20 for run in runs))
+    worker.pause()
+    stopped = [run.trainer.step_count for run in runs]
+    time.sleep(0.15)
+    assert [run.trainer.step_count for run in runs] == stopped and not worker.playing
+    worker.play_together(runs)
+    worker.forget(runs[1])  # deleting a run takes it out; the others go on
+    held = runs[1].trainer.step_count
+    worker.play_together(worker.runs)
+    wait_until(lambda: runs[0].trainer.step_count > stopped[0] + 20)
+    assert runs[1].trainer.step_count == held and worker.runs == [runs[0], runs[2]]
+
+
+def test_a_run_added_for_a_comparison_leaves_the_active_run_active(worker):
+    book = RunBook(make_run, limit=3)
+    book.sync(RunConfig().replace(**SMALL), False, worker)
+    active = book.active
+    added, notice = book.add(active.cfg.replace(**{"model.top_k": 2}), False)
+    assert book.active is active and book.runs == [added, active] and notice is None
+    assert added.number == 2 and added.cfg.model.top_k == 2
+    book.add(active.cfg, False)
+    _, notice = book.add(active.cfg, False)
+    assert len(book.runs) == 3 and book.active is active and added not in book.runs
+    assert notice == "Run 2 was removed to keep memory bounded (3 runs at most)."

@@ -6,7 +6,6 @@ Inputs are a `moe_core.sweep.SweepResult`'s grid, rows and summary.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,8 +13,9 @@ import plotly.graph_objects as go
 
 from moe_core.align import align_assignments
 from moe_core.sweep import Row
-from moe_explorer_app.figures.palette import expert_colour, expert_name
-from moe_explorer_app.figures.style import base_layout, subplot_grid
+from moe_explorer_app.figures.compare import map_grid
+from moe_explorer_app.figures.palette import expert_colour
+from moe_explorer_app.figures.style import base_layout
 
 METRIC_LABELS = {
     "test_accuracy": "test accuracy",
@@ -130,38 +130,6 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
     """The final routing map of each combination (one seed), colours aligned to the first map, so
     that the same colour means the same division of the plane across panels."""
     maps, agreements = aligned_maps(rows, n_experts)
-    cols = min(4, len(rows))
-    n_rows = math.ceil(len(rows) / cols)
     titles = [f"{setting_text(r.settings)}<br>{a:.0%} agree" for r, a in zip(rows, agreements, strict=True)]
-    titles += [""] * (n_rows * cols - len(rows))
-    layout = {**base_layout(f"Final routing maps, seed {seed}: colours matched to the first", 110 + 250 * n_rows)}
-    layout.update(subplot_grid(n_rows, cols, titles, gap=(0.05, 0.22 if n_rows > 1 else 0.0)))
-    layout["margin"] = {"l": 40, "r": 20, "t": 110, "b": 40}
-    colours = [expert_colour(e) for e in range(n_experts)]
-    scale = [[c / n_experts, colours[i]] for i in range(n_experts) for c in (i, i + 1)]
-    names = [expert_name(e) for e in range(n_experts)]
-    bar = {"title": {"text": "expert"}, "tickvals": list(range(n_experts)), "ticktext": names}
-    traces = []
-    for i, (row, winner) in enumerate(zip(rows, maps, strict=True)):
-        x0, x1, y0, y1 = row.map["extent"]
-        suffix = "" if i == 0 else str(i + 1)
-        traces.append(
-            {
-                "type": "heatmap",
-                "z": winner.tolist(),
-                "x": np.linspace(x0, x1, winner.shape[1]).tolist(),
-                "y": np.linspace(y0, y1, winner.shape[0]).tolist(),
-                "zmin": -0.5,
-                "zmax": n_experts - 0.5,
-                "colorscale": scale,
-                "showscale": i == 0,
-                "colorbar": bar,
-                "xaxis": f"x{suffix}",
-                "yaxis": f"y{suffix}",
-                "hovertemplate": "x %{x:.2f}, y %{y:.2f}: E%{z}<extra></extra>",
-            }
-        )
-        layout[f"xaxis{suffix}"].update(showticklabels=False, ticks="", title={"text": axes[0] if i == 0 else ""})
-        layout[f"yaxis{suffix}"].update(showticklabels=False, ticks="", scaleanchor=f"x{suffix}", title={"text": ""})
-    layout["yaxis"]["title"] = {"text": axes[1]}
-    return go.Figure({"data": traces, "layout": layout})
+    title = f"Final routing maps, seed {seed}: colours matched to the first"
+    return map_grid(title, titles, maps, [r.map["extent"] for r in rows], n_experts, axes)

@@ -1,0 +1,76 @@
+"""The Compare page through Streamlit's AppTest, in a session whose Train page made one run: a copy
+with one setting changed, both trained together, the maps side by side with aligned experts, the
+curves, the difference map and the table of what differs."""
+
+import json
+import time
+
+from streamlit.testing.v1 import AppTest
+
+SCRIPT = """
+import streamlit as st
+from moe_core.config import RunConfig
+from moe_explorer_app import compare_page, session
+if not session.book().runs:  # what the Train page leaves: one run of the sidebar's settings
+    session.sync(RunConfig().replace(**{"data.n_train": 400, "data.n_test": 200}), False)
+compare_page.render()
+"""
+
+
+def page() -> AppTest:
+    at = AppTest.from_string(SCRIPT, default_timeout=90)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def titles(at: AppTest) -> list[str]:
+    return [
+        json.loads(e.proto.json)["figure"]["layout"]["title"]["text"]
+        for e in at.get("bidi_component")
+        if e.proto.component_name == "moe_live_figure"
+    ]
+
+
+def runs(at: AppTest) -> list:
+    return at.session_state["runs"].runs
+
+
+def test_a_copy_with_one_setting_changed_trains_beside_the_first_and_is_compared():
+    at = page()
+    assert at.selectbox(key="compare.key").value == "model.balance"
+    assert at.selectbox(key="compare.value.model.balance").value == "none"  # another value than the run's
+    at.button(key="compare.add").click().run()
+    first, copy = sorted(runs(at), key=lambda r: r.number)
+    assert copy.cfg == first.cfg.replace(**{"model.balance": "none"}) and at.session_state["runs"].active is first
+    assert at.multiselect(key="compare.numbers").value == [1, 2]
+    at.button(key="compare.play").click().run()
+    deadline = time.monotonic() + 60
+    while min(first.trainer.step_count, copy.trainer.step_count) < 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.button(key="compare.pause").click().run()
+    assert abs(first.trainer.step_count - copy.trainer.step_count) < 400  # trained together, in step
+    shown = titles(at)
+    assert "Routing maps, experts matched to run 1's" in shown and "Runs over training" in shown
+    assert any(t.startswith("Run 1 vs run 2: ") for t in shown)
+    (table,) = at.dataframe
+    assert list(table.value["model.balance"]) == ["aux_loss", "none"] and list(table.value["run"]) == [1, 2]
+    assert not at.exception
+
+
+def test_a_copy_identical_to_its_source_is_refused_with_a_sentence():
+    at = page()
+    at.selectbox(key="compare.key").set_value("model.top_k").run()
+    at.button(key="compare.add").click().run()
+    (error,) = [e.value for e in at.error]
+    assert error == "That run cannot be made: that is run 1 again; pick another value of model.top_k."
+    assert len(runs(at)) == 1
+
+
+def test_an_impossible_copy_is_one_sentence_and_changes_nothing():
+    at = page()
+    at.selectbox(key="compare.key").set_value("model.top_k").run()
+    at.text_input(key="compare.text.model.top_k").set_value("9").run()
+    at.button(key="compare.add").click().run()
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("That run cannot be made: ") and "top_k" in error and len(runs(at)) == 1
