@@ -5,12 +5,10 @@ what differs and how each run ends."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 import numpy as np
 import streamlit as st
 
+from moe_core import results
 from moe_core.align import align_assignments, first_choices
 from moe_core.config import ConfigError, parse_assignment
 from moe_core.options import OPTIONS
@@ -146,16 +144,8 @@ def _table(runs: list[Run], differences: list[dict]) -> None:
     st.markdown("##### What differs, and how each run ends")
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption("Click a column's header to sort by it.")
-    st.download_button("Download the table (CSV)", _csv(rows), "moe-explorer-compare.csv", "text/csv",
+    st.download_button("Download the table (CSV)", results.csv_text(rows), "moe-explorer-compare.csv", "text/csv",
                        key="compare.download")  # fmt: skip
-
-
-def _csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def _toolbar(runs: list[Run]) -> None:

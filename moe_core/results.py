@@ -50,7 +50,11 @@ def _extras(row: Row) -> dict:
 
 def to_csv(result: SweepResult) -> str:
     """One line per run: settings, seed, outcome and final metrics."""
-    records = [row.flat() for row in result.rows]
+    return csv_text([row.flat() for row in result.rows])
+
+
+def csv_text(records: list[dict]) -> str:
+    """Records with the same keys as CSV text, lists and dicts as JSON."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(records[0]) if records else [])
     writer.writeheader()

@@ -2,10 +2,11 @@
 with one setting changed, both trained together, the maps side by side with aligned experts, the
 curves, the difference map and the table of what differs."""
 
-import json
 import time
 
 from streamlit.testing.v1 import AppTest
+
+from devtools.apptest import figure_titles, run_script
 
 SCRIPT = """
 import streamlit as st
@@ -18,18 +19,7 @@ compare_page.render()
 
 
 def page() -> AppTest:
-    at = AppTest.from_string(SCRIPT, default_timeout=90)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def titles(at: AppTest) -> list[str]:
-    return [
-        json.loads(e.proto.json)["figure"]["layout"]["title"]["text"]
-        for e in at.get("bidi_component")
-        if e.proto.component_name == "moe_live_figure"
-    ]
+    return run_script(SCRIPT)
 
 
 def runs(at: AppTest) -> list:
@@ -50,7 +40,7 @@ def test_a_copy_with_one_setting_changed_trains_beside_the_first_and_is_compared
         time.sleep(0.05)
     at.button(key="compare.pause").click().run()
     assert abs(first.trainer.step_count - copy.trainer.step_count) < 400  # trained together, in step
-    shown = titles(at)
+    shown = figure_titles(at)
     assert "Routing maps, experts matched to run 1's" in shown and "Runs over training" in shown
     assert any(t.startswith("Run 1 vs run 2: ") for t in shown)
     (table,) = at.dataframe

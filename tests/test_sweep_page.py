@@ -1,11 +1,10 @@
 """The Sweep page through Streamlit's AppTest, and the job it runs in the background: a small sweep
 trains to its table and figures, a results file opens the same way, and bad input is one sentence."""
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from devtools.apptest import figure_titles, run_script
 from moe_core.config import ConfigError, RunConfig
 from moe_core.results import write
 from moe_core.sweep import sweep
@@ -15,18 +14,7 @@ BASE = RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100, "train.st
 
 
 def sweep_page() -> AppTest:
-    at = AppTest.from_string("from moe_explorer_app import sweep_page\nsweep_page.render()", default_timeout=90)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def figure_titles(at: AppTest) -> list[str]:
-    return [
-        json.loads(e.proto.json)["figure"]["layout"]["title"]["text"]
-        for e in at.get("bidi_component")
-        if e.proto.component_name == "moe_live_figure"
-    ]
+    return run_script("from moe_explorer_app import sweep_page\nsweep_page.render()")
 
 
 def test_a_small_sweep_runs_from_the_page_to_its_figures_and_table():
