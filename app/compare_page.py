@@ -48,7 +48,7 @@ def _duplicate(runs: list[Run]) -> None:
                 cfg = source.cfg.replace(**{key: parsed})
                 if cfg == source.cfg:
                     raise ConfigError(f"that is run {source.number} again; pick another value of {key}")
-                run, notice = session.book().add(cfg, source.baseline is not None)
+                run, notice = session.book().add(cfg, source.baseline is not None, session.worker())
             except ConfigError as err:
                 st.error(f"That run cannot be made: {err}.")
                 return
@@ -72,7 +72,9 @@ def _maps(runs: list[Run]) -> tuple[list[np.ndarray], list[float], list[list[flo
             same_inputs = trainer.data.dim == reference.trainer.data.dim
             mine = first_choices(trainer.model, x.to(trainer.device)) if same_inputs else None
         winner = grid.winner_RR.astype(int)
-        if mine is not None:
+        if run is reference:
+            agreement = 1.0
+        elif mine is not None:
             alignment = align_assignments(ref_first, mine, reference.cfg.model.n_experts, run.cfg.model.n_experts)
             winner, agreement = alignment.relabel(winner), alignment.agreement
         else:
@@ -95,7 +97,15 @@ def _run_name(run: Run, differs: dict) -> str:
     return f"Run {run.number}" + (f" ({shown})" if shown else "")
 
 
-def _live(numbers: list[int]) -> None:
+def _agreement(share: float, reference: int) -> str:
+    if np.isnan(share):
+        return "other inputs: not matched"
+    return f"{share:.0%} agree with run {reference}"
+
+
+def _live(numbers: list[int], playing: bool) -> None:
+    if playing and not session.worker().playing:
+        st.rerun(scope="app")  # every compared run stopped (diverged): refresh the toolbar
     book = session.book()
     runs = [run for number in numbers for run in book.runs if run.number == number and run.trainer.is_moe]
     if not runs:
@@ -107,7 +117,7 @@ def _live(numbers: list[int]) -> None:
     axes = ("x1", "x2") if runs[0].trainer.data.dim == 2 else ("PC1", "PC2")
     titles = [
         f"{name}<br>step {run.trainer.step_count:,} · "
-        + ("the reference" if i == 0 else f"{agree:.0%} agree with run {runs[0].number}")
+        + ("the reference" if i == 0 else _agreement(agree, runs[0].number))
         for i, (run, name, agree) in enumerate(zip(runs, names, agreements, strict=True))
     ]
     title = f"Routing maps, experts matched to run {runs[0].number}'s"
@@ -167,8 +177,7 @@ def render() -> None:
         return
     _duplicate(book.runs)
     kept = [run.number for run in book.runs]
-    wanted = [n for n in st.session_state.get(COMPARED, kept) if n in kept] or kept
-    st.session_state[COMPARED] = wanted
+    st.session_state[COMPARED] = [n for n in st.session_state.get(COMPARED, kept) if n in kept]
     labels = {run.number: run.name for run in book.runs}
     numbers = st.multiselect("Runs compared", kept, format_func=labels.get, key=COMPARED)
     runs = [run for number in numbers for run in book.runs if run.number == number]
@@ -177,4 +186,4 @@ def render() -> None:
         return
     _toolbar(runs)
     playing = session.worker().playing
-    st.fragment(_live, run_every=1.0 if playing else None)(numbers)
+    st.fragment(_live, run_every=1.0 if playing else None)(numbers, playing)

@@ -139,8 +139,10 @@ class Worker:
 
     def forget(self, run: Run) -> None:
         """Stop training a run (it is being deleted); the others go on."""
-        self.pause()
         self.runs = [r for r in self.runs if r is not run]
+        with run.lock:  # waits out its chunk in progress: no step of it runs after this returns
+            if not self.runs:
+                self._playing.clear()
 
     def pause(self) -> None:
         """Stop training; when this returns no further step runs (the locks wait out the current chunk)."""
@@ -209,16 +211,21 @@ class RunBook:
             worker.forget(run)
         self.runs.remove(run)
 
-    def add(self, cfg: RunConfig, with_baseline: bool) -> tuple[Run, str | None]:
+    def add(self, cfg: RunConfig, with_baseline: bool, worker: Worker) -> tuple[Run, str | None]:
         """A new run kept beside the others, the active one unchanged (for comparisons); the oldest
         other run goes beyond the limit. Returns the run and a sentence if one was removed."""
         run = self._make_run(self._counter + 1, cfg, with_baseline)
         self._counter += 1
         self.runs.insert(max(len(self.runs) - 1, 0), run)
-        if len(self.runs) > self.limit:
-            dropped = self.runs.pop(0)
-            return run, f"Run {dropped.number} was removed to keep memory bounded ({self.limit} runs at most)."
-        return run, None
+        return run, self._evict(worker)
+
+    def _evict(self, worker: Worker) -> str | None:
+        """Beyond the limit, the oldest run goes (and stops training); the sentence that says so."""
+        if len(self.runs) <= self.limit:
+            return None
+        dropped = self.runs.pop(0)
+        worker.forget(dropped)
+        return f"Run {dropped.number} was removed to keep memory bounded ({self.limit} runs at most)."
 
     def sync(self, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
         """Make the active run match the settings: a live change where the model can take it, else a
@@ -235,7 +242,7 @@ class RunBook:
         was_playing = worker.playing
         worker.pause()  # before reading the step count, so the run cannot train past step 0 meanwhile
         try:
-            notice = self._replace_or_add(current, cfg, with_baseline)
+            notice = self._replace_or_add(current, cfg, with_baseline, worker)
         finally:
             if was_playing and self.active is not None:
                 worker.play(self.active)
@@ -249,7 +256,7 @@ class RunBook:
                 run.baseline.apply_live(cfg.replace(**{"model.arch": "dense"}))
         return f"Applied at step {run.trainer.step_count} without restarting: {'; '.join(texts)}."
 
-    def _replace_or_add(self, current: Run | None, cfg: RunConfig, with_baseline: bool) -> str | None:
+    def _replace_or_add(self, current: Run | None, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
         untrained = current is not None and current.trainer.step_count == 0
         number = current.number if untrained else self._counter + 1  # a replaced run keeps its number
         run = self._make_run(number, cfg, with_baseline)
@@ -260,8 +267,5 @@ class RunBook:
         elif current is not None:
             notice = f"That setting needs a new model: started run {number} at step 0 (run {current.number} is kept)."
         self.runs.append(run)
-        if len(self.runs) > self.limit:
-            dropped = self.runs.pop(0)
-            removed = f"Run {dropped.number} was removed to keep memory bounded ({self.limit} runs at most)."
-            notice = f"{notice} {removed}" if notice else removed
-        return notice
+        removed = self._evict(worker)
+        return f"{notice} {removed}" if notice and removed else notice or removed

@@ -16,7 +16,7 @@ logging.basicConfig(level=os.environ.get("MOE_EXPLORER_LOG", "WARNING").upper(),
 st.set_page_config(page_title="MoE Explorer", page_icon="🧭", layout="wide")
 # Streamlit forgets a widget's value on a page that does not draw it; written back on every page, the
 # Train page's settings and view survive a visit to the Sweep page.
-for key in [*sidebar.widget_keys(), "ui.present", "ui.map_mode"]:
+for key in [*sidebar.widget_keys(), "ui.present", "ui.map_mode", "compare.numbers"]:
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
 pages = [

@@ -38,7 +38,10 @@ def _values(key: str, base: RunConfig, slot: str) -> list:
         default = [current, *[c for c in choices if c != current][:1]] if current in choices else choices[:2]
         return st.multiselect("Values", choices, default=default, key=f"sweep.values.{slot}.{key}")
     text = st.text_input(
-        "Values, separated by commas", value=f"{current}", key=f"sweep.text.{slot}.{key}", help=option.help
+        "Values, separated by commas",
+        value="null" if current is None else f"{current}",
+        key=f"sweep.text.{slot}.{key}",
+        help=f"{option.help} Numbers, or null for none." if option.null_toggle else option.help,
     )
     return parse_grid([f"{key}={text}"])[key] if text.strip() else []
 
@@ -61,7 +64,7 @@ def _setup(base: RunConfig) -> tuple[dict, int, int] | None:
         return None
     left, right = st.columns(2, gap="large")
     seeds = left.slider("Seeds per combination", 1, 10, 3, help="train.seed, +1, ...: initial weights, batches, noise")
-    steps = right.number_input("Steps per run", 10, 20_000, min(base.train.steps, 1000), step=100)
+    steps = right.number_input("Steps per run", 10, 20_000, min(max(base.train.steps, 10), 1000), step=100)
     if any(not values for values in grid.values()):
         st.info("Pick at least one value for each setting.")
         return None
@@ -99,8 +102,8 @@ def _opened_file() -> None:
         path.write_bytes(uploaded.getvalue())
         try:
             st.session_state[OPENED] = results.read(path)
-        except (ConfigError, ValueError, KeyError) as err:
-            st.error(f"{uploaded.name} is not a results file this product wrote ({err}).")
+        except ConfigError as err:
+            st.error(f"{uploaded.name} cannot be shown: {err}")
 
 
 def _views(result: SweepResult, n_experts: int, axes: tuple[str, str]) -> None:
@@ -116,7 +119,8 @@ def _views(result: SweepResult, n_experts: int, axes: tuple[str, str]) -> None:
         st.caption("Each line is one run; drag along an axis to keep only the runs in that range.")
     with_maps = [row for row in result.rows if row.map]
     if with_maps:
-        seed = st.select_slider("Seed shown in the maps", seeds, key="sweep.seed") if len(seeds) > 1 else seeds[0]
+        mapped = sorted({row.seed for row in with_maps})
+        seed = st.select_slider("Seed shown in the maps", mapped, key="sweep.seed") if len(mapped) > 1 else mapped[0]
         rows = [row for row in with_maps if row.seed == seed]
         components.figure(figures.map_multiples(rows, n_experts, seed, axes), "sweep_maps")
         st.caption("Expert numbers are arbitrary, so each map's experts are renumbered to best match the first "

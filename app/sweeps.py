@@ -30,6 +30,8 @@ class SweepJob:
             )
         except ConfigError as err:
             self.error = str(err)
+        except Exception as err:  # a thread's failure must reach the page as a sentence
+            self.error = f"The sweep stopped on an error: {type(err).__name__}: {err}."
 
     def _count(self, done: int, _total: int) -> None:
         self.done = done

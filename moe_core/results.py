@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 from moe_core.config import ConfigError
@@ -26,6 +27,9 @@ def check_path(path: str | Path, verb: str = "go to") -> Path:
     path = Path(path)
     if path.suffix not in SUFFIXES:
         raise ConfigError(f"Results {verb} a .csv, .json or .parquet file, not '{path.name}'.")
+    folder = path.parent if verb == "go to" else None
+    if folder is not None and not (folder.is_dir() and os.access(folder, os.W_OK)):
+        raise ConfigError(f"The folder '{folder}' does not exist or cannot be written; results cannot go there.")
     if path.suffix == ".parquet":
         _parquet()
     return path
@@ -75,24 +79,40 @@ def read(path: str | Path) -> SweepResult:
     """A results file written by `write` (or by the CLI), with its summary recomputed from the rows."""
     path = check_path(path, "come from")
     if path.suffix == ".json":
-        doc = json.loads(path.read_text())
+        try:
+            doc = json.loads(path.read_text())
+        except ValueError as err:  # not JSON, or not text
+            raise ConfigError(f"The file is not valid JSON ({err}).") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list) or not isinstance(doc.get("grid"), dict):
+            raise ConfigError("The file is JSON but not a sweep's results, which hold a grid and rows.")
         records, keys = doc["rows"], list(doc["grid"])
     elif path.suffix == ".csv":
-        records = list(csv.DictReader(io.StringIO(path.read_text())))
+        try:
+            records = list(csv.DictReader(io.StringIO(path.read_text())))
+        except (ValueError, csv.Error) as err:
+            raise ConfigError(f"The file is not readable CSV text ({err}).") from None
         records = [{k: _parse(v) for k, v in record.items()} for record in records]
         keys = _setting_keys(records)
     else:
         records = _parquet().parquet.read_table(path).to_pylist()
         keys = _setting_keys(records)
-    rows = [_row(record, keys) for record in records]
+    try:
+        rows = [_row(record, keys) for record in records]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ConfigError(f"The file's rows are not a sweep's rows ({type(err).__name__}: {err}).") from None
     grid = {key: list(dict.fromkeys(json.dumps(r.settings[key]) for r in rows)) for key in keys}
     return SweepResult({k: [json.loads(v) for v in values] for k, values in grid.items()}, rows, summarise(rows, keys))
 
 
 def _setting_keys(records: list[dict]) -> list[str]:
-    """The columns before `seed`: the grid's keys, as `Row.flat` orders them."""
+    """The columns before `seed`: the grid's keys (section.name), as `Row.flat` orders them."""
     columns = list(records[0]) if records else []
-    return columns[: columns.index("seed")] if "seed" in columns else []
+    if "seed" not in columns or "steps" not in columns:
+        raise ConfigError("The file has no seed and steps columns, which a sweep's rows have.")
+    keys = columns[: columns.index("seed")]
+    if any("." not in key for key in keys):
+        raise ConfigError(f"The file's setting columns are not options (section.name): {', '.join(keys)}.")
+    return keys
 
 
 def _parse(text: str):

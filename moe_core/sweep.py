@@ -115,6 +115,8 @@ def plan(base: RunConfig, grid: Mapping[str, Sequence], seeds: int | Sequence[in
     here, before anything trains). `seeds`: how many (base seed, base seed + 1, ...) or which."""
     for key, values in grid.items():
         split_key(key)
+        if key == "train.seed":
+            raise ConfigError("train.seed is what the seeds count; give their number (--seeds) instead.")
         if not values:
             raise ConfigError(f"The grid gives {key} no values.")
         for value in values:
@@ -274,7 +276,7 @@ def summarise(rows: Sequence[Row], keys: Sequence[str]) -> list[dict]:
             values = np.array(
                 [r.metrics[name] for r in members if r.diverged is None and r.metrics[name] is not None], dtype=float
             )
-            entry.update(_spread(name, values))
+            entry.update(_spread(name, values[np.isfinite(values)]))
         table.append(entry)
     return table
 

@@ -7,6 +7,7 @@ run with a message naming the step, and keeps the last good weights and the hist
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -22,6 +23,10 @@ from moe_core.metrics import Metrics, measure
 from moe_core.model import MoE, build_model, objective_loss
 from moe_core.options import LIVE_KEYS
 from moe_core.probe import GridProbe, probe_grid, probe_points
+
+# Models are initialised from torch's global generator, seeded per run: two threads building at once
+# (the app's page and a sweep) would draw from each other's seeds.
+_SEEDING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class Trainer:
         self.device = resolve_device(cfg.train.device)
         self.data = data if data is not None else make_dataset(cfg.data)
         self.classification = self.data.classification
-        with torch.random.fork_rng(devices=[]):
+        with _SEEDING, torch.random.fork_rng(devices=[]):  # torch's global generator, one thread at a time
             torch.manual_seed(cfg.train.seed)
             model = build_model(
                 cfg.model,

@@ -64,3 +64,24 @@ def test_many_or_one_map_fill_a_grid_of_at_most_four_columns(count):
     rows = [row("none", 1, 0, 0.3, np.zeros((4, 4), int)) for _ in range(count)]
     fig = map_multiples(rows, 2, seed=0)
     assert len(fig.data) == count and sum(bool(t.showscale) for t in fig.data) == 1
+
+
+def test_settings_that_mix_none_and_numbers_sort_and_label_without_error():
+    grid = {"model.capacity_factor": [None, 1.25], "model.top_k": [1]}
+    rows = [
+        Row({"model.capacity_factor": c, "model.top_k": 1}, 0, 10, None, 0.1, {"test_loss": 0.3}) for c in (1.25, None)
+    ]
+    (trace,) = parallel_settings(grid, rows, "test_loss").data
+    assert list(trace.dimensions[0].ticktext) == ["1.25", "None"]
+    summary = [{"model.capacity_factor": c, "model.top_k": 1, "test_loss_mean": 0.3, "test_loss_ci95": None}
+               for c in (None, 1.25)]  # fmt: skip
+    flipped = metric_bars({"model.top_k": [1], "model.capacity_factor": [None, 1.25]}, summary, "test_loss", 1)
+    assert [t.name for t in flipped.data] == ["capacity_factor=None", "capacity_factor=1.25"]
+
+
+def test_maps_of_another_plane_are_left_unmatched_and_say_so():
+    rows = [row("none", 1, 0, 0.3, np.zeros((4, 4), int)), row("none", 2, 0, 0.3, np.ones((4, 4), int))]
+    rows[1].map["extent"] = [-3.0, 3.0, -3.0, 3.0]  # a sweep over the data: another plane
+    maps, agreement = aligned_maps(rows, 2)
+    assert np.array_equal(maps[1], np.ones((4, 4))) and np.isnan(agreement[1])
+    assert map_multiples(rows, 2, 0).layout.annotations[1].text == "balance=none, top_k=2<br>another plane: not matched"

@@ -1,5 +1,7 @@
 """A sweep's results as files (CSV, JSON, Parquet) read back as they were written, and as a table."""
 
+import re
+
 import pytest
 
 from moe_core.config import ConfigError, RunConfig
@@ -40,3 +42,25 @@ def test_the_table_shows_each_combination_with_mean_and_interval(result):
     assert lines[0].split()[:3] == ["top_k", "balance", "runs"] and len(lines) == 5
     first = result.summary[0]
     assert f"{first['test_accuracy_mean']:.3f} ± {first['test_accuracy_ci95']:.3f}" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("list.json", "[1, 2]", "The file is JSON but not a sweep's results"),
+        ("bad.json", "{oops", "The file is not valid JSON"),
+        ("plain.csv", "a,b\n1,2\n", "The file has no seed and steps columns"),
+        ("short.csv", "lr,seed,steps\n0.1,0,10\n", "setting columns are not options (section.name): lr"),
+        ("blank.csv", "model.top_k,seed,steps\n1,,10\n", "The file's rows are not a sweep's rows"),
+    ],
+)
+def test_a_file_that_is_not_a_sweeps_results_is_one_sentence(tmp_path, name, content, says):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        read(path)
+
+
+def test_results_cannot_go_to_a_missing_folder_and_the_check_comes_first(result, tmp_path):
+    with pytest.raises(ConfigError, match="does not exist or cannot be written"):
+        write(result, tmp_path / "missing" / "rows.csv")

@@ -197,19 +197,20 @@ def test_several_runs_train_in_turn_and_pause_together(worker):
     worker.play_together(runs)
     worker.forget(runs[1])  # deleting a run takes it out; the others go on
     held = runs[1].trainer.step_count
-    worker.play_together(worker.runs)
     wait_until(lambda: runs[0].trainer.step_count > stopped[0] + 20)
-    assert runs[1].trainer.step_count == held and worker.runs == [runs[0], runs[2]]
+    assert runs[1].trainer.step_count == held and worker.runs == [runs[0], runs[2]] and worker.playing
 
 
 def test_a_run_added_for_a_comparison_leaves_the_active_run_active(worker):
     book = RunBook(make_run, limit=3)
     book.sync(RunConfig().replace(**SMALL), False, worker)
     active = book.active
-    added, notice = book.add(active.cfg.replace(**{"model.top_k": 2}), False)
+    added, notice = book.add(active.cfg.replace(**{"model.top_k": 2}), False, worker)
     assert book.active is active and book.runs == [added, active] and notice is None
     assert added.number == 2 and added.cfg.model.top_k == 2
-    book.add(active.cfg, False)
-    _, notice = book.add(active.cfg, False)
+    book.add(active.cfg, False, worker)
+    worker.play_together([added, active])
+    _, notice = book.add(active.cfg, False, worker)
     assert len(book.runs) == 3 and book.active is active and added not in book.runs
     assert notice == "Run 2 was removed to keep memory bounded (3 runs at most)."
+    assert worker.runs == [active]  # the removed run no longer trains

@@ -1,6 +1,7 @@
 """Sweeps: every combination times every seed, validated first, reproducible per seed whatever the
 number of workers, diverged runs kept as rows, and a summary whose spread matches numpy and scipy."""
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -85,6 +86,15 @@ def test_grids_are_parsed_and_checked_before_anything_trains():
     with pytest.raises(ConfigError, match=r"model\.n_experts"):
         plan(BASE, {"model.n_experts": [4, 0]})
     assert [t.seed for t in plan(BASE.replace(**{"train.seed": 7}), {}, 3)] == [7, 8, 9]
+    with pytest.raises(ConfigError, match=r"train\.seed is what the seeds count"):
+        plan(BASE, {"train.seed": [1, 2]})
+
+
+def test_the_summary_leaves_out_values_that_are_not_finite(result):
+    broken = [dataclasses.replace(result.rows[0], metrics={**result.rows[0].metrics, "test_loss": float("nan")}),
+              *result.rows[1:2]]  # fmt: skip
+    entry = summarise(broken, list(GRID))[0]
+    assert entry["test_loss_mean"] == result.rows[1].metrics["test_loss"] and entry["test_loss_std"] is None
 
 
 def test_a_local_ray_gives_the_same_rows_as_the_local_backend(result):

@@ -53,7 +53,7 @@ def test_a_file_that_is_not_results_is_one_sentence():
     at.run()
     assert not at.exception
     (error,) = [e.value for e in at.error]
-    assert error.startswith("notes.csv is not a results file this product wrote")
+    assert error == "notes.csv cannot be shown: The file has no seed and steps columns, which a sweep's rows have."
 
 
 def test_typed_values_that_are_not_allowed_are_one_sentence():

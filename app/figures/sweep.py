@@ -45,14 +45,14 @@ def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, see
     keys = list(grid)
     label = METRIC_LABELS.get(metric, metric)
     traces = []
-    groups = grid[keys[1]] if len(keys) > 1 else [None]
-    for g, group in enumerate(groups):
-        entries = [e for e in summary if len(keys) < 2 or e[keys[1]] == group]
+    second = len(keys) > 1
+    for g, group in enumerate(grid[keys[1]] if second else [None]):
+        entries = [e for e in summary if not second or e[keys[1]] == group]
         traces.append(
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": "all runs" if group is None else f"{keys[1].split('.')[1]}={group}",
+                "name": f"{keys[1].split('.')[1]}={group}" if second else "all runs",
                 "x": [str(e[keys[0]]) if keys else "base" for e in entries],
                 "y": [e[f"{metric}_mean"] for e in entries],
                 "error_y": {"type": "data", "array": [e[f"{metric}_ci95"] or 0 for e in entries], "width": 8},
@@ -84,9 +84,15 @@ def _span(summary: Sequence[dict], metric: str) -> list[float] | None:
     return [low - pad, high + pad]
 
 
+def _order(value) -> tuple:
+    """Numbers in order first, then everything else (names, None) by its text."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return (0, value, "") if number else (1, 0, str(value))
+
+
 def _dimension(label: str, values: list) -> dict:
     """A parallel-coordinates axis with one tick per distinct value, in order (settings are few)."""
-    distinct = sorted(set(values), key=lambda v: (isinstance(v, str), v))
+    distinct = sorted(set(values), key=_order)
     return {
         "label": label,
         "values": [distinct.index(v) for v in values],
@@ -114,12 +120,17 @@ def parallel_settings(grid: dict[str, list], rows: Sequence[Row], metric: str) -
 
 
 def aligned_maps(rows: Sequence[Row], n_experts: int) -> tuple[list[np.ndarray], list[float]]:
-    """Each row's small map with its experts renumbered to match the first row's (the same cells
-    are the same points), and the share of cells that agree with it."""
+    """Each row's small map with its experts renumbered to match the first row's, and the share of
+    cells that agree with it. Only maps of the same plane (the same extent and size) are matched: a
+    sweep over the data draws other planes, left as they are (agreement NaN)."""
     reference = np.array(rows[0].map["winner"])
     maps, agreements = [], []
     for row in rows:
         winner = np.array(row.map["winner"])
+        if row.map["extent"] != rows[0].map["extent"] or winner.shape != reference.shape:
+            maps.append(winner)
+            agreements.append(float("nan"))
+            continue
         alignment = align_assignments(reference.ravel(), winner.ravel(), n_experts)
         maps.append(alignment.relabel(winner))
         agreements.append(alignment.agreement)
@@ -130,6 +141,9 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
     """The final routing map of each combination (one seed), colours aligned to the first map, so
     that the same colour means the same division of the plane across panels."""
     maps, agreements = aligned_maps(rows, n_experts)
-    titles = [f"{setting_text(r.settings)}<br>{a:.0%} agree" for r, a in zip(rows, agreements, strict=True)]
+    titles = [
+        f"{setting_text(r.settings)}<br>" + ("another plane: not matched" if np.isnan(a) else f"{a:.0%} agree")
+        for r, a in zip(rows, agreements, strict=True)
+    ]
     title = f"Final routing maps, seed {seed}: colours matched to the first"
     return map_grid(title, titles, maps, [r.map["extent"] for r in rows], n_experts, axes)
