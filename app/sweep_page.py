@@ -117,6 +117,9 @@ def _views(result: SweepResult, n_experts: int, axes: tuple[str, str]) -> None:
     with right:
         components.figure(figures.parallel_settings(result.grid, result.rows, metric), "sweep_parallel")
         st.caption("Each line is one run; drag along an axis to keep only the runs in that range.")
+    if any(row.history for row in result.rows):
+        components.figure(figures.metric_over_training(result.grid, result.rows, metric), "sweep_curves")
+        st.caption("Line: the mean over seeds at each snapshot; shaded: one standard deviation either side.")
     with_maps = [row for row in result.rows if row.map]
     if with_maps:
         mapped = sorted({row.seed for row in with_maps})

@@ -26,7 +26,13 @@ class SweepJob:
     def _run(self) -> None:
         try:
             self.result = sweep(
-                self.base, self.grid, self.seeds, with_map=True, progress=self._count, stop=self._stop.is_set
+                self.base,
+                self.grid,
+                self.seeds,
+                with_history=True,
+                with_map=True,
+                progress=self._count,
+                stop=self._stop.is_set,
             )
         except ConfigError as err:
             self.error = str(err)

@@ -138,6 +138,7 @@ def plan(base: RunConfig, grid: Mapping[str, Sequence], seeds: int | Sequence[in
 
 
 MAP_RESOLUTION = 40  # a small multiple's cells per side
+HISTORY_POINTS = 25  # snapshots over a run, when its history is kept
 
 
 def run_trial(trial: Trial, with_history: bool = False, with_map: bool = False) -> Row:
@@ -146,7 +147,8 @@ def run_trial(trial: Trial, with_history: bool = False, with_map: bool = False) 
     from moe_core.train import Trainer
 
     trainer = Trainer(trial.cfg, probe_size=None)
-    snapshot = trainer.fit(trial.cfg.train.steps)
+    steps = trial.cfg.train.steps
+    snapshot = trainer.fit(steps, snapshot_every=max(1, steps // HISTORY_POINTS) if with_history else None)
     final = snapshot.metrics
     metrics = {name: _plain(getattr(final, name)) for name in METRICS}
     history = [_plain(m.to_dict()) for m in trainer.history] if with_history else None

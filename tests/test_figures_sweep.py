@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from moe_core.sweep import Row
-from moe_explorer_app.figures.sweep import aligned_maps, map_multiples, metric_bars, parallel_settings
+from moe_explorer_app.figures.sweep import (
+    aligned_maps,
+    map_multiples,
+    metric_bars,
+    metric_over_training,
+    parallel_settings,
+)
 
 GRID = {"model.balance": ["none", "aux_loss"], "model.top_k": [1, 2]}
 SUMMARY = [
@@ -85,3 +91,19 @@ def test_maps_of_another_plane_are_left_unmatched_and_say_so():
     maps, agreement = aligned_maps(rows, 2)
     assert np.array_equal(maps[1], np.ones((4, 4))) and np.isnan(agreement[1])
     assert map_multiples(rows, 2, 0).layout.annotations[1].text == "balance=none, top_k=2<br>another plane: not matched"
+
+
+def test_each_combination_over_training_is_a_mean_line_with_a_band_of_one_std():
+    def run(top_k, seed, losses):
+        history = [{"step": s, "test_loss": v} for s, v in zip((0, 10, 20), losses, strict=True)]
+        return Row({"model.balance": "none", "model.top_k": top_k}, seed, 20, None, 0.1, {}, history=history)
+
+    rows = [run(1, 0, [0.7, 0.5, 0.4]), run(1, 1, [0.7, 0.3, 0.2]), run(2, 0, [0.6, 0.4, 0.3])]
+    fig = metric_over_training(GRID, rows, "test_loss")
+    assert fig.layout.title.text == "test loss over training: mean ± 1 std over 2 seeds"
+    band, mean = fig.data[0], fig.data[1]
+    assert mean.name == "balance=none, top_k=1" and list(mean.y) == pytest.approx([0.7, 0.4, 0.3])
+    spread = np.std([0.5, 0.3], ddof=1)
+    assert list(band.x) == [0, 10, 20, 20, 10, 0] and band.y[1] == pytest.approx(0.4 + spread)
+    assert band.y[4] == pytest.approx(0.4 - spread) and band.fill == "toself"
+    assert list(fig.data[3].y) == [0.6, 0.4, 0.3] and fig.layout.xaxis.title.text == "step"

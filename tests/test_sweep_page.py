@@ -30,6 +30,8 @@ def test_a_small_sweep_runs_from_the_page_to_its_figures_and_table():
     titles = figure_titles(at)
     assert "test accuracy, 2 seeds: mean ± 95% CI" in titles and "Every run: settings → test accuracy" in titles
     assert "Final routing maps, seed 0: colours matched to the first" in titles
+    assert "test accuracy over training: mean ± 1 std over 2 seeds" in titles
+    assert len(job.result.rows[0].history) > 2  # snapshots along the way, for the curves
     (summary, runs) = at.dataframe
     assert list(summary.value["balance"]) == ["aux_loss", "none"] and list(summary.value["runs"]) == [2, 2]
     assert len(runs.value) == 4

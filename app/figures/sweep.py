@@ -84,6 +84,39 @@ def _span(summary: Sequence[dict], metric: str) -> list[float] | None:
     return [low - pad, high + pad]
 
 
+def metric_over_training(grid: dict[str, list], rows: Sequence[Row], metric: str) -> go.Figure:
+    """Per combination, the metric's mean over seeds along training with a shaded band of one
+    standard deviation (Weights & Biases' grouped runs); where runs diverged, the seeds still going."""
+    label = METRIC_LABELS.get(metric, metric)
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.history:
+            groups.setdefault(setting_text({k: row.settings[k] for k in grid}), []).append(row)
+    traces = []
+    for g, (name, members) in enumerate(groups.items()):
+        by_step: dict[int, list[float]] = {}
+        for row in members:
+            for point in row.history:
+                if point.get(metric) is not None:
+                    by_step.setdefault(point["step"], []).append(point[metric])
+        steps = sorted(by_step)
+        mean = np.array([np.mean(by_step[s]) for s in steps])
+        spread = np.array([np.std(by_step[s], ddof=1) if len(by_step[s]) > 1 else 0.0 for s in steps])
+        colour = expert_colour(g)
+        traces.append({"type": "scatter", "mode": "lines", "x": steps + steps[::-1],
+                       "y": [*(mean + spread), *(mean - spread)[::-1]], "fill": "toself", "fillcolor": colour,
+                       "opacity": 0.2, "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False,
+                       "legendgroup": name})  # fmt: skip
+        traces.append({"type": "scatter", "mode": "lines", "x": steps, "y": mean.tolist(), "name": name,
+                       "legendgroup": name, "line": {"color": colour, "width": 2},
+                       "hovertemplate": f"{name}<br>{label} %{{y:.3f}} at step %{{x}}<extra></extra>"})  # fmt: skip
+    seeds = len({row.seed for row in rows})
+    layout = base_layout(f"{label} over training: mean ± 1 std over {seeds} seed{'s' * (seeds > 1)}", 400)
+    layout["xaxis"].update(title={"text": "step"})
+    layout["yaxis"].update(title={"text": label})
+    return go.Figure({"data": traces, "layout": layout})
+
+
 def _order(value) -> tuple:
     """Numbers in order first, then everything else (names, None) by its text."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
