@@ -81,7 +81,7 @@ def _maps(runs: list[Run]) -> tuple[list[np.ndarray], list[float], list[list[flo
             agreement = float("nan")
         maps.append(winner)
         agreements.append(agreement)
-        extents.append([float(grid.xs_R[0]), float(grid.xs_R[-1]), float(grid.ys_R[0]), float(grid.ys_R[-1])])
+        extents.append(grid.extent)
     return maps, agreements, extents
 
 

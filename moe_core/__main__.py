@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -103,17 +102,9 @@ def summary(trainer) -> dict:
         device=str(trainer.device),
         config=trainer.cfg.to_dict(),
     )
-    return _finite(doc)
+    from moe_core.sweep import json_ready  # here, not at start-up: it loads scipy
 
-
-def _finite(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+    return json_ready(doc)
 
 
 def _train(args: argparse.Namespace) -> None:

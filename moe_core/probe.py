@@ -51,6 +51,11 @@ class GridProbe:
     routed_ERR: np.ndarray | None = None  # bool: expert e is among the cell's top-k choices
     expert_value_ERR: np.ndarray | None = None  # each expert's own value (only when asked for)
 
+    @property
+    def extent(self) -> list[float]:
+        """[x0, x1, y0, y1]: the view coordinates of the first and last columns and rows."""
+        return [float(self.xs_R[0]), float(self.xs_R[-1]), float(self.ys_R[0]), float(self.ys_R[-1])]
+
 
 @dataclass(frozen=True)
 class Inspection:

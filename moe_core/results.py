@@ -17,8 +17,6 @@ from moe_core.config import ConfigError
 from moe_core.sweep import METRICS, Row, SweepResult, summarise
 
 SHOWN = ("test_accuracy", "test_loss", "load_entropy", "dead_experts", "cluster_nmi")  # the terminal's columns
-
-
 SUFFIXES = (".csv", ".json", ".parquet")
 
 

@@ -150,8 +150,8 @@ def run_trial(trial: Trial, with_history: bool = False, with_map: bool = False) 
     steps = trial.cfg.train.steps
     snapshot = trainer.fit(steps, snapshot_every=max(1, steps // HISTORY_POINTS) if with_history else None)
     final = snapshot.metrics
-    metrics = {name: _plain(getattr(final, name)) for name in METRICS}
-    history = [_plain(m.to_dict()) for m in trainer.history] if with_history else None
+    metrics = {name: json_ready(getattr(final, name)) for name in METRICS}
+    history = [json_ready(m.to_dict()) for m in trainer.history] if with_history else None
     return Row(
         trial.settings,
         trial.seed,
@@ -171,8 +171,7 @@ def _small_map(trainer) -> dict | None:
     if not trainer.is_moe:
         return None
     grid = probe_grid(trainer.model, trainer.data, MAP_RESOLUTION, trainer.device)
-    extent = [float(grid.xs_R[0]), float(grid.xs_R[-1]), float(grid.ys_R[0]), float(grid.ys_R[-1])]
-    return {"winner": grid.winner_RR.astype(int).tolist(), "extent": extent}
+    return {"winner": grid.winner_RR.astype(int).tolist(), "extent": grid.extent}
 
 
 def _run_in_worker(trial: Trial, with_history: bool, with_map: bool) -> Row:
@@ -294,14 +293,14 @@ def _spread(name: str, values: np.ndarray) -> dict[str, float | None]:
     return {f"{name}_mean": mean, f"{name}_std": std, f"{name}_ci95": half}
 
 
-def _plain(value):
+def json_ready(value):
     """JSON's own types: numpy scalars unwrapped, tuples as lists, None for NaN and infinities."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     return value

@@ -188,7 +188,7 @@ def routing_map(
     return {
         **layer,
         "codes": base64.b64encode(codes.tobytes()).decode(),
-        "extent": [float(grid.xs_R[0]), float(grid.xs_R[-1]), float(grid.ys_R[0]), float(grid.ys_R[-1])],
+        "extent": grid.extent,
         "points": point_data,
         "classes": classes,
         "selected": selected,
