@@ -102,7 +102,7 @@ def summary(trainer) -> dict:
         device=str(trainer.device),
         config=trainer.cfg.to_dict(),
     )
-    from moe_core.sweep import json_ready  # here, not at start-up: it loads scipy
+    from moe_core.trials import json_ready  # here, not at start-up: it loads numpy
 
     return json_ready(doc)
 
@@ -134,7 +134,17 @@ def _sweep(args: argparse.Namespace) -> None:
         results.check_path(args.out)
     show = not args.json and sys.stderr.isatty()
     progress = _bar if show else None
-    result = sweep.sweep(base, grid, args.seeds, args.workers, args.history, progress, args.backend, args.address)
+    result = sweep.sweep(
+        base,
+        grid,
+        args.seeds,
+        args.workers,
+        args.history,
+        progress,
+        args.backend,
+        args.address,
+        batch_seeds=not args.one_by_one,
+    )
     if show:
         print(file=sys.stderr)
     if args.out:
@@ -220,6 +230,9 @@ def _parser() -> argparse.ArgumentParser:
     grid.add_argument("--workers", type=_positive, default=1, help="processes training at once")
     grid.add_argument("--backend", choices=["local", "ray"], default="local", help="where the runs train")
     grid.add_argument("--address", help="a Ray cluster's address (--backend ray; a local Ray without one)")
+    grid.add_argument(
+        "--one-by-one", action="store_true", help="train each seed on its own (default: a setting's seeds batched)"
+    )
     grid.add_argument("--out", help="write the rows to a .csv, .json (with the summary) or .parquet file")
     grid.add_argument("--history", action="store_true", help="keep every snapshot's metrics (in .json output)")
     grid.add_argument("--json", action="store_true", help="print rows and summary as one JSON line, no progress")

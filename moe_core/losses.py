@@ -1,6 +1,7 @@
 """Balance and router losses, and the task losses, as pure functions of tensors.
 
-Shapes: N points, E experts, K slots per point, O outputs, C classes.
+Shapes: N points, E experts, K slots per point, O outputs, C classes; S seeds where the balance losses
+take a leading seed axis (stacked seeds, `moe_core.stacking`), which they sum over.
 Each returns the unweighted value; the trainer multiplies by the configured coefficient.
 """
 
@@ -14,9 +15,10 @@ import torch.nn.functional as F
 
 
 def cv_squared(x_E: torch.Tensor) -> torch.Tensor:
-    """Squared coefficient of variation, population variance over squared mean (T2T `CVSquared`)."""
-    mean = x_E.float().mean()
-    return ((x_E.float() - mean) ** 2).mean() / (mean**2 + 1e-10)
+    """Squared coefficient of variation, population variance over squared mean (T2T `CVSquared`),
+    over the last axis (summed over any leading seed axis)."""
+    mean = x_E.float().mean(dim=-1, keepdim=True)
+    return (((x_E.float() - mean) ** 2).mean(dim=-1, keepdim=True) / (mean**2 + 1e-10)).sum()
 
 
 def switch_balance_loss(probs_NE: torch.Tensor, load_E: torch.Tensor) -> torch.Tensor:
@@ -26,14 +28,14 @@ def switch_balance_loss(probs_NE: torch.Tensor, load_E: torch.Tensor) -> torch.T
     Dividing counts by all slots (N * k) keeps the value at 1 for perfect balance for any k,
     and E when every point and all probability go to one expert.
     """
-    n_experts = probs_NE.shape[1]
-    share_E = (load_E / load_E.sum().clamp_min(1e-9)).detach()
-    return n_experts * (share_E * probs_NE.float().mean(dim=0)).sum()
+    n_experts = probs_NE.shape[-1]
+    share_E = (load_E / load_E.sum(dim=-1, keepdim=True).clamp_min(1e-9)).detach()
+    return n_experts * (share_E * probs_NE.float().mean(dim=-2)).sum()
 
 
 def importance_loss(weights_NE: torch.Tensor) -> torch.Tensor:
     """Shazeer et al. 2017 importance loss CV(sum_x G(x))^2 over the combine weights G."""
-    return cv_squared(weights_NE.sum(dim=0))
+    return cv_squared(weights_NE.sum(dim=-2))
 
 
 def smooth_load(logits_NE: torch.Tensor, noisy_NE: torch.Tensor, noise_std_NE: torch.Tensor, k: int) -> torch.Tensor:
@@ -43,20 +45,21 @@ def smooth_load(logits_NE: torch.Tensor, noisy_NE: torch.Tensor, noise_std_NE: t
     if only its own noise were drawn again. The threshold is the (k+1)-th noisy value for experts
     in the top k and the k-th for the rest (T2T `_prob_in_top_k`).
     """
-    n_experts = logits_NE.shape[1]
+    n_experts = logits_NE.shape[-1]
     if k >= n_experts:
-        return torch.full((n_experts,), float(logits_NE.shape[0]), device=logits_NE.device)
-    top_NK1 = noisy_NE.topk(k + 1, dim=1).values
-    kth_N1, next_N1 = top_NK1[:, k - 1 : k], top_NK1[:, k : k + 1]
+        shape = (*logits_NE.shape[:-2], n_experts)
+        return torch.full(shape, float(logits_NE.shape[-2]), device=logits_NE.device)
+    top_NK1 = noisy_NE.topk(k + 1, dim=-1).values
+    kth_N1, next_N1 = top_NK1[..., k - 1 : k], top_NK1[..., k : k + 1]
     in_top_NE = noisy_NE >= kth_N1
     threshold_NE = torch.where(in_top_NE, next_N1, kth_N1)
     z_NE = (logits_NE - threshold_NE) / noise_std_NE
-    return (0.5 * (1 + torch.erf(z_NE / math.sqrt(2)))).sum(dim=0)
+    return (0.5 * (1 + torch.erf(z_NE / math.sqrt(2)))).sum(dim=-2)
 
 
 def z_loss(logits_NE: torch.Tensor) -> torch.Tensor:
     """ST-MoE router z-loss mean_x (logsumexp_j h_j(x))^2 (Zoph et al. 2022, eq. 5); bounds logits."""
-    return torch.logsumexp(logits_NE.float(), dim=1).pow(2).mean()
+    return torch.logsumexp(logits_NE.float(), dim=-1).pow(2).mean(dim=-1).sum()
 
 
 def task_loss(

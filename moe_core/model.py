@@ -1,6 +1,8 @@
 """The MoE and its dense baseline, an MLP with the same total parameter count.
 
 Shapes: N points, D input dim, E experts, K slots per point, O outputs (classes, or 1 for a regression).
+Either model can hold several seeds stacked (`stack` S, `moe_core.stacking`): S * E experts and S gates,
+the batch S blocks of points, each block through its own seed's weights only.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from moe_core.kernels import Kernels
 from moe_core.options import ModelConfig
 from moe_core.routers import ROUTERS
 from moe_core.routers.base import Router, Routing
+from moe_core.stacking import StackedLinear, block_offsets
 
 
 @dataclass(frozen=True)
@@ -42,18 +45,19 @@ class MoE(nn.Module):
         x_ref_ND: torch.Tensor | None = None,
         seed: int = 0,
         kernels: Kernels = FAST,
+        stack: int = 1,
     ) -> None:
         super().__init__()
         self.cfg = cfg
         self.classification = classification
         self.kernels = kernels
-        self.router: Router = ROUTERS[cfg.router].load()(cfg, dim, kernels, x_ref_ND, seed)
-        self.experts = Experts(cfg.n_experts, dim, cfg.expert_hidden, n_out, cfg.expert_layers, cfg.expert_activation)
+        self.stack = stack
+        self.router: Router = ROUTERS[cfg.router].load()(cfg, dim, kernels, x_ref_ND, seed, stack)
+        width, layers, activation = cfg.expert_hidden, cfg.expert_layers, cfg.expert_activation
+        self.experts = Experts(cfg.n_experts * stack, dim, width, n_out, layers, activation)
         self.shared = None
         if cfg.shared_experts:
-            self.shared = Experts(
-                cfg.shared_experts, dim, cfg.expert_hidden, n_out, cfg.expert_layers, cfg.expert_activation
-            )
+            self.shared = Experts(cfg.shared_experts * stack, dim, width, n_out, layers, activation)
 
     def set_config(self, cfg: ModelConfig) -> None:
         """Swap in a config that differs only in options the modules read at run time (the live ones)."""
@@ -62,11 +66,19 @@ class MoE(nn.Module):
 
     def shared_output(self, x_ND: torch.Tensor) -> torch.Tensor | None:
         """The shared experts' summed output, [N, O]; None without shared experts."""
-        return None if self.shared is None else self.shared.forward_all(x_ND).sum(dim=1)
+        if self.shared is None:
+            return None
+        if self.stack == 1:
+            return self.shared.forward_all(x_ND).sum(dim=1)
+        n_shared = self.cfg.shared_experts  # stacked: each seed's points through its own shared experts
+        offsets_N1 = block_offsets(self.stack, len(x_ND), n_shared, x_ND.device)
+        ids_NJ = torch.arange(n_shared, device=x_ND.device) + offsets_N1
+        return self.kernels.run_experts(self.shared, x_ND, ids_NJ, None).sum(dim=1)
 
     def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> ModelOutput:
         routing = self.router(x_ND, batch_routing)
-        slot_out_NKO = self.kernels.run_experts(self.experts, x_ND, routing.topk_ids_NK, routing.kept_NK)
+        ids_NK = self.router.expert_ids(routing.topk_ids_NK)
+        slot_out_NKO = self.kernels.run_experts(self.experts, x_ND, ids_NK, routing.kept_NK)
         shared_NO = self.shared_output(x_ND)
         if self.cfg.objective == "mixture":
             if shared_NO is not None:
@@ -91,14 +103,21 @@ class DenseMLP(nn.Module):
     """The baseline every comparison needs: one MLP, as deep as an expert, as large as the whole MoE."""
 
     def __init__(
-        self, dim: int, hidden: int, n_out: int, layers: int, activation: str, kernels: Kernels = FAST
+        self,
+        dim: int,
+        hidden: int,
+        n_out: int,
+        layers: int,
+        activation: str,
+        kernels: Kernels = FAST,
+        stack: int = 1,
     ) -> None:
         super().__init__()
         self.kernels = kernels  # for its loss: the same set as the MoE it is compared with
         self.activation = ACTIVATIONS[activation].load()
         widths = [dim] + [hidden] * layers
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
-        self.out = nn.Linear(hidden, n_out)
+        self.hidden = nn.ModuleList(StackedLinear(a, b, stack) for a, b in itertools.pairwise(widths))
+        self.out = StackedLinear(hidden, n_out, stack)
 
     def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> ModelOutput:
         h = x_ND
@@ -147,10 +166,12 @@ def build_model(
     x_ref_ND: torch.Tensor | None = None,
     seed: int = 0,
     kernels: Kernels = FAST,
+    stack: int = 1,
 ) -> nn.Module:
-    """The MoE the config describes, or for `arch: dense` an MLP with the MoE's parameter count."""
-    moe = MoE(cfg, dim, n_out, classification, x_ref_ND, seed, kernels)
+    """The MoE the config describes, or for `arch: dense` an MLP with the MoE's parameter count; `stack`
+    seeds of it stacked in one model (their weights are loaded afterwards, `moe_core.stacking`)."""
+    moe = MoE(cfg, dim, n_out, classification, x_ref_ND, seed, kernels, stack)
     if cfg.arch == "moe":
         return moe
-    width = matched_width(count_params(moe), dim, n_out, cfg.expert_layers)
-    return DenseMLP(dim, width, n_out, cfg.expert_layers, cfg.expert_activation, kernels)
+    width = matched_width(count_params(moe) // stack, dim, n_out, cfg.expert_layers)
+    return DenseMLP(dim, width, n_out, cfg.expert_layers, cfg.expert_activation, kernels, stack)

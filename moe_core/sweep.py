@@ -9,7 +9,12 @@ interval over the seeds, Student's t).
 A seed is the run's `train.seed` (initial weights, batch order, gate noise); the data stay the same
 for every run, so that the seeds measure the training's spread, not the dataset's. Every
 combination is validated before the first run starts. A run that diverges is a row marked diverged
-at its step, and the sweep goes on. Runs are deterministic per seed, whatever the number of workers.
+at its step, and the sweep goes on.
+
+The seeds of one combination train together as one stacked model (`moe_core.seed_batch`, up to
+BATCH_LIMIT at a time), each as it would alone to float tolerance; `batch_seeds=False` trains every
+run on its own. These units of work run one after another, in worker processes or on Ray; a row's
+numbers depend on its seed and on the batching, never on the number of workers or the backend.
 """
 
 from __future__ import annotations
@@ -27,63 +32,11 @@ import numpy as np
 from scipy import stats
 
 from moe_core.config import ConfigError, RunConfig, check_value, parse_assignment, split_key
+from moe_core.trials import METRICS, Row, Trial, run_batch, run_in_worker
 
-# The final metrics a row keeps (scalars; per-expert tuples stay in the run's history).
-METRICS = (
-    "train_loss",
-    "test_loss",
-    "test_accuracy",
-    "load_entropy",
-    "effective_experts",
-    "dead_experts",
-    "drop_rate",
-    "unrouted_rate",
-    "load_cv2",
-    "max_vio",
-    "router_z",
-    "confidence",
-    "margin",
-    "purity",
-    "cluster_nmi",
-    "dispatch_entropy",
-)
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One run of a sweep: its combination of grid values, its seed and the whole configuration."""
-
-    index: int
-    settings: dict[str, Any]
-    seed: int
-    cfg: RunConfig
-
-
-@dataclass(frozen=True)
-class Row:
-    """What one run gave: its settings and seed, the step it reached, and its final metrics."""
-
-    settings: dict[str, Any]
-    seed: int
-    steps: int
-    diverged: str | None
-    seconds: float
-    metrics: dict[str, float | int | None]
-    history: list[dict] | None = None  # every snapshot's metrics, when asked for
-    diverged_at: int | None = None  # the step whose loss was not finite (the metrics are of the step before)
-    map: dict | None = None  # the final routing map, when asked for: winner [R][R] and extent [x0, x1, y0, y1]
-
-    def flat(self) -> dict[str, Any]:
-        """One flat record: settings by key, seed, outcome and metrics (a table's row)."""
-        return {
-            **self.settings,
-            "seed": self.seed,
-            "steps": self.steps,
-            "diverged": self.diverged is not None,
-            "diverged_at": self.diverged_at,
-            "seconds": round(self.seconds, 3),
-            **self.metrics,
-        }
+# Seeds per stacked model: beyond this, a combination's seeds train in several batches. Sixteen
+# seeds of the default model are about 2,000 points a step, still cheap; the cap bounds memory.
+BATCH_LIMIT = 16
 
 
 @dataclass(frozen=True)
@@ -137,51 +90,18 @@ def plan(base: RunConfig, grid: Mapping[str, Sequence], seeds: int | Sequence[in
     return trials
 
 
-MAP_RESOLUTION = 40  # a small multiple's cells per side
-HISTORY_POINTS = 25  # snapshots over a run, when its history is kept
-
-
-def run_trial(trial: Trial, with_history: bool = False, with_map: bool = False) -> Row:
-    """Train one trial to its `train.steps` and measure it (torch loads here); `with_map` keeps a
-    small routing map of the final model."""
-    from moe_core.train import Trainer
-
-    trainer = Trainer(trial.cfg, probe_size=None)
-    steps = trial.cfg.train.steps
-    snapshot = trainer.fit(steps, snapshot_every=max(1, steps // HISTORY_POINTS) if with_history else None)
-    final = snapshot.metrics
-    metrics = {name: json_ready(getattr(final, name)) for name in METRICS}
-    history = [json_ready(m.to_dict()) for m in trainer.history] if with_history else None
-    return Row(
-        trial.settings,
-        trial.seed,
-        trainer.step_count,
-        trainer.diverged,
-        trainer.seconds,
-        metrics,
-        history,
-        trainer.diverged_at,
-        _small_map(trainer) if with_map else None,
-    )
-
-
-def _small_map(trainer) -> dict | None:
-    from moe_core.probe import probe_grid
-
-    if not trainer.is_moe:
-        return None
-    grid = probe_grid(trainer.model, trainer.data, MAP_RESOLUTION, trainer.device)
-    return {"winner": grid.winner_RR.astype(int).tolist(), "extent": grid.extent}
-
-
-def _run_in_worker(trial: Trial, with_history: bool, with_map: bool) -> Row:
-    from moe_core.fast import runtime
-
-    runtime.configure(1)  # each worker one thread: the workers share the machine's cores
-    return run_trial(trial, with_history, with_map)
-
-
 BACKENDS = ("local", "ray")
+
+
+def units(trials: Sequence[Trial], batch_seeds: bool = True) -> list[list[Trial]]:
+    """The sweep's units of work: each combination's seeds in batches of up to BATCH_LIMIT (in plan
+    order), or every trial on its own."""
+    if not batch_seeds:
+        return [[trial] for trial in trials]
+    groups: dict[str, list[Trial]] = {}
+    for trial in trials:
+        groups.setdefault(json.dumps(trial.settings, sort_keys=True), []).append(trial)
+    return [group[i : i + BATCH_LIMIT] for group in groups.values() for i in range(0, len(group), BATCH_LIMIT)]
 
 
 def sweep(
@@ -195,11 +115,13 @@ def sweep(
     address: str | None = None,
     with_map: bool = False,
     stop: Callable[[], bool] | None = None,
+    batch_seeds: bool = True,
 ) -> SweepResult:
     """Run every trial of `plan(base, grid, seeds)` and summarise; `progress(done, total)` is called
-    after each run. Local: in this process (`workers` 1) or in `workers` processes. Ray: on the
-    cluster at `address`, or on a local Ray with `workers` CPUs when none is given. When `stop()`
-    turns true, the runs not yet started are left out (the result holds the finished ones)."""
+    after each unit of work (a batch of seeds, or a run). Local: in this process (`workers` 1) or in
+    `workers` processes. Ray: on the cluster at `address`, or on a local Ray with `workers` CPUs when
+    none is given. When `stop()` turns true, the units not yet started are left out (the result holds
+    the finished ones)."""
     trials = plan(base, grid, seeds)
     if workers < 1:
         raise ConfigError(f"A sweep needs at least one worker, got {workers}.")
@@ -207,35 +129,39 @@ def sweep(
         raise ConfigError(f"The sweep backend '{backend}' is unknown; choose local or ray.")
     if address is not None and backend != "ray":
         raise ConfigError("A cluster address is for the Ray backend; add --backend ray.")
+    work = units(trials, batch_seeds)
     rows: list[Row | None] = [None] * len(trials)
     stopped = stop or (lambda: False)
+    wanted = (with_history, with_map)
     if backend == "ray":
-        for index, row in _on_ray(trials, (with_history, with_map), workers, address, stopped):
-            rows[index] = row
-            _tick(progress, rows)
+        finished = _on_ray(work, wanted, workers, address, stopped)
     elif workers == 1:
-        for trial in trials:
-            if stopped():
-                break
-            rows[trial.index] = run_trial(trial, with_history, with_map)
-            _tick(progress, rows)
+        finished = ((unit, run_batch(unit, *wanted)) for unit in work if not stopped())
     else:
-        # spawn, not fork: the parent may hold torch's thread pools, which a fork does not survive
-        with ProcessPoolExecutor(min(workers, len(trials)), mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_run_in_worker, trial, with_history, with_map): trial.index for trial in trials}
-            for future in as_completed(futures):
-                rows[futures[future]] = future.result()
-                _tick(progress, rows)
-                if stopped():
-                    for waiting in futures:
-                        waiting.cancel()
-                    break
+        finished = _in_processes(work, wanted, workers, stopped)
+    for unit, unit_rows in finished:
+        for trial, row in zip(unit, unit_rows, strict=True):
+            rows[trial.index] = row
+        _tick(progress, rows)
     done = [row for row in rows if row is not None]
     return SweepResult({k: list(v) for k, v in grid.items()}, done, summarise(done, list(grid)))
 
 
-def _on_ray(trials: list[Trial], wanted: tuple[bool, bool], workers: int, address: str | None, stopped):
-    """(trial index, row) as each run ends on Ray; a Ray started here is shut down at the end."""
+def _in_processes(work: list[list[Trial]], wanted: tuple[bool, bool], workers: int, stopped):
+    """(unit, rows) as each unit ends in one of `workers` processes."""
+    # spawn, not fork: the parent may hold torch's thread pools, which a fork does not survive
+    with ProcessPoolExecutor(min(workers, len(work)), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_in_worker, unit, *wanted): unit for unit in work}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+            if stopped():
+                for waiting in futures:
+                    waiting.cancel()
+                return
+
+
+def _on_ray(work: list[list[Trial]], wanted: tuple[bool, bool], workers: int, address: str | None, stopped):
+    """(unit, rows) as each unit ends on Ray; a Ray started here is shut down at the end."""
     try:
         import ray
     except ImportError:
@@ -245,8 +171,8 @@ def _on_ray(trials: list[Trial], wanted: tuple[bool, bool], workers: int, addres
         local = {"num_cpus": workers} if address is None else {}
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR", **local)
     try:
-        remote = ray.remote(num_cpus=1)(_run_in_worker)
-        pending = {remote.remote(trial, *wanted): trial.index for trial in trials}
+        remote = ray.remote(num_cpus=1)(run_in_worker)
+        pending = {remote.remote(unit, *wanted): unit for unit in work}
         while pending and not stopped():
             (ready,), _ = ray.wait(list(pending), num_returns=1)
             yield pending.pop(ready), ray.get(ready)
@@ -291,16 +217,3 @@ def _spread(name: str, values: np.ndarray) -> dict[str, float | None]:
     std = float(values.std(ddof=1))
     half = float(stats.t.ppf(0.975, len(values) - 1) * std / math.sqrt(len(values)))
     return {f"{name}_mean": mean, f"{name}_std": std, f"{name}_ci95": half}
-
-
-def json_ready(value):
-    """JSON's own types: numpy scalars unwrapped, tuples as lists, None for NaN and infinities."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    return value

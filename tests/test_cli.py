@@ -235,6 +235,15 @@ def test_sweep_prints_a_table_writes_the_rows_and_says_json_when_asked(capsys, t
     assert code == 0 and [r["model.top_k"] for r in doc["rows"]] == [1, 2] and len(doc["summary"]) == 2
 
 
+def test_sweep_batches_a_settings_seeds_unless_asked_to_train_them_one_by_one(capsys):
+    args = ["sweep", *SMALL, "--steps", "10", "--seeds", "3", "--json"]
+    batched = json.loads(run(capsys, *args)[1])["rows"]
+    alone = json.loads(run(capsys, *args, "--one-by-one")[1])["rows"]
+    assert [r["seed"] for r in batched] == [r["seed"] for r in alone] == [0, 1, 2]
+    for mine, theirs in zip(batched, alone, strict=True):
+        assert mine["test_loss"] == pytest.approx(theirs["test_loss"], rel=1e-4)
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

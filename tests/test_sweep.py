@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from moe_core.config import ConfigError, RunConfig
-from moe_core.sweep import METRICS, parse_grid, plan, run_trial, summarise, sweep
+from moe_core.sweep import BATCH_LIMIT, parse_grid, plan, summarise, sweep, units
+from moe_core.trials import METRICS, run_trial
 
 BASE = RunConfig().replace(**{"data.n_train": 400, "data.n_test": 200, "train.steps": 30})
 GRID = {"model.top_k": [1, 2], "model.balance": ["none", "aux_loss"]}
@@ -30,20 +31,34 @@ def test_a_2x2_grid_with_2_seeds_gives_8_rows_with_their_settings_and_seeds(resu
     assert result.rows[0].metrics != result.rows[1].metrics  # two seeds, two runs
 
 
-def test_a_sweep_is_reproducible_and_each_row_is_its_run_trained_alone(result):
-    again = sweep(BASE, GRID, seeds=2)
-    assert [r.metrics for r in again.rows] == [r.metrics for r in result.rows]
-    (alone,) = [t for t in plan(BASE, GRID, 2) if t.settings == {"model.top_k": 2, "model.balance": "none"} and t.seed]
-    assert run_trial(alone).metrics == result.rows[5].metrics
-
-
-def test_two_worker_processes_give_the_same_rows(result):
-    parallel = sweep(BASE, GRID, seeds=2, workers=2)
-    for mine, theirs in zip(result.rows, parallel.rows, strict=True):
-        assert mine.settings == theirs.settings and mine.seed == theirs.seed
+def agree(rows, others) -> None:
+    """The same runs in the same order, their metrics equal to float tolerance."""
+    assert [(r.settings, r.seed) for r in rows] == [(r.settings, r.seed) for r in others]
+    for mine, theirs in zip(rows, others, strict=True):
         for name in METRICS:
             a, b = mine.metrics[name], theirs.metrics[name]
             assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6), name
+
+
+def test_a_sweep_is_reproducible_and_each_row_is_its_run_trained_alone(result):
+    again = sweep(BASE, GRID, seeds=2)
+    assert [r.metrics for r in again.rows] == [r.metrics for r in result.rows]
+    one_by_one = sweep(BASE, GRID, seeds=2, batch_seeds=False)
+    agree(result.rows, one_by_one.rows)  # batched seeds: each row as its run alone, to float tolerance
+    (alone,) = [t for t in plan(BASE, GRID, 2) if t.settings == {"model.top_k": 2, "model.balance": "none"} and t.seed]
+    assert run_trial(alone).metrics == one_by_one.rows[5].metrics
+
+
+def test_units_of_work_are_each_combinations_seeds_batched_up_to_the_limit():
+    trials = plan(BASE, GRID, 3)
+    assert [[t.index for t in unit] for unit in units(trials)] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    assert [len(unit) for unit in units(trials, batch_seeds=False)] == [1] * 12
+    many = units(plan(BASE, {}, BATCH_LIMIT + 3))
+    assert [len(unit) for unit in many] == [BATCH_LIMIT, 3]
+
+
+def test_two_worker_processes_give_the_same_rows(result):
+    agree(result.rows, sweep(BASE, GRID, seeds=2, workers=2).rows)
 
 
 def test_the_summary_gives_mean_sample_std_and_a_students_t_interval(result):
@@ -99,12 +114,7 @@ def test_the_summary_leaves_out_values_that_are_not_finite(result):
 
 def test_a_local_ray_gives_the_same_rows_as_the_local_backend(result):
     pytest.importorskip("ray", reason="the ray extra: pip install 'moe-explorer[ray]' (the test command installs it)")
-    on_ray = sweep(BASE, GRID, seeds=2, workers=2, backend="ray")
-    assert [(r.settings, r.seed) for r in on_ray.rows] == [(r.settings, r.seed) for r in result.rows]
-    for mine, theirs in zip(result.rows, on_ray.rows, strict=True):
-        for name in METRICS:
-            a, b = mine.metrics[name], theirs.metrics[name]
-            assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6), name
+    agree(result.rows, sweep(BASE, GRID, seeds=2, workers=2, backend="ray").rows)
 
 
 def test_without_ray_the_ray_backend_names_the_extra_to_install():
@@ -122,9 +132,14 @@ def test_without_ray_the_ray_backend_names_the_extra_to_install():
 
 def test_a_stopped_sweep_keeps_the_runs_it_finished():
     done = []
-    result = sweep(BASE, GRID, seeds=2, progress=lambda n, total: done.append(n), stop=lambda: len(done) >= 3)
-    assert len(result.rows) == 3 and done == [1, 2, 3]
-    assert [e["runs"] for e in result.summary] == [2, 1]
+    result = sweep(BASE, GRID, seeds=2, progress=lambda n, total: done.append(n), stop=lambda: len(done) >= 2)
+    assert len(result.rows) == 4 and done == [2, 4]  # progress after each batch of two seeds
+    assert [e["runs"] for e in result.summary] == [2, 2]
+    done.clear()
+    one_by_one = sweep(BASE, GRID, seeds=2, batch_seeds=False, progress=lambda n, total: done.append(n),
+                       stop=lambda: len(done) >= 3)  # fmt: skip
+    assert len(one_by_one.rows) == 3 and done == [1, 2, 3]
+    assert [e["runs"] for e in one_by_one.summary] == [2, 1]
 
 
 def test_a_run_can_keep_a_small_routing_map_of_its_final_model():

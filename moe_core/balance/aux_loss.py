@@ -12,4 +12,5 @@ class AuxLoss(Balance):
     """Fedus et al. 2021, eq. 4: E * sum_i f_i P_i, f the share of routed slots, P the mean probability."""
 
     def loss(self, router, routing) -> torch.Tensor:
-        return losses.switch_balance_loss(routing.probs_NE, router.load(routing))
+        load_SE = router.load(routing).view(router.stack, -1)
+        return losses.switch_balance_loss(router.per_seed(routing.probs_NE), load_SE)

@@ -17,9 +17,12 @@ class Bias(Balance):
     moves_selection = True
 
     def selection(self, router, affinity_NE: torch.Tensor) -> torch.Tensor:
-        return affinity_NE + router.bias_E
+        if router.stack == 1:
+            return affinity_NE + router.bias_E
+        return (router.per_seed(affinity_NE) + router.bias_E.view(router.stack, 1, -1)).view_as(affinity_NE)
 
     @torch.no_grad()
     def after_step(self, router, routing) -> None:
-        load_E = router.load(routing)
-        router.bias_E += router.cfg.bias_update_rate * torch.sign(load_E.mean() - load_E)
+        load_SE = router.load(routing).view(router.stack, -1)  # stacked seeds: each balances its own experts
+        step_SE = torch.sign(load_SE.mean(dim=-1, keepdim=True) - load_SE)
+        router.bias_E += router.cfg.bias_update_rate * step_SE.view(-1)

@@ -17,8 +17,8 @@ class Importance(Balance):
 
     def loss(self, router, routing) -> torch.Tensor:
         gates_NE = torch.zeros_like(routing.logits_NE).scatter_add(1, routing.topk_ids_NK, routing.weights_NK)
-        loss = losses.importance_loss(gates_NE)
+        loss = losses.importance_loss(router.per_seed(gates_NE))
         if routing.noise_std_NE is not None and router.picks_top_k_of_scores:
-            load_E = losses.smooth_load(routing.logits_NE, routing.scores_NE, routing.noise_std_NE, router.cfg.top_k)
-            loss = loss + losses.cv_squared(load_E)
+            by_seed = (router.per_seed(t) for t in (routing.logits_NE, routing.scores_NE, routing.noise_std_NE))
+            loss = loss + losses.cv_squared(losses.smooth_load(*by_seed, router.cfg.top_k))
         return loss

@@ -21,6 +21,7 @@ from moe_core.balance import BALANCE
 from moe_core.kernels import Kernels
 from moe_core.options import ModelConfig
 from moe_core.routers import ROUTERS
+from moe_core.stacking import StackedLinear, block_offsets
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,26 @@ class Router(nn.Module):
     picks_top_k_of_scores = False
 
     def __init__(
-        self, cfg: ModelConfig, dim: int, kernels: Kernels, x_ref_ND: torch.Tensor | None = None, seed: int = 0
+        self,
+        cfg: ModelConfig,
+        dim: int,
+        kernels: Kernels,
+        x_ref_ND: torch.Tensor | None = None,
+        seed: int = 0,
+        stack: int = 1,
     ):
         super().__init__()
         self.cfg = cfg
         self.spec = ROUTERS[cfg.router]
         self.kernels = kernels
         self.balance = BALANCE[cfg.balance].load()()
+        self.stack = stack  # seeds stacked in this router (moe_core.stacking); 1 for a run of its own
         if self.learned:
-            self.gate = _gate(dim, cfg.gate_hidden, cfg.n_experts)
+            self.gate = _gate(dim, cfg.gate_hidden, cfg.n_experts, stack)
         # DeepSeek-V3's selection bias; only the `bias` balance strategy reads and moves it.
-        self.register_buffer("bias_E", torch.zeros(cfg.n_experts))
-        self.generator: torch.Generator | None = None  # the trainer's, so gate noise is seeded per run
+        self.register_buffer("bias_E", torch.zeros(cfg.n_experts * stack))
+        # The trainer's, so gate noise is seeded per run; stacked seeds give one generator each.
+        self.generator: torch.Generator | list[torch.Generator] | None = None
         self.build(dim, x_ref_ND, seed)
         self.reset_parameters()
 
@@ -109,7 +118,22 @@ class Router(nn.Module):
         return logits_NE + self._draw(logits_NE) * std_NE, std_NE
 
     def _draw(self, like_NE: torch.Tensor) -> torch.Tensor:
-        return torch.randn(like_NE.shape, generator=self.generator, device=like_NE.device)
+        if self.stack == 1:
+            return torch.randn(like_NE.shape, generator=self.generator, device=like_NE.device)
+        # each seed's block from its own generator: the draws it would make alone
+        shape = (like_NE.shape[0] // self.stack, like_NE.shape[1])
+        return torch.cat([torch.randn(shape, generator=g, device=like_NE.device) for g in self.generator])
+
+    # --- stacked seeds ------------------------------------------------------------------------
+    def per_seed(self, t_NX: torch.Tensor) -> torch.Tensor:
+        """[S, B, X]: a batch's rows by seed (S = 1 for a run of its own), for sums and means over points."""
+        return t_NX.view(self.stack, -1, t_NX.shape[-1])
+
+    def expert_ids(self, ids_NK: torch.Tensor) -> torch.Tensor:
+        """The slots' experts among the stacked experts (a seed's expert e is s * E + e); as given alone."""
+        if self.stack == 1:
+            return ids_NK
+        return ids_NK + block_offsets(self.stack, ids_NK.shape[0], self.cfg.n_experts, ids_NK.device)
 
     @property
     def sigmoid_scores(self) -> bool:
@@ -167,18 +191,19 @@ class Router(nn.Module):
         return False
 
     def load(self, routing: Routing) -> torch.Tensor:
-        """Routed slots per expert, [E], no gradient."""
+        """Routed slots per expert, [E] (stacked: [S * E], seed by seed), no gradient."""
         # scatter_add, not bincount: bincount sizes its output from the data, a host sync on CUDA
-        load_E = routing.weights_NK.new_zeros(self.cfg.n_experts)
+        load_E = routing.weights_NK.new_zeros(self.cfg.n_experts * self.stack)
         counted_M = routing.assigned_NK.reshape(-1).to(load_E.dtype)
-        return load_E.scatter_add_(0, routing.topk_ids_NK.reshape(-1), counted_M)
+        return load_E.scatter_add_(0, self.expert_ids(routing.topk_ids_NK).reshape(-1), counted_M)
 
     # --- training -----------------------------------------------------------------------------
     def loss(self, routing: Routing) -> RouterLoss:
-        """The balance strategy's loss and the z-loss, weighted by their coefficients."""
+        """The balance strategy's loss and the z-loss, weighted by their coefficients (stacked seeds:
+        each the sum of the seeds' own)."""
         cfg = self.cfg
         balance = self.balance.loss(self, routing)
-        z = losses.z_loss(routing.logits_NE) if cfg.z_loss_coef > 0 else None
+        z = losses.z_loss(self.per_seed(routing.logits_NE)) if cfg.z_loss_coef > 0 else None
         total = None
         if balance is not None:
             total = cfg.aux_loss_coef * balance
@@ -204,7 +229,7 @@ def _scalar(value: bool | float, dtype: torch.dtype, device: torch.device) -> to
     return torch.tensor(value, dtype=dtype, device=device)
 
 
-def _gate(dim: int, hidden: int, n_experts: int) -> nn.Module:
+def _gate(dim: int, hidden: int, n_experts: int, stack: int) -> nn.Module:
     if hidden > 0:
-        return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, n_experts))
-    return nn.Linear(dim, n_experts)
+        return nn.Sequential(StackedLinear(dim, hidden, stack), nn.ReLU(), StackedLinear(hidden, n_experts, stack))
+    return StackedLinear(dim, n_experts, stack)

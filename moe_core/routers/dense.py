@@ -21,4 +21,4 @@ class Dense(Router):
 
     def load(self, routing: Routing) -> torch.Tensor:
         """Gate mass per expert: every expert serves every point, in proportion to its weight."""
-        return routing.weights_NK.detach().sum(dim=0)
+        return self.per_seed(routing.weights_NK.detach()).sum(dim=1).view(-1)

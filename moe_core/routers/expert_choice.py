@@ -24,9 +24,10 @@ class ExpertChoice(Router):
             weights_NK = probs_NE.gather(1, ids_NK)
             return self.routing(logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, probs_NE=probs_NE)
         n, n_experts = probs_NE.shape
-        chosen_EC = probs_NE.T.topk(self.capacity(n), dim=1).indices
-        assigned_NE = torch.zeros_like(probs_NE, dtype=torch.bool)
-        assigned_NE.scatter_(0, chosen_EC.T, True)
+        probs_SBE = self.per_seed(probs_NE)  # stacked seeds: each seed's experts choose among its own points
+        chosen_SEC = probs_SBE.transpose(1, 2).topk(self.capacity(probs_SBE.shape[1]), dim=2).indices
+        assigned_NE = torch.zeros_like(probs_SBE, dtype=torch.bool).scatter_(1, chosen_SEC.transpose(1, 2), True)
+        assigned_NE = assigned_NE.view(n, n_experts)
         ids_NE = torch.arange(n_experts, device=probs_NE.device).expand(n, n_experts)
         return self.routing(
             logits_NE, scores_NE, noise_std_NE, ids_NE, probs_NE * assigned_NE, assigned_NE, assigned_NE, probs_NE

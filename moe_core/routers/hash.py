@@ -19,10 +19,14 @@ class Hash(Router):
     learned = False
 
     def build(self, dim: int, x_ref_ND: torch.Tensor | None, seed: int) -> None:
-        self.register_buffer("centroids_ED", hash_centroids(x_ref_ND, self.cfg.n_experts, dim, seed))
+        centroids_ED = hash_centroids(x_ref_ND, self.cfg.n_experts, dim, seed)
+        self.register_buffer("centroids_ED", centroids_ED.repeat(self.stack, 1))  # a stack's are loaded later
 
     def logits(self, x_ND: torch.Tensor) -> torch.Tensor:
-        return -torch.cdist(x_ND.float(), self.centroids_ED).pow(2)
+        if self.stack == 1:
+            return -torch.cdist(x_ND.float(), self.centroids_ED).pow(2)
+        centroids_SED = self.centroids_ED.view(self.stack, -1, x_ND.shape[1])  # stacked: each seed's own
+        return -torch.cdist(self.per_seed(x_ND.float()), centroids_SED).pow(2).view(x_ND.shape[0], -1)
 
     def add_noise(self, x_ND: torch.Tensor, logits_NE: torch.Tensor) -> tuple[torch.Tensor, None]:
         return logits_NE, None  # a fixed partition takes no noise
@@ -33,7 +37,7 @@ class Hash(Router):
         weights_NK = torch.full(ids_NK.shape, 1.0 / self.cfg.top_k, device=ids_NK.device)
         kept_NK = None
         if batch_routing and self.capacity_factor is not None:
-            kept_NK = within_capacity(ids_NK, self.capacity_factor, self.cfg.n_experts)
+            kept_NK = within_capacity(self.expert_ids(ids_NK), self.capacity_factor, self.cfg.n_experts, self.stack)
             weights_NK = weights_NK * kept_NK
         return self.routing(logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, kept_NK, probs_NE=probs_NE)
 

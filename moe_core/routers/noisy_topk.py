@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from moe_core.routers.topk import TopK
+from moe_core.stacking import StackedLinear
 
 NOISE_EPSILON = 1e-2  # T2T NoisyTopKGating: std = softplus(x W_noise) + 1e-2
 
@@ -19,7 +20,7 @@ class NoisyTopK(TopK):
     W_noise start at zero, so early routing is pure noise and hence balanced."""
 
     def build(self, dim: int, x_ref_ND: torch.Tensor | None, seed: int) -> None:
-        self.noise = nn.Linear(dim, self.cfg.n_experts)
+        self.noise = StackedLinear(dim, self.cfg.n_experts, self.stack)
 
     def reset_parameters(self) -> None:
         last = self.gate[-1] if isinstance(self.gate, nn.Sequential) else self.gate

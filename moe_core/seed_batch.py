@@ -1,0 +1,155 @@
+"""Batched seeds: the seeds of one setting trained together as one stacked model, each run with its own
+initial weights, batch order and gate noise, as if it trained alone (to float tolerance).
+
+    batch = SeedBatch([cfg.replace(**{"train.seed": s}) for s in range(8)])
+    batch.fit(2000)
+    batch.runs[3].history  # seed 3's measurements, as a Trainer of its own keeps them
+
+Each seed has a `Trainer` of its own (its model built from its seed, its generator, its history,
+its measurements); only the training steps run stacked (`moe_core.stacking`): S blocks of points,
+each through its own seed's gate and experts, one loss that is the sum of the seeds' own, one
+optimiser step over all of them. Small models cost little more per step stacked than alone, so S
+seeds take far less than S runs one after another (benchmarks/bench_sweep.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import torch
+
+from moe_core.config import RunConfig
+from moe_core.datasets.dataset import Dataset, make_dataset
+from moe_core.errors import ConfigError
+from moe_core.fast import FAST
+from moe_core.kernels import Kernels
+from moe_core.model import build_model, objective_loss
+from moe_core.stacking import stack_states, unstack_state
+from moe_core.train import _SEEDING, Snapshot, StepReport, Trainer, _copy_state, _optimizer
+
+
+class SeedBatch:
+    """S runs of one configuration that differ only in `train.seed`, trained as one stacked model."""
+
+    def __init__(
+        self,
+        cfgs: Sequence[RunConfig],
+        data: Dataset | None = None,
+        probe_size: int | None = 2000,
+        kernels: Kernels = FAST,
+    ) -> None:
+        _check_same_setting(cfgs)
+        data = data if data is not None else make_dataset(cfgs[0].data)
+        self.runs = [Trainer(cfg, data, probe_size, kernels) for cfg in cfgs]
+        first = self.runs[0]
+        self.cfg, self.kernels, self.stack = first.cfg, kernels, len(cfgs)
+        with _SEEDING, torch.random.fork_rng(devices=[]):  # its own initial draws are replaced below
+            model = build_model(
+                self.cfg.model, data.dim, data.n_outputs, data.classification, data.x_train, 0, kernels, self.stack
+            )
+        self._single = first.model.state_dict()
+        model.load_state_dict(stack_states([run.model.state_dict() for run in self.runs], model.state_dict()))
+        self.model = model.to(first.device)
+        self.model.train()
+        self.optimizer = _optimizer(self.cfg, self.model)
+        self.generators = [run.generator for run in self.runs]
+        if first.is_moe:
+            self.model.router.generator = self.generators
+        self.step_count = 0
+        self.seconds = 0.0
+
+    @property
+    def running(self) -> list[int]:
+        """The seeds (by position) still training: not stopped by a non-finite loss."""
+        return [s for s, run in enumerate(self.runs) if run.diverged is None]
+
+    def step(self, n: int = 1) -> list[StepReport]:
+        """Advance every running seed n optimiser steps; each seed's report, as `Trainer.step` gives it.
+        A seed whose loss turns non-finite stops as its Trainer would: back to its weights before these
+        n steps, its run marked diverged at that step."""
+        if not self.running or n <= 0:
+            return [StepReport(run.step_count, float("nan"), run.diverged) for run in self.runs]
+        started = time.perf_counter()
+        saved = _copy_state(self.model.state_dict())
+        losses_nS = torch.stack([self._one_step() for _ in range(n)])
+        finite_nS = torch.isfinite(losses_nS)
+        self.seconds += time.perf_counter() - started
+        reports = [StepReport(run.step_count, float("nan"), run.diverged) for run in self.runs]
+        for s in self.running:
+            run = self.runs[s]
+            if bool(finite_nS[:, s].all()):
+                run.step_count += n
+                reports[s] = StepReport(run.step_count, float(losses_nS[-1, s]), None)
+                continue
+            run.model.load_state_dict(unstack_state(saved, self._single, s, self.stack))
+            run.diverged_at = run.step_count + int((~finite_nS[:, s]).nonzero()[0]) + 1
+            run.diverged = (
+                f"Training diverged at step {run.diverged_at}: the loss became NaN or infinite; "
+                f"lower the learning rate (now {run.cfg.train.lr:g}) and reset."
+            )
+            reports[s] = StepReport(run.step_count, float("nan"), run.diverged)
+        self.step_count += n
+        return reports
+
+    def _one_step(self) -> torch.Tensor:
+        """One step of every seed; each seed's task loss, [S]."""
+        cfg, first = self.cfg, self.runs[0]
+        size, device = cfg.train.batch_size, first.device
+        index_B = [torch.randint(len(first.x_train), (size,), generator=g, device=device) for g in self.generators]
+        index_N = torch.cat(index_B)
+        out = self.model(first.x_train[index_N])
+        loss_N = objective_loss(
+            out, first.y_train[index_N], first.classification, cfg.model.objective, "none", self.kernels
+        )
+        task_S = loss_N.view(self.stack, -1).mean(dim=1)  # each seed's mean: the loss it minimises alone
+        loss = task_S.sum()
+        if out.routing is not None:
+            router_loss = self.model.router.loss(out.routing).total
+            if router_loss is not None:
+                loss = loss + router_loss
+        self.kernels.zero_grad(self.optimizer)
+        loss.backward()
+        self.kernels.optimizer_step(self.optimizer)
+        if out.routing is not None:
+            self.model.router.after_step(out.routing)
+        return task_S.detach()
+
+    def sync(self) -> None:
+        """Copy each running seed's weights out of the stack into its own Trainer's model."""
+        state = self.model.state_dict()
+        for s in self.running:
+            self.runs[s].model.load_state_dict(unstack_state(state, self._single, s, self.stack))
+
+    def snapshot(self, seeds: Sequence[int] | None = None) -> list[Snapshot]:
+        """Measure the given seeds (default: the running ones) as their Trainers do, appending to their history."""
+        self.sync()
+        return [self.runs[s].snapshot() for s in (self.running if seeds is None else seeds)]
+
+    def fit(self, steps: int, snapshot_every: int | None = None) -> list[Snapshot]:
+        """`Trainer.fit` for every seed: train `steps` steps, snapshotting every `snapshot_every` steps
+        along the way and at the end; a seed that diverges is measured once more at the end, where it
+        stopped. Returns every seed's last snapshot, in order."""
+        if snapshot_every is not None and snapshot_every < 1:
+            raise ConfigError(f"Snapshots every {snapshot_every} steps is impossible; use 1 or more.")
+        every = snapshot_every or steps or 1
+        target = self.step_count + steps
+        while self.step_count < target and self.running:
+            self.step(min(every, target - self.step_count))
+            if self.running and self.step_count < target:
+                self.snapshot()
+        for run in self.runs:
+            run.seconds = self.seconds / self.stack  # the batch's time, shared
+        return self.snapshot(range(self.stack))
+
+
+def _check_same_setting(cfgs: Sequence[RunConfig]) -> None:
+    if not cfgs:
+        raise ConfigError("A batch of seeds needs at least one run.")
+    seeds = [cfg.train.seed for cfg in cfgs]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"A batch of seeds needs different seeds, got {seeds}.")
+    first = cfgs[0]
+    for cfg in cfgs[1:]:
+        if cfg.replace(**{"train.seed": first.train.seed}) != first:
+            raise ConfigError("A batch of seeds trains one setting: its runs may differ only in train.seed.")
