@@ -86,7 +86,12 @@ def _progress() -> None:
         return
     if job.running:
         st.progress(job.done / job.total, text=f"{job.done} of {job.total} runs trained")
-        st.button("Stop", on_click=job.stop, key="sweep.stop", help="Stop after the run in progress; keep the rest.")
+        st.button(
+            "Stop",
+            on_click=job.stop,
+            key="sweep.stop",
+            help="Stop after the combination in training; keep the runs finished.",
+        )
     elif st.session_state.get("sweep.shown") is not job:
         st.session_state["sweep.shown"] = job
         st.rerun(scope="app")  # the results below need a full run
@@ -154,7 +159,8 @@ def render() -> None:
     run = session.active_run()
     base = run.cfg if run is not None else RunConfig()
     st.caption(f"From the Train page's current run: {run_label(base)}. Data stay the same; each seed "
-               "changes the initial weights, batch order and noise.")  # fmt: skip
+               "changes the initial weights, batch order and noise. A combination's seeds train together "
+               "as one stacked model, each as it would alone.")  # fmt: skip
     chosen = _setup(base)
     job: SweepJob | None = st.session_state.get(JOB)
     busy = job is not None and job.running
