@@ -26,7 +26,7 @@ from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.model import build_model, objective_loss
 from moe_core.stacking import stack_states, unstack_state
-from moe_core.train import _SEEDING, Snapshot, StepReport, Trainer, _copy_state, _optimizer
+from moe_core.train import _SEEDING, Snapshot, StepReport, Trainer, _copy_state, _optimizer, optimise
 
 
 class SeedBatch:
@@ -103,16 +103,7 @@ class SeedBatch:
             out, first.y_train[index_N], first.classification, cfg.model.objective, "none", self.kernels
         )
         task_S = loss_N.view(self.stack, -1).mean(dim=1)  # each seed's mean: the loss it minimises alone
-        loss = task_S.sum()
-        if out.routing is not None:
-            router_loss = self.model.router.loss(out.routing).total
-            if router_loss is not None:
-                loss = loss + router_loss
-        self.kernels.zero_grad(self.optimizer)
-        loss.backward()
-        self.kernels.optimizer_step(self.optimizer)
-        if out.routing is not None:
-            self.model.router.after_step(out.routing)
+        optimise(self.model, self.optimizer, self.kernels, out, task_S.sum())  # router losses: summed per seed
         return task_S.detach()
 
     def sync(self) -> None:

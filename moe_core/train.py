@@ -160,16 +160,7 @@ class Trainer:
         task = objective_loss(
             out, self.y_train[index_B], self.classification, cfg.model.objective, "mean", self.kernels
         )
-        loss = task
-        if out.routing is not None:
-            router_loss = self.model.router.loss(out.routing).total
-            if router_loss is not None:
-                loss = loss + router_loss
-        self.kernels.zero_grad(self.optimizer)
-        loss.backward()
-        self.kernels.optimizer_step(self.optimizer)
-        if out.routing is not None:
-            self.model.router.after_step(out.routing)
+        optimise(self.model, self.optimizer, self.kernels, out, task)
         return task.detach()
 
     def snapshot(self, grid_resolution: int | None = None) -> Snapshot:
@@ -207,6 +198,21 @@ class Trainer:
             if not self.diverged and self.step_count < target:
                 self.snapshot()
         return self.snapshot()
+
+
+def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, kernels: Kernels, out, task: torch.Tensor):
+    """One optimiser step on the task loss plus the router's losses, then the router's own update
+    (DeepSeek-V3's bias), for a model's output `out` on the batch."""
+    loss = task
+    if out.routing is not None:
+        router_loss = model.router.loss(out.routing).total
+        if router_loss is not None:
+            loss = loss + router_loss
+    kernels.zero_grad(optimizer)
+    loss.backward()
+    kernels.optimizer_step(optimizer)
+    if out.routing is not None:
+        model.router.after_step(out.routing)
 
 
 def _copy_state(state):
