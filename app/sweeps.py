@@ -1,5 +1,5 @@
 """A sweep running for the app's sweep page, in a thread of the server (no Streamlit here): it counts
-its runs as they finish and stops between runs when asked."""
+its runs as they finish and, when asked, stops between units of work (a combination's batched seeds)."""
 
 from __future__ import annotations
 

@@ -25,8 +25,8 @@ from moe_core.errors import ConfigError
 from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.model import build_model, objective_loss
-from moe_core.stacking import stack_states, unstack_state
-from moe_core.train import _SEEDING, Snapshot, StepReport, Trainer, _copy_state, _optimizer, optimise
+from moe_core.stacking import stack_axes, stack_states, unstack_state
+from moe_core.train import SEEDING, Snapshot, StepReport, Trainer, copy_state, diverged_message, optimise, run_optimizer
 
 
 class SeedBatch:
@@ -44,15 +44,15 @@ class SeedBatch:
         self.runs = [Trainer(cfg, data, probe_size, kernels) for cfg in cfgs]
         first = self.runs[0]
         self.cfg, self.kernels, self.stack = first.cfg, kernels, len(cfgs)
-        with _SEEDING, torch.random.fork_rng(devices=[]):  # its own initial draws are replaced below
+        with SEEDING, torch.random.fork_rng(devices=[]):  # its own initial draws are replaced below
             model = build_model(
                 self.cfg.model, data.dim, data.n_outputs, data.classification, data.x_train, 0, kernels, self.stack
             )
-        self._single = first.model.state_dict()
-        model.load_state_dict(stack_states([run.model.state_dict() for run in self.runs], model.state_dict()))
+        self._axes = stack_axes(first.model.state_dict(), model.state_dict(), self.stack)
+        model.load_state_dict(stack_states([run.model.state_dict() for run in self.runs], self._axes))
         self.model = model.to(first.device)
         self.model.train()
-        self.optimizer = _optimizer(self.cfg, self.model)
+        self.optimizer = run_optimizer(self.cfg, self.model)
         self.generators = [run.generator for run in self.runs]
         if first.is_moe:
             self.model.router.generator = self.generators
@@ -71,8 +71,8 @@ class SeedBatch:
         if not self.running or n <= 0:
             return [StepReport(run.step_count, float("nan"), run.diverged) for run in self.runs]
         started = time.perf_counter()
-        saved = _copy_state(self.model.state_dict())
-        losses_nS = torch.stack([self._one_step() for _ in range(n)])
+        saved = copy_state(self.model.state_dict())
+        losses_nS = torch.stack([self._one_step() for _ in range(n)]).cpu()  # one host synchronisation
         finite_nS = torch.isfinite(losses_nS)
         self.seconds += time.perf_counter() - started
         reports = [StepReport(run.step_count, float("nan"), run.diverged) for run in self.runs]
@@ -82,12 +82,11 @@ class SeedBatch:
                 run.step_count += n
                 reports[s] = StepReport(run.step_count, float(losses_nS[-1, s]), None)
                 continue
-            run.model.load_state_dict(unstack_state(saved, self._single, s, self.stack))
+            # Its block of the stack trains on, unseen: every stacked operation keeps seeds apart (per-expert
+            # matmuls, per-row top-k, elementwise Adam, sums of per-seed losses), so its NaNs reach no other seed.
+            run.model.load_state_dict(unstack_state(saved, self._axes, s, self.stack))
             run.diverged_at = run.step_count + int((~finite_nS[:, s]).nonzero()[0]) + 1
-            run.diverged = (
-                f"Training diverged at step {run.diverged_at}: the loss became NaN or infinite; "
-                f"lower the learning rate (now {run.cfg.train.lr:g}) and reset."
-            )
+            run.diverged = diverged_message(run.diverged_at, run.cfg.train.lr)
             reports[s] = StepReport(run.step_count, float("nan"), run.diverged)
         self.step_count += n
         return reports
@@ -110,7 +109,7 @@ class SeedBatch:
         """Copy each running seed's weights out of the stack into its own Trainer's model."""
         state = self.model.state_dict()
         for s in self.running:
-            self.runs[s].model.load_state_dict(unstack_state(state, self._single, s, self.stack))
+            self.runs[s].model.load_state_dict(unstack_state(state, self._axes, s, self.stack))
 
     def snapshot(self, seeds: Sequence[int] | None = None) -> list[Snapshot]:
         """Measure the given seeds (default: the running ones) as their Trainers do, appending to their history."""
@@ -130,7 +129,7 @@ class SeedBatch:
             if self.running and self.step_count < target:
                 self.snapshot()
         for run in self.runs:
-            run.seconds = self.seconds / self.stack  # the batch's time, shared
+            run.seconds = self.seconds / self.stack  # the batch's time, an even share each
         return self.snapshot(range(self.stack))
 
 

@@ -39,26 +39,30 @@ def block_offsets(stack: int, n: int, width: int, device: torch.device) -> torch
 
 
 def stack_axis(single: torch.Size, stacked: torch.Size, stack: int) -> int:
-    """The one axis along which a stacked tensor holds `stack` copies of a single model's tensor."""
+    """The one axis along which a stacked tensor holds `stack` copies of a single model's tensor (the
+    first, for a stack of one)."""
     axes = [i for i, (a, b) in enumerate(zip(single, stacked, strict=True)) if a != b]
+    if stack == 1 and single == stacked and len(single):
+        return 0
     if len(stacked) != len(single) or len(axes) != 1 or stacked[axes[0]] != stack * single[axes[0]]:
         raise ValueError(f"a tensor of shape {tuple(stacked)} does not stack {stack} of shape {tuple(single)}")
     return axes[0]
 
 
-def stack_states(singles: list[dict[str, torch.Tensor]], template: dict[str, torch.Tensor]) -> dict:
-    """The stacked model's state from each seed's own (`template`: the stacked model's state, for shapes)."""
-    stack = len(singles)
-    return {
-        key: torch.cat([state[key] for state in singles], dim=stack_axis(singles[0][key].shape, like.shape, stack))
-        for key, like in template.items()
-    }
+def stack_axes(single: dict[str, torch.Tensor], stacked: dict[str, torch.Tensor], stack: int) -> dict[str, int]:
+    """Each state key's stacking axis, from a single model's state and the stacked model's."""
+    return {key: stack_axis(single[key].shape, like.shape, stack) for key, like in stacked.items()}
 
 
-def unstack_state(stacked: dict[str, torch.Tensor], template: dict[str, torch.Tensor], s: int, stack: int) -> dict:
-    """Seed s's own state out of a stacked one (`template`: a single model's state, for shapes)."""
+def stack_states(singles: list[dict[str, torch.Tensor]], axes: dict[str, int]) -> dict:
+    """The stacked model's state from each seed's own."""
+    return {key: torch.cat([state[key] for state in singles], dim=axis) for key, axis in axes.items()}
+
+
+def unstack_state(stacked: dict[str, torch.Tensor], axes: dict[str, int], s: int, stack: int) -> dict:
+    """Seed s's own state out of a stack of `stack` (views)."""
     out = {}
-    for key, like in template.items():
-        axis = stack_axis(like.shape, stacked[key].shape, stack)
-        out[key] = stacked[key].narrow(axis, s * like.shape[axis], like.shape[axis])
+    for key, axis in axes.items():
+        size = stacked[key].shape[axis] // stack
+        out[key] = stacked[key].narrow(axis, s * size, size)
     return out

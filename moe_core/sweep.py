@@ -13,8 +13,9 @@ at its step, and the sweep goes on.
 
 The seeds of one combination train together as one stacked model (`moe_core.seed_batch`, up to
 BATCH_LIMIT at a time), each as it would alone to float tolerance; `batch_seeds=False` trains every
-run on its own. These units of work run one after another, in worker processes or on Ray; a row's
-numbers depend on its seed and on the batching, never on the number of workers or the backend.
+run on its own. These units of work run one after another, in worker processes or on Ray. A row's
+numbers depend on its seed and on its batch (the batches depend on the number of workers, to keep
+them all busy), never on the backend.
 """
 
 from __future__ import annotations
@@ -74,9 +75,13 @@ def plan(base: RunConfig, grid: Mapping[str, Sequence], seeds: int | Sequence[in
             raise ConfigError(f"The grid gives {key} no values.")
         for value in values:
             check_value(key, value)
+        if len({json.dumps(value) for value in values}) < len(values):
+            raise ConfigError(f"The grid gives {key} the same value twice; list each value once.")
     seed_list = list(range(base.train.seed, base.train.seed + seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise ConfigError("A sweep needs at least one seed.")
+    if len(set(seed_list)) < len(seed_list):
+        raise ConfigError(f"The seeds {seed_list} repeat one; list each seed once.")
     trials = []
     for combination in itertools.product(*grid.values()):
         settings = dict(zip(grid, combination, strict=True))
@@ -93,15 +98,22 @@ def plan(base: RunConfig, grid: Mapping[str, Sequence], seeds: int | Sequence[in
 BACKENDS = ("local", "ray")
 
 
-def units(trials: Sequence[Trial], batch_seeds: bool = True) -> list[list[Trial]]:
-    """The sweep's units of work: each combination's seeds in batches of up to BATCH_LIMIT (in plan
-    order), or every trial on its own."""
+def units(trials: Sequence[Trial], batch_seeds: bool = True, workers: int = 1) -> list[list[Trial]]:
+    """The sweep's units of work: each combination's seeds batched (in plan order), or every trial on
+    its own. A combination's seeds split into batches of nearly equal size, as few as keep each within
+    BATCH_LIMIT and give every worker a unit where there are fewer combinations than workers."""
     if not batch_seeds:
         return [[trial] for trial in trials]
     groups: dict[str, list[Trial]] = {}
     for trial in trials:
         groups.setdefault(json.dumps(trial.settings, sort_keys=True), []).append(trial)
-    return [group[i : i + BATCH_LIMIT] for group in groups.values() for i in range(0, len(group), BATCH_LIMIT)]
+    work = []
+    for group in groups.values():
+        parts = min(len(group), max(math.ceil(len(group) / BATCH_LIMIT), math.ceil(workers / len(groups))))
+        size, extra = divmod(len(group), parts)
+        starts = [i * size + min(i, extra) for i in range(parts + 1)]
+        work += [group[a:b] for a, b in itertools.pairwise(starts)]
+    return work
 
 
 def sweep(
@@ -129,7 +141,7 @@ def sweep(
         raise ConfigError(f"The sweep backend '{backend}' is unknown; choose local or ray.")
     if address is not None and backend != "ray":
         raise ConfigError("A cluster address is for the Ray backend; add --backend ray.")
-    work = units(trials, batch_seeds)
+    work = units(trials, batch_seeds, workers)
     rows: list[Row | None] = [None] * len(trials)
     stopped = stop or (lambda: False)
     wanted = (with_history, with_map)

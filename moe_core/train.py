@@ -26,7 +26,7 @@ from moe_core.probe import GridProbe, probe_grid, probe_points
 
 # Models are initialised from torch's global generator, seeded per run: two threads building at once
 # (the app's page and a sweep) would draw from each other's seeds.
-_SEEDING = threading.Lock()
+SEEDING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Trainer:
         self.device = resolve_device(cfg.train.device)
         self.data = data if data is not None else make_dataset(cfg.data)
         self.classification = self.data.classification
-        with _SEEDING, torch.random.fork_rng(devices=[]):  # torch's global generator, one thread at a time
+        with SEEDING, torch.random.fork_rng(devices=[]):  # torch's global generator, one thread at a time
             torch.manual_seed(cfg.train.seed)
             model = build_model(
                 cfg.model,
@@ -82,7 +82,7 @@ class Trainer:
                 kernels,
             )
         self.model = model.to(self.device)
-        self._initial = _copy_state(self.model.state_dict())
+        self._initial = copy_state(self.model.state_dict())
         self.x_train, self.y_train = self.data.x_train.to(self.device), self.data.y_train.to(self.device)
         # Metrics use the first probe_size test (and train) points; None uses them all.
         probe = slice(probe_size)
@@ -103,7 +103,7 @@ class Trainer:
         """Back to step 0 with the same initial weights, batches and noise."""
         self.model.load_state_dict(self._initial)
         self.model.train()
-        self.optimizer = _optimizer(self.cfg, self.model)
+        self.optimizer = run_optimizer(self.cfg, self.model)
         self.generator = torch.Generator(self.device).manual_seed(self.cfg.train.seed + 1)
         if self.is_moe:
             self.model.router.generator = self.generator
@@ -134,7 +134,7 @@ class Trainer:
         if self.diverged or n <= 0:
             return StepReport(self.step_count, float("nan"), self.diverged)
         started = time.perf_counter()
-        saved = (_copy_state(self.model.state_dict()), _copy_state(self.optimizer.state_dict()))
+        saved = (copy_state(self.model.state_dict()), copy_state(self.optimizer.state_dict()))
         losses_n = torch.stack([self._one_step() for _ in range(n)])
         finite = torch.isfinite(losses_n)
         self.seconds += time.perf_counter() - started
@@ -145,10 +145,7 @@ class Trainer:
         self.model.load_state_dict(saved[0])
         self.optimizer.load_state_dict(saved[1])
         self.diverged_at = self.step_count + bad
-        self.diverged = (
-            f"Training diverged at step {self.diverged_at}: the loss became NaN or infinite; "
-            f"lower the learning rate (now {self.cfg.train.lr:g}) and reset."
-        )
+        self.diverged = diverged_message(self.diverged_at, self.cfg.train.lr)
         return StepReport(self.step_count, float("nan"), self.diverged)
 
     def _one_step(self) -> torch.Tensor:
@@ -215,18 +212,25 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, kernels: 
         model.router.after_step(out.routing)
 
 
-def _copy_state(state):
+def diverged_message(step: int, lr: float) -> str:
+    return (
+        f"Training diverged at step {step}: the loss became NaN or infinite; "
+        f"lower the learning rate (now {lr:g}) and reset."
+    )
+
+
+def copy_state(state):
     """A state dict with its tensors cloned: what copy.deepcopy gives, without its per-object
     bookkeeping (it runs on every step(n) call)."""
     if isinstance(state, torch.Tensor):
         return state.clone()
     if isinstance(state, dict):
-        return {key: _copy_state(value) for key, value in state.items()}
+        return {key: copy_state(value) for key, value in state.items()}
     if isinstance(state, list):
-        return [_copy_state(value) for value in state]
+        return [copy_state(value) for value in state]
     return state
 
 
-def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+def run_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     t = cfg.train
     return make_optimizer(t.optimizer, model.parameters(), t.lr, t.weight_decay)

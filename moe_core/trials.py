@@ -52,7 +52,7 @@ class Row:
     seed: int
     steps: int
     diverged: str | None
-    seconds: float
+    seconds: float  # training time; batched seeds report an even share of their batch's
     metrics: dict[str, float | int | None]
     history: list[dict] | None = None  # every snapshot's metrics, when asked for
     diverged_at: int | None = None  # the step whose loss was not finite (the metrics are of the step before)

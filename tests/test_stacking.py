@@ -6,7 +6,7 @@ import torch
 
 from moe_core.config import RunConfig
 from moe_core.model import build_model
-from moe_core.stacking import StackedLinear, block_offsets, stack_axis, stack_states, unstack_state
+from moe_core.stacking import StackedLinear, block_offsets, stack_axes, stack_axis, stack_states, unstack_state
 
 
 def test_a_stacked_linear_map_sends_each_block_of_points_through_its_own_map():
@@ -35,13 +35,15 @@ def test_a_stacked_state_splits_back_into_each_seeds_own(extra):
         torch.manual_seed(seed)
         singles.append(build_model(cfg, 2, 2, True).state_dict())
     stacked = build_model(cfg, 2, 2, True, stack=3)
-    stacked.load_state_dict(stack_states(singles, stacked.state_dict()))
+    axes = stack_axes(singles[0], stacked.state_dict(), 3)
+    stacked.load_state_dict(stack_states(singles, axes))
     for s, single in enumerate(singles):
-        for key, value in unstack_state(stacked.state_dict(), single, s, 3).items():
+        for key, value in unstack_state(stacked.state_dict(), axes, s, 3).items():
             assert torch.equal(value, single[key]), key
 
 
 def test_a_tensor_that_does_not_stack_is_named():
     assert stack_axis(torch.Size([2, 4, 3]), torch.Size([2, 12, 3]), 3) == 1
+    assert stack_axis(torch.Size([4, 3]), torch.Size([4, 3]), 1) == 0  # a stack of one
     with pytest.raises(ValueError, match="does not stack 3"):
         stack_axis(torch.Size([4, 3]), torch.Size([8, 3]), 3)

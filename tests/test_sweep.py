@@ -54,7 +54,9 @@ def test_units_of_work_are_each_combinations_seeds_batched_up_to_the_limit():
     assert [[t.index for t in unit] for unit in units(trials)] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
     assert [len(unit) for unit in units(trials, batch_seeds=False)] == [1] * 12
     many = units(plan(BASE, {}, BATCH_LIMIT + 3))
-    assert [len(unit) for unit in many] == [BATCH_LIMIT, 3]
+    assert [len(unit) for unit in many] == [10, 9]  # within the limit, as even as can be
+    assert [len(unit) for unit in units(plan(BASE, {}, 8), workers=3)] == [3, 3, 2]  # a unit for every worker
+    assert [len(unit) for unit in units(trials, workers=8)] == [2, 1] * 4
 
 
 def test_two_worker_processes_give_the_same_rows(result):
@@ -103,6 +105,10 @@ def test_grids_are_parsed_and_checked_before_anything_trains():
     assert [t.seed for t in plan(BASE.replace(**{"train.seed": 7}), {}, 3)] == [7, 8, 9]
     with pytest.raises(ConfigError, match=r"train\.seed is what the seeds count"):
         plan(BASE, {"train.seed": [1, 2]})
+    with pytest.raises(ConfigError, match=r"gives model\.top_k the same value twice"):
+        plan(BASE, {"model.top_k": [1, 1]})
+    with pytest.raises(ConfigError, match=r"The seeds \[3, 3\] repeat one"):
+        plan(BASE, {}, [3, 3])
 
 
 def test_the_summary_leaves_out_values_that_are_not_finite(result):

@@ -17,8 +17,6 @@ class Bias(Balance):
     moves_selection = True
 
     def selection(self, router, affinity_NE: torch.Tensor) -> torch.Tensor:
-        if router.stack == 1:
-            return affinity_NE + router.bias_E
         return (router.per_seed(affinity_NE) + router.bias_E.view(router.stack, 1, -1)).view_as(affinity_NE)
 
     @torch.no_grad()

@@ -57,6 +57,9 @@ class RouterLoss:
     z: torch.Tensor | None  # ST-MoE z-loss, where its weight is above 0
 
 
+MIN_CAPACITY = 4  # Mesh-TF, DeepSpeed and lucidrains floor an expert's capacity at 4 slots
+
+
 class Router(nn.Module):
     """Logits h(x) = W_g x (or a small MLP gate), training noise, and the rule's choice of slots."""
 
@@ -180,6 +183,10 @@ class Router(nn.Module):
         assigned_NK = every_NK if assigned_NK is None else assigned_NK
         return Routing(logits_NE, scores_NE, ids_NK, weights_NK, kept_NK, assigned_NK, noise_std_NE, probabilities)
 
+    def capacity_mask(self, ids_NK: torch.Tensor, factor: float) -> torch.Tensor:
+        """Which slots their experts keep under a capacity of `factor` (GShard's priority; per seed)."""
+        return within_capacity(self.expert_ids(ids_NK), factor, self.cfg.n_experts, self.stack)
+
     @property
     def may_drop(self) -> bool:
         """Whether a batch can leave slots unserved (a capacity limit, or experts choosing their points)."""
@@ -214,6 +221,21 @@ class Router(nn.Module):
     def after_step(self, routing: Routing) -> None:
         """State the balance strategy keeps outside the gradient (DeepSeek-V3's bias)."""
         self.balance.after_step(self, routing)
+
+
+def within_capacity(ids_NK: torch.Tensor, factor: float, n_experts: int, stack: int = 1) -> torch.Tensor:
+    """Which slots an expert keeps, [N, K] bool: in priority order, all first choices by position, then
+    second choices (GShard), up to capacity = ceil(factor * k * N / E) per expert (at least MIN_CAPACITY).
+    Stacked seeds (`Router.capacity_mask`): ids among the stack's experts, N and E those of one seed."""
+    n, k = ids_NK.shape
+    n //= stack
+    capacity = min(n * k, max(MIN_CAPACITY, math.ceil(factor * k * n / n_experts)))
+    flat_M = ids_NK.T.reshape(-1)  # slot-major: every first choice before any second one
+    sorted_M, order_M = torch.sort(flat_M, stable=True)
+    starts_M = torch.searchsorted(sorted_M, sorted_M)  # where each slot's expert group begins
+    rank_M = torch.empty_like(flat_M)
+    rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_M
+    return (rank_M < capacity).view(k, -1).T
 
 
 def broadcast(value: bool | float, like_NK: torch.Tensor) -> torch.Tensor:

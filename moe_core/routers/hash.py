@@ -8,7 +8,6 @@ from __future__ import annotations
 import torch
 
 from moe_core.routers.base import Router, Routing
-from moe_core.routers.topk import within_capacity
 
 
 class Hash(Router):
@@ -37,7 +36,7 @@ class Hash(Router):
         weights_NK = torch.full(ids_NK.shape, 1.0 / self.cfg.top_k, device=ids_NK.device)
         kept_NK = None
         if batch_routing and self.capacity_factor is not None:
-            kept_NK = within_capacity(self.expert_ids(ids_NK), self.capacity_factor, self.cfg.n_experts, self.stack)
+            kept_NK = self.capacity_mask(ids_NK, self.capacity_factor)
             weights_NK = weights_NK * kept_NK
         return self.routing(logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, kept_NK, probs_NE=probs_NE)
 

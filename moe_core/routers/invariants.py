@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from moe_core.routers.base import Router, Routing
-from moe_core.routers.topk import MIN_CAPACITY
+from moe_core.routers.base import MIN_CAPACITY, Router, Routing
 
 TOL = 1e-5
 

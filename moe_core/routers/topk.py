@@ -5,13 +5,9 @@ Shapes: N points, E experts, K = top_k slots per point, M = N * K slots.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from moe_core.routers.base import Router, Routing, broadcast
-
-MIN_CAPACITY = 4  # Mesh-TF, DeepSpeed and lucidrains floor an expert's capacity at 4 slots
 
 
 class TopK(Router):
@@ -47,7 +43,7 @@ class TopK(Router):
             weights_NK = self._ones(ids_NK) if self.constant_weights else self.weigh(chosen_NK)
         kept_NK = None
         if batch_routing and self.capacity_factor is not None:
-            kept_NK = self.within_capacity(ids_NK)
+            kept_NK = self.capacity_mask(ids_NK, self.capacity_factor)
             weights_NK = weights_NK * kept_NK
         return self.routing(logits_NE, scores_NE, noise_std_NE, ids_NK, weights_NK, kept_NK, probs_NE=probs_NE)
 
@@ -81,21 +77,3 @@ class TopK(Router):
     @property
     def may_drop(self) -> bool:
         return self.capacity_factor is not None
-
-    def within_capacity(self, ids_NK: torch.Tensor) -> torch.Tensor:
-        return within_capacity(self.expert_ids(ids_NK), self.capacity_factor, self.cfg.n_experts, self.stack)
-
-
-def within_capacity(ids_NK: torch.Tensor, factor: float, n_experts: int, stack: int = 1) -> torch.Tensor:
-    """Which slots an expert keeps, [N, K] bool: in priority order, all first choices by position, then
-    second choices (GShard), up to capacity = ceil(factor * k * N / E) per expert (at least MIN_CAPACITY).
-    Stacked seeds: ids among the stack's experts, N and E those of one seed."""
-    n, k = ids_NK.shape
-    n //= stack
-    capacity = min(n * k, max(MIN_CAPACITY, math.ceil(factor * k * n / n_experts)))
-    flat_M = ids_NK.T.reshape(-1)  # slot-major: every first choice before any second one
-    sorted_M, order_M = torch.sort(flat_M, stable=True)
-    starts_M = torch.searchsorted(sorted_M, sorted_M)  # where each slot's expert group begins
-    rank_M = torch.empty_like(flat_M)
-    rank_M[order_M] = torch.arange(len(flat_M), device=flat_M.device) - starts_M
-    return (rank_M < capacity).view(k, -1).T
