@@ -103,6 +103,13 @@ def test_a_diverging_seed_stops_at_its_own_step_and_keeps_its_last_good_weights(
         assert mine.history[-1].test_loss == pytest.approx(run.history[-1].test_loss, rel=1e-4, nan_ok=True)
 
 
+def test_a_batch_of_one_seed_is_the_run_alone():
+    alone, batch = alone_and_batched(RunConfig().replace(**SMALL), n=1)
+    batch.step(3)
+    alone[0].step(3)
+    assert_same_weights(alone, batch)
+
+
 def test_only_seeds_of_one_setting_batch_together():
     base = RunConfig().replace(**SMALL)
     with pytest.raises(ConfigError, match=r"may differ only in train\.seed"):
