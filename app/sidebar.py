@@ -30,7 +30,9 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "data.noise",
             "data.n_clusters",
             "data.separation",
+            "data.gamma_max",
             "data.dim",
+            "data.input_scale",
             "data.seed",
         ),
     ),
@@ -43,17 +45,33 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "model.router",
             "model.normalize",
             "model.gate_noise",
+            "model.noise_kind",
             "model.capacity_factor",
+            "model.expert_kind",
             "model.expert_hidden",
             "model.expert_layers",
             "model.expert_activation",
+            "model.expert_init_scale",
+            "model.gate",
             "model.gate_hidden",
             "model.shared_experts",
             "model.objective",
         ),
     ),
     ("Balancing", True, ("model.balance", "model.aux_loss_coef", "model.bias_update_rate", "model.z_loss_coef")),
-    ("Training", False, ("train.optimizer", "train.lr", "train.batch_size", "train.weight_decay", "train.seed")),
+    (
+        "Training",
+        False,
+        (
+            "train.optimizer",
+            "train.lr",
+            "train.router_optimizer",
+            "train.router_lr",
+            "train.batch_size",
+            "train.weight_decay",
+            "train.seed",
+        ),
+    ),
 )
 # Options that have no widget, and why; tests/test_sidebar.py checks that every option is in LAYOUT or here.
 NOT_IN_SIDEBAR = {
@@ -168,7 +186,7 @@ def _choices(key: str, option: Option) -> list[str]:
         return [spec.name for spec in DATASETS.entries() if spec.check is None or spec.check(data) is None]
     if key == "data.target":
         return list(st.session_state.get("csv_columns", []))
-    return list(option.choices)
+    return [None, *option.choices] if option.nullable else list(option.choices)
 
 
 def _formatter(key: str, option: Option):
@@ -177,7 +195,7 @@ def _formatter(key: str, option: Option):
         return str
     if key == "data.name":
         return lambda name: f"{name}: {option.choices[name].label}"
-    return lambda name: option.choices[name].label
+    return lambda name: option.null_means if name is None else option.choices[name].label
 
 
 def _help(option: Option, current: dict, disabled: bool) -> str:
@@ -238,16 +256,20 @@ def _widget(key: str, current: dict) -> None:
     elif option.null_toggle:
         st.toggle(option.null_toggle, key=_toggle_key(key), **common)
         off = not st.session_state[_toggle_key(key)]
-        low, high = _span(option, st.session_state[_value_key(key)])
-        st.slider(
-            option.label,
-            low,
-            high,
-            key=_value_key(key),
-            step=option.ui_step,
-            help=option.help,
-            disabled=disabled or off,
-        )
+        if option.steps is not None:
+            steps = sorted({*option.steps, st.session_state[_value_key(key)]})
+            st.select_slider(option.label, steps, key=_value_key(key), help=option.help, disabled=disabled or off)
+        else:
+            low, high = _span(option, st.session_state[_value_key(key)])
+            st.slider(
+                option.label,
+                low,
+                high,
+                key=_value_key(key),
+                step=option.ui_step,
+                help=option.help,
+                disabled=disabled or off,
+            )
     elif option.steps is not None:
         st.select_slider(option.label, sorted({*option.steps, st.session_state[key]}), key=key, **common)
     elif key in NUMBER_INPUTS:

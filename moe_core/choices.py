@@ -1,5 +1,6 @@
 """The named choices of options that are not routers, balance strategies or datasets: architecture,
-gate normalisation, expert activation, objective, optimiser and device, each a registry of entries."""
+expert kind, gate, gate normalisation, gate noise, expert activation, objective, optimiser and device,
+each a registry of entries."""
 
 from __future__ import annotations
 
@@ -10,6 +11,64 @@ ARCHS: Registry[Entry] = Registry(
     [
         Entry("moe", "mixture of experts", "A router and E experts."),
         Entry("dense", "dense MLP", "One MLP, as deep as an expert, with the MoE's total parameter count."),
+    ],
+)
+EXPERT_KINDS: Registry[Entry] = Registry(
+    "model.expert_kind",
+    [
+        Entry(
+            "mlp",
+            "MLP on the whole input",
+            "Each expert is an MLP with biases over the whole input.",
+            "moe_core.experts:Experts",
+            frozenset({"model.expert_layers"}),
+        ),
+        Entry(
+            "patch",
+            "patch filters (Chen et al. 2022)",
+            "Each expert is a set of filters shared by the input's patches, the activation applied per patch and "
+            "summed, no biases; half the filters vote for each class (Chen et al. 2022's ConvNet).",
+            "moe_core.experts:PatchExperts",
+        ),
+    ],
+)
+GATES: Registry[Entry] = Registry(
+    "model.gate",
+    [
+        Entry(
+            "linear",
+            "linear on the whole input",
+            "h(x) = W x + b (an MLP with a hidden width above 0).",
+            uses=frozenset({"model.gate_hidden"}),
+        ),
+        Entry(
+            "patch",
+            "shared by the patches (Chen et al. 2022)",
+            "h(x) = sum over patches of Θ x_p: one matrix for every patch, no bias, starting at zero.",
+        ),
+    ],
+)
+NOISE_KINDS: Registry[Entry] = Registry(
+    "model.noise_kind",
+    [
+        Entry(
+            "gaussian",
+            "Gaussian",
+            "Logits + N(0, 1) x gate noise (Shazeer et al. 2017).",
+            "moe_core.routers.noise:gaussian",
+        ),
+        Entry(
+            "uniform",
+            "uniform U(0, 1)",
+            "Logits + U(0, 1) x gate noise (Chen et al. 2022).",
+            "moe_core.routers.noise:uniform",
+        ),
+        Entry(
+            "jitter",
+            "multiplicative jitter (Switch)",
+            "The router's input times U(1 - ε, 1 + ε), ε = gate noise (Fedus et al. 2021).",
+            "moe_core.routers.noise:jitter",
+        ),
     ],
 )
 NORMALIZE: Registry[Entry] = Registry(
@@ -45,6 +104,12 @@ OPTIMIZERS: Registry[Entry] = Registry(
         Entry("adam", "Adam", impl="torch.optim:Adam"),
         Entry("adamw", "AdamW", impl="torch.optim:AdamW"),
         Entry("sgd", "SGD", impl="torch.optim:SGD"),
+        Entry(
+            "ngd",
+            "normalised GD (Chen et al. 2022)",
+            "Gradient descent with each expert's step divided by the sum of its gradients' norms.",
+            impl="moe_core.optimizers:NormalizedGD",
+        ),
     ],
 )
 DEVICES: Registry[Entry] = Registry(

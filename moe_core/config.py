@@ -181,7 +181,7 @@ def _check_option(option: Option, value: Any) -> None:
     if value is None:
         return
     if option.choices is not None:
-        option.choices[value]  # raises ConfigError naming the known choices
+        option.choices.get(value, option.key)  # raises ConfigError naming the known choices
         return
     low, high = option.low, option.high
     if low is None:

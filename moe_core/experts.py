@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from moe_core.choices import ACTIVATIONS
+from moe_core.errors import ConfigError
 
 
 def cube(z: torch.Tensor) -> torch.Tensor:
@@ -29,7 +30,18 @@ def identity(z: torch.Tensor) -> torch.Tensor:
 class Experts(nn.Module):
     """E MLPs D -> H (-> H)* -> O, their weights stacked along a leading expert axis."""
 
-    def __init__(self, n_experts: int, dim: int, hidden: int, n_out: int, layers: int = 1, activation: str = "relu"):
+    packable = True  # layers of (weight, bias) that the fast dispatch may run in packed batched matmuls
+
+    def __init__(
+        self,
+        n_experts: int,
+        dim: int,
+        hidden: int,
+        n_out: int,
+        layers: int = 1,
+        activation: str = "relu",
+        patches: int = 1,
+    ):
         super().__init__()
         self.activation = ACTIVATIONS[activation].load()
         self.w_in_EDH = nn.Parameter(torch.empty(n_experts, dim, hidden))
@@ -60,6 +72,11 @@ class Experts(nn.Module):
             nn.init.uniform_(weight, -bound, bound)
             nn.init.uniform_(bias, -bound, bound)
 
+    def param_axes(self) -> list[tuple[nn.Parameter, int]]:
+        """Each weight with its expert axis (normalised GD steps each expert by its own gradient norm)."""
+        hidden = {id(self.w_hid_LEHH), id(self.b_hid_LEH)}
+        return [(p, 1 if id(p) in hidden else 0) for p in self.parameters()]
+
     def layers(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """(weight [E, I, P], bias [E, P]) for each layer, input first."""
         yield self.w_in_EDH, self.b_in_EH
@@ -80,3 +97,63 @@ class Experts(nn.Module):
         for w_EHH, b_EH in zip(self.w_hid_LEHH, self.b_hid_LEH, strict=True):
             h_NEH = self.activation(torch.einsum("neh,ehg->neg", h_NEH, w_EHH) + b_EH)
         return torch.einsum("neh,eho->neo", h_NEH, self.w_out_EHO) + self.b_out_EO
+
+
+class PatchExperts(nn.Module):
+    """Chen, Deng, Wu, Gu, Li 2022's experts (their ConvNet): H filters of length L = D / P shared by the
+    P patches of the input, the activation applied per patch and summed over patches, no biases; output
+    o is the sum of the o-th equal share of the filters (their class 0 = the first m filters)."""
+
+    packable = False
+
+    def __init__(
+        self,
+        n_experts: int,
+        dim: int,
+        hidden: int,
+        n_out: int,
+        layers: int = 1,
+        activation: str = "relu",
+        patches: int = 1,
+    ):
+        super().__init__()
+        if dim % patches:
+            raise ConfigError(f"Patch experts split the input into {patches} patches, but data.dim ({dim}) is not a "
+                              "multiple of it; choose a dim that is.")  # fmt: skip
+        if hidden % n_out:
+            raise ConfigError(f"Patch experts give each of the {n_out} outputs an equal share of the filters; set "
+                              f"model.expert_hidden to a multiple of {n_out} (it is {hidden}).")  # fmt: skip
+        self.activation = ACTIVATIONS[activation].load()
+        self.patches, self._n_out = patches, n_out
+        self.w_ELH = nn.Parameter(torch.empty(n_experts, dim // patches, hidden))
+        self.reset_parameters()
+
+    @property
+    def n_experts(self) -> int:
+        return self.w_ELH.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self._n_out
+
+    def reset_parameters(self) -> None:
+        """nn.Conv1d's default: U(-1/sqrt(L), 1/sqrt(L))."""
+        bound = 1 / math.sqrt(self.w_ELH.shape[1])
+        nn.init.uniform_(self.w_ELH, -bound, bound)
+
+    def param_axes(self) -> list[tuple[nn.Parameter, int]]:
+        return [(self.w_ELH, 0)]
+
+    def _readout(self, h_XH: torch.Tensor) -> torch.Tensor:
+        """Filters summed in O equal shares: [..., H] -> [..., O]."""
+        return h_XH.unflatten(-1, (self._n_out, -1)).sum(dim=-1)
+
+    def forward_one(self, e: int, x_MD: torch.Tensor) -> torch.Tensor:
+        """Expert e on its own points, [M, O]."""
+        h_MPH = self.activation(x_MD.unflatten(1, (self.patches, -1)) @ self.w_ELH[e])
+        return self._readout(h_MPH.sum(dim=1))
+
+    def forward_all(self, x_ND: torch.Tensor) -> torch.Tensor:
+        """Every expert on every point, [N, E, O]."""
+        h_NEPH = self.activation(torch.einsum("npl,elh->neph", x_ND.unflatten(1, (self.patches, -1)), self.w_ELH))
+        return self._readout(h_NEPH.sum(dim=2))

@@ -15,8 +15,7 @@ import torch
 from torch import nn
 
 from moe_core import losses
-from moe_core.choices import ACTIVATIONS
-from moe_core.experts import Experts
+from moe_core.choices import ACTIVATIONS, EXPERT_KINDS
 from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.options import ModelConfig
@@ -46,18 +45,18 @@ class MoE(nn.Module):
         seed: int = 0,
         kernels: Kernels = FAST,
         stack: int = 1,
+        patches: int = 1,
     ) -> None:
         super().__init__()
         self.cfg = cfg
         self.classification = classification
         self.kernels = kernels
         self.stack = stack
-        self.router: Router = ROUTERS[cfg.router].load()(cfg, dim, kernels, x_ref_ND, seed, stack)
-        width, layers, activation = cfg.expert_hidden, cfg.expert_layers, cfg.expert_activation
-        self.experts = Experts(cfg.n_experts * stack, dim, width, n_out, layers, activation)
+        self.router: Router = ROUTERS[cfg.router].load()(cfg, dim, kernels, x_ref_ND, seed, stack, patches)
+        self.experts = make_experts(cfg, cfg.n_experts * stack, dim, n_out, patches)
         self.shared = None
         if cfg.shared_experts:
-            self.shared = Experts(cfg.shared_experts * stack, dim, width, n_out, layers, activation)
+            self.shared = make_experts(cfg, cfg.shared_experts * stack, dim, n_out, patches)
 
     def set_config(self, cfg: ModelConfig) -> None:
         """Swap in a config that differs only in options the modules read at run time (the live ones)."""
@@ -97,6 +96,33 @@ class MoE(nn.Module):
         if self.classification:
             return torch.log((share_NK1 * torch.softmax(slot_out_NKO, dim=2)).sum(dim=1).clamp_min(1e-12))
         return (share_NK1 * slot_out_NKO).sum(dim=1)
+
+
+def make_experts(cfg: ModelConfig, count: int, dim: int, n_out: int, patches: int, hidden: int | None = None):
+    """`count` experts of the configured kind, their initial weights times `model.expert_init_scale`."""
+    kind = EXPERT_KINDS[cfg.expert_kind].load()
+    width = cfg.expert_hidden if hidden is None else hidden
+    experts = kind(count, dim, width, n_out, cfg.expert_layers, cfg.expert_activation, patches)
+    if cfg.expert_init_scale != 1:
+        with torch.no_grad():
+            for p in experts.parameters():
+                p.mul_(cfg.expert_init_scale)
+    return experts
+
+
+class SingleExpert(nn.Module):
+    """The dense baseline for experts that are not MLPs (Chen et al. 2022's single ConvNets): one expert
+    of the configured kind, as large as the whole MoE."""
+
+    def __init__(self, experts: nn.Module, kernels: Kernels = FAST, stack: int = 1) -> None:
+        super().__init__()
+        self.experts, self.kernels, self.stack = experts, kernels, stack
+
+    def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> ModelOutput:
+        if self.stack == 1:
+            return ModelOutput(self.experts.forward_one(0, x_ND), None, None)
+        ids_N1 = block_offsets(self.stack, len(x_ND), 1, x_ND.device)  # stacked: seed s's points to its expert s
+        return ModelOutput(self.kernels.run_experts(self.experts, x_ND, ids_N1, None)[:, 0], None, None)
 
 
 class DenseMLP(nn.Module):
@@ -167,11 +193,17 @@ def build_model(
     seed: int = 0,
     kernels: Kernels = FAST,
     stack: int = 1,
+    patches: int = 1,
 ) -> nn.Module:
-    """The MoE the config describes, or for `arch: dense` an MLP with the MoE's parameter count; `stack`
-    seeds of it stacked in one model (their weights are loaded afterwards, `moe_core.stacking`)."""
-    moe = MoE(cfg, dim, n_out, classification, x_ref_ND, seed, kernels, stack)
+    """The MoE the config describes, or for `arch: dense` a single network with the MoE's parameter count
+    (an MLP; one patch expert for patch experts); `stack` seeds of it stacked in one model (their
+    weights are loaded afterwards, `moe_core.stacking`); `patches`: the data's (`Dataset.patches`)."""
+    moe = MoE(cfg, dim, n_out, classification, x_ref_ND, seed, kernels, stack, patches)
     if cfg.arch == "moe":
         return moe
-    width = matched_width(count_params(moe) // stack, dim, n_out, cfg.expert_layers)
+    target = count_params(moe) // stack
+    if cfg.expert_kind == "patch":
+        filters = max(n_out, round(target / (dim // patches) / n_out) * n_out)
+        return SingleExpert(make_experts(cfg, stack, dim, n_out, patches, filters), kernels, stack)
+    width = matched_width(target, dim, n_out, cfg.expert_layers)
     return DenseMLP(dim, width, n_out, cfg.expert_layers, cfg.expert_activation, kernels, stack)

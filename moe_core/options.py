@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moe_core.balance import BALANCE
-from moe_core.choices import ACTIVATIONS, ARCHS, DEVICES, NORMALIZE, OBJECTIVES, OPTIMIZERS
+from moe_core.choices import (
+    ACTIVATIONS,
+    ARCHS,
+    DEVICES,
+    EXPERT_KINDS,
+    GATES,
+    NOISE_KINDS,
+    NORMALIZE,
+    OBJECTIVES,
+    OPTIMIZERS,
+)
 from moe_core.datasets import DATASETS
 from moe_core.registry import Registry
 from moe_core.routers import ROUTERS
@@ -117,6 +127,23 @@ class DataConfig:
         ui_step=0.1,
         depends_on="data.name",
     )
+    gamma_max: float = _option(
+        3.0,
+        "Feature-noise strength, upper end",
+        "Feature noise gamma ~ U(0.5, this): 3 in Chen et al.'s settings 1-2, 2 in settings 3-4.",
+        low=0.5,
+        ui_high=4.0,
+        ui_step=0.25,
+        depends_on="data.name",
+    )
+    input_scale: float = _option(
+        1.0,
+        "Input scale",
+        "Every input is multiplied by this (Chen et al.'s released code uses 10).",
+        low=0,
+        above=True,
+        steps=(0.1, 0.3, 1.0, 3.0, 10.0),
+    )
     seed: int = _option(
         0, "Data seed", "Seed of the data generator and of the train/test split.", low=0, high=2**31 - 1
     )
@@ -160,6 +187,13 @@ class ModelConfig:
         live=True,
         depends_on="model.router",
     )
+    noise_kind: str = _option(
+        "gaussian",
+        "Gate noise kind",
+        "The distribution of the training noise on the gate.",
+        choices=NOISE_KINDS,
+        depends_on="model.router",
+    )
     # softmax (no renormalisation, as Switch) keeps a task gradient on the router at top_k = 1, where
     # softmax_topk makes the gate identically 1 (the README's "Defaults" measures both).
     normalize: str = _option(
@@ -170,11 +204,24 @@ class ModelConfig:
         choices=NORMALIZE,
         depends_on="model.router",
     )
+    expert_kind: str = _option("mlp", "Expert kind", "What each expert is.", choices=EXPERT_KINDS)
     expert_hidden: int = _option(
         16, "Expert width", "Hidden units of each expert.", low=1, high=4096, steps=(2, 4, 8, 16, 32, 64, 128, 256)
     )
-    expert_layers: int = _option(1, "Expert depth (hidden layers)", "Hidden layers of each expert.", low=1, high=4)
+    expert_layers: int = _option(
+        1, "Expert depth (hidden layers)", "Hidden layers of each expert.", low=1, high=4,
+        depends_on="model.expert_kind",
+    )  # fmt: skip
     expert_activation: str = _option("relu", "Expert activation", "The experts' nonlinearity.", choices=ACTIVATIONS)
+    expert_init_scale: float = _option(
+        1.0,
+        "Expert initial scale",
+        "The experts' initial weights times this (Chen et al. 2022 start theirs at 0.001).",
+        low=0,
+        above=True,
+        steps=(0.001, 0.01, 0.1, 1.0),
+    )
+    gate: str = _option("linear", "Gate", "How the router scores experts from the input.", choices=GATES)
     gate_hidden: int = _option(
         0,
         "Gate hidden width (0 = linear gate)",
@@ -182,6 +229,7 @@ class ModelConfig:
         low=0,
         high=1024,
         steps=(0, 8, 16, 32, 64),
+        depends_on="model.gate",
     )
     capacity_factor: float | None = _option(
         None,
@@ -247,6 +295,26 @@ class TrainConfig:
         0.01, "Learning rate", "The optimiser's step size.", low=0, above=True, steps=LR_STEPS, live=True
     )
     optimizer: str = _option("adam", "Optimiser", "The optimiser.", choices=OPTIMIZERS)
+    router_optimizer: str | None = _option(
+        None,
+        "Router optimiser",
+        "A separate optimiser for the router (Chen et al. 2022: SGD for the router, normalised GD for experts).",
+        nullable=True,
+        null_means="the optimiser above",
+        choices=OPTIMIZERS,
+    )
+    router_lr: float | None = _option(
+        None,
+        "Router learning rate",
+        "The router's own step size.",
+        nullable=True,
+        null_means="the learning rate above",
+        low=0,
+        above=True,
+        steps=LR_STEPS,
+        null_toggle="Own router learning rate",
+        toggle_value=0.1,
+    )
     weight_decay: float = _option(
         0.0, "Weight decay", "L2 penalty (AdamW: decoupled).", low=0, steps=(0.0, 1e-5, 1e-4, 1e-3, 1e-2), live=True
     )

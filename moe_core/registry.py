@@ -54,9 +54,13 @@ class Registry(Generic[E]):
         del self._entries[name]
 
     def __getitem__(self, name: str) -> E:
+        return self.get(name, self.key)
+
+    def get(self, name: str, key: str) -> E:
+        """The entry, or ConfigError naming `key` (another option choosing from the same registry)."""
         if name not in self._entries:
             raise ConfigError(
-                f"{self.key} '{name}' is unknown{did_you_mean(str(name), self)}; choose one of {', '.join(self)}."
+                f"{key} '{name}' is unknown{did_you_mean(str(name), self)}; choose one of {', '.join(self)}."
             )
         return self._entries[name]
 

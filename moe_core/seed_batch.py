@@ -46,7 +46,15 @@ class SeedBatch:
         self.cfg, self.kernels, self.stack = first.cfg, kernels, len(cfgs)
         with SEEDING, torch.random.fork_rng(devices=[]):  # its own initial draws are replaced below
             model = build_model(
-                self.cfg.model, data.dim, data.n_outputs, data.classification, data.x_train, 0, kernels, self.stack
+                self.cfg.model,
+                data.dim,
+                data.n_outputs,
+                data.classification,
+                data.x_train,
+                0,
+                kernels,
+                self.stack,
+                data.patches,
             )
         self._axes = stack_axes(first.model.state_dict(), model.state_dict(), self.stack)
         model.load_state_dict(stack_states([run.model.state_dict() for run in self.runs], self._axes))

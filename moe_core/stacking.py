@@ -19,17 +19,19 @@ class StackedLinear(nn.Linear):
     """S independent linear maps I -> P in one module: weight [S * P, I], bias [S * P], map s in rows
     s * P to (s + 1) * P; the points of block s go through map s. With S = 1 it is nn.Linear."""
 
-    def __init__(self, in_features: int, out_features: int, stack: int = 1) -> None:
-        super().__init__(in_features, out_features * stack)
+    def __init__(self, in_features: int, out_features: int, stack: int = 1, bias: bool = True) -> None:
+        super().__init__(in_features, out_features * stack, bias=bias)
         self.stack = stack
 
     def forward(self, x_NI: torch.Tensor) -> torch.Tensor:
         if self.stack == 1:
             return F.linear(x_NI, self.weight, self.bias)
         s = self.stack
-        w_SPI = self.weight.view(s, -1, self.in_features)
-        out_SBP = torch.baddbmm(self.bias.view(s, 1, -1), x_NI.view(s, -1, self.in_features), w_SPI.transpose(1, 2))
-        return out_SBP.view(-1, w_SPI.shape[1])
+        w_SIP = self.weight.view(s, -1, self.in_features).transpose(1, 2)
+        x_SBI = x_NI.view(s, -1, self.in_features)
+        if self.bias is None:
+            return torch.bmm(x_SBI, w_SIP).view(-1, w_SIP.shape[2])
+        return torch.baddbmm(self.bias.view(s, 1, -1), x_SBI, w_SIP).view(-1, w_SIP.shape[2])
 
 
 def block_offsets(stack: int, n: int, width: int, device: torch.device) -> torch.Tensor:

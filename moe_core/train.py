@@ -21,6 +21,7 @@ from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.metrics import Metrics, measure
 from moe_core.model import MoE, build_model, objective_loss
+from moe_core.optimizers import Optimizers
 from moe_core.options import LIVE_KEYS
 from moe_core.probe import GridProbe, probe_grid, probe_points
 
@@ -53,9 +54,11 @@ def resolve_device(name: str) -> torch.device:
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Adam, AdamW or SGD, fused where torch has the kernel: one call per step for all parameters."""
+    """Adam, AdamW, SGD or normalised GD, fused where torch has the kernel: one call per step for all
+    parameters. `params`: tensors, or param groups (dicts)."""
     params = list(params)
-    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params)
+    tensors = [p for item in params for p in (item["params"] if isinstance(item, dict) else [item])]
+    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in tensors)
     return OPTIMIZERS[name].load()(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
@@ -80,6 +83,7 @@ class Trainer:
                 self.data.x_train,
                 cfg.train.seed,
                 kernels,
+                patches=self.data.patches,
             )
         self.model = model.to(self.device)
         self._initial = copy_state(self.model.state_dict())
@@ -124,7 +128,7 @@ class Trainer:
         if self.is_moe:
             self.model.set_config(cfg.model)
         for group in self.optimizer.param_groups:
-            group.update(lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+            group.update(lr=_group_lr(group, cfg), weight_decay=cfg.train.weight_decay)
         texts = [f"{key.split('.')[1]} {old} → {new}" for key, (old, new) in changes.items() if key != "train.steps"]
         self.events.extend((self.step_count, text) for text in texts)
         return texts
@@ -231,6 +235,37 @@ def copy_state(state):
     return state
 
 
-def run_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+def run_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer | Optimizers:
+    """The run's optimiser; with `train.router_optimizer` or `train.router_lr`, one for the router and one
+    for the rest (Chen et al. 2022: SGD at 0.1 for the router, normalised GD for the experts)."""
     t = cfg.train
-    return make_optimizer(t.optimizer, model.parameters(), t.lr, t.weight_decay)
+    router = list(model.router.parameters()) if isinstance(model, MoE) else []
+    if not router or (t.router_optimizer is None and t.router_lr is None):
+        return make_optimizer(t.optimizer, _groups(t.optimizer, model, list(model.parameters())), t.lr, t.weight_decay)
+    own = {id(p) for p in router}
+    rest = [p for p in model.parameters() if id(p) not in own]
+    name = t.router_optimizer or t.optimizer
+    router_groups = [{**group, "router": True} for group in _groups(name, model, router)]
+    parts = [make_optimizer(name, router_groups, _group_lr({"router": True}, cfg), t.weight_decay)]
+    if rest:
+        parts.insert(0, make_optimizer(t.optimizer, _groups(t.optimizer, model, rest), t.lr, t.weight_decay))
+    return Optimizers(parts)
+
+
+def _groups(name: str, model: torch.nn.Module, params: list[torch.nn.Parameter]) -> list[dict]:
+    """Param groups: the experts' own, with their expert axes, for an optimiser that steps expert by
+    expert (normalised GD); one group otherwise."""
+    experts = getattr(model, "experts", None)
+    if not getattr(OPTIMIZERS[name].load(), "per_expert", False) or experts is None:
+        return [{"params": params}]
+    chosen = {id(p) for p in params}
+    axes = [(p, axis) for p, axis in experts.param_axes() if id(p) in chosen]
+    taken = {id(p) for p, _ in axes}
+    groups = [{"params": [p for p, _ in axes], "expert_axes": [axis for _, axis in axes]}] if axes else []
+    rest = [p for p in params if id(p) not in taken]
+    return groups + ([{"params": rest}] if rest else [])
+
+
+def _group_lr(group: dict, cfg: RunConfig) -> float:
+    t = cfg.train
+    return t.router_lr if group.get("router") and t.router_lr is not None else t.lr

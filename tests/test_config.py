@@ -125,7 +125,7 @@ def test_wrong_keys_and_types_are_named(doc, expected):
         ),
         ({"model.arch": "cnn"}, "model.arch 'cnn' is unknown; choose one of moe, dense."),
         ({"model.objective": "ce"}, "model.objective 'ce' is unknown; choose one of blend, mixture."),
-        ({"train.optimizer": "lbfgs"}, "train.optimizer 'lbfgs' is unknown; choose one of adam, adamw, sgd."),
+        ({"train.optimizer": "lbfgs"}, "train.optimizer 'lbfgs' is unknown; choose one of adam, adamw, sgd, ngd."),
         (
             {"train.device": "tpu"},
             "train.device 'tpu' is unknown (did you mean cpu?); choose one of auto, cpu, cuda, mps.",

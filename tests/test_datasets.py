@@ -1,3 +1,4 @@
+import dataclasses
 import re
 
 import numpy as np
@@ -240,3 +241,20 @@ def test_too_few_training_points_for_a_projection_are_explained(cfg, expected):
     # Both once reached scikit-learn's PCA and came back as its own ValueError, not a sentence for the user.
     with pytest.raises(ConfigError, match=re.escape(expected)):
         make_dataset(cfg)
+
+
+@pytest.mark.parametrize("name", ["clusters", "digits"])
+def test_the_input_scale_multiplies_every_input(name):
+    cfg = DataConfig(name=name, **DATASETS[name].defaults)
+    plain, scaled = make_dataset(cfg), make_dataset(dataclasses.replace(cfg, input_scale=10.0))
+    torch.testing.assert_close(scaled.x_train, 10 * plain.x_train)
+    assert torch.equal(scaled.y_train, plain.y_train)
+
+
+def test_cluster_signals_come_in_four_patches_with_feature_noise_up_to_gamma_max():
+    cfg = DataConfig(name="cluster_signals", dim=64, n_train=3000, noise=0.0, gamma_max=1.0)
+    data = make_dataset(cfg)
+    assert data.patches == 4 and make_dataset(DataConfig()).patches == 1
+    norms = data.x_train.view(-1, 4, 16).norm(dim=2)  # label alpha, centre beta, noise 0, feature noise gamma
+    assert norms.max() <= 2.0 + 1e-5  # alpha and beta below 2, gamma below 1
+    assert (norms.sort(dim=1).values[:, 1] <= 1.0 + 1e-5).all()  # the smallest non-zero patch is gamma's or less

@@ -67,6 +67,20 @@ def test_every_router_gives_the_same_outputs_and_gradients_with_fast_and_referen
         {"model.router": "noisy_topk", "model.gate_noise": 1.0, "model.top_k": 2, "model.balance": "importance"},
         {"model.router": "expert_choice", "model.objective": "mixture"},
         {"model.normalize": "sigmoid", "model.balance": "bias", "model.n_experts": 16, "model.top_k": 2},
+        {
+            "data.name": "cluster_signals",
+            "data.dim": 32,
+            "model.expert_kind": "patch",
+            "model.gate": "patch",
+            "model.gate_noise": 1.0,
+            "model.noise_kind": "uniform",
+            "model.top_k": 2,
+            "model.shared_experts": 1,
+            "train.optimizer": "ngd",
+            "train.router_optimizer": "sgd",
+            "train.router_lr": 0.1,
+        },
+        {"data.name": "cluster_signals", "data.dim": 32, "model.expert_kind": "patch", "model.router": "dense"},
     ],
 )
 def test_training_with_fast_kernels_follows_training_with_reference_kernels(changes):

@@ -220,3 +220,35 @@ def test_training_routings_with_noise_keep_the_invariants_too(name):
     router = spread(router_for(name, 6, 2, 3, x=x, gate_noise=0.7, capacity_factor=0.75), 1.0, 2).train()
     router.generator = torch.Generator().manual_seed(0)
     assert violations(router, router(x)) == []
+
+
+def test_the_patch_gate_starts_at_zero_has_no_bias_and_ignores_the_patches_order():
+    router = ROUTERS["topk"].load()(ModelConfig(gate="patch", n_experts=5), 12, FAST, None, 0, 1, 3)
+    assert [name for name, _ in router.named_parameters()] == ["gate.linear.weight"]
+    x = torch.randn(30, 12)
+    assert torch.equal(router.logits(x), torch.zeros(30, 5))  # Chen et al.: the router starts at zero
+    spread(router, 1.0, 0)
+    theta = router.gate.linear.weight  # [E, L]: one matrix for every patch
+    torch.testing.assert_close(router.logits(x), sum(x[:, 4 * p : 4 * p + 4] @ theta.T for p in range(3)))
+    shuffled = x.view(30, 3, 4)[:, [1, 2, 0]].reshape(30, 12)
+    torch.testing.assert_close(router.logits(shuffled), router.logits(x))
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "uniform", "jitter"])
+def test_each_noise_kind_moves_the_training_scores_as_its_paper_says(kind):
+    x = torch.randn(400, 3, generator=torch.Generator().manual_seed(5))
+    router = spread(router_for("topk", 4, 1, 3, gate_noise=0.5, noise_kind=kind), 1.0, 2).train()
+    router.generator = torch.Generator().manual_seed(0)
+    logits = router.logits(x)
+    scores, std = router.add_noise(x, logits)
+    change = scores - logits
+    if kind == "gaussian":  # N(0, 1) x 0.5, with its scale for the smooth load estimate
+        assert std is not None and 0.4 < change.std() < 0.6
+    elif kind == "uniform":  # U(0, 1) x 0.5: only upwards, below 0.5
+        assert std is None and change.min() >= 0 and change.max() < 0.5 and 0.2 < change.mean() < 0.3
+    else:  # the input times U(0.5, 1.5): the same as the logits of some jittered input, per point
+        assert std is None and not torch.allclose(scores, logits)
+        router.generator = torch.Generator().manual_seed(0)
+        u = 0.5 + torch.rand(x.shape, generator=router.generator)
+        torch.testing.assert_close(scores, router.logits(x * u))
+    assert torch.equal(router.eval().add_noise(x, logits)[0], logits)  # evaluation is noise-free

@@ -64,8 +64,31 @@ def test_a_batched_seeds_first_steps_equal_the_same_run_trained_alone(router, ba
         {"model.objective": "mixture", "model.normalize": "softmax_topk"},
         {"model.expert_layers": 2, "model.normalize": "sigmoid", "model.balance": "bias"},
         {"model.n_experts": 1, "model.top_k": 1, "data.name": "clusters_regression"},
+        {
+            "data.name": "cluster_signals",
+            "data.dim": 32,
+            "model.expert_kind": "patch",
+            "model.gate": "patch",
+            "model.gate_noise": 1.0,
+            "model.noise_kind": "uniform",
+            "train.optimizer": "ngd",
+            "train.router_optimizer": "sgd",
+            "train.router_lr": 0.1,
+            "model.expert_init_scale": 0.01,
+        },
+        {"data.name": "cluster_signals", "data.dim": 32, "model.expert_kind": "patch", "model.arch": "dense"},
+        {"model.noise_kind": "jitter", "model.gate_noise": 0.2},
     ],
-    ids=["mlp_gate_and_shared", "dense", "mixture", "deep_sigmoid_bias", "one_expert_regression"],
+    ids=[
+        "mlp_gate_and_shared",
+        "dense",
+        "mixture",
+        "deep_sigmoid_bias",
+        "one_expert_regression",
+        "chen_moe",
+        "chen_single",
+        "jitter",
+    ],
 )
 def test_every_model_shape_batches_exactly(extra):
     alone, batch = alone_and_batched(RunConfig().replace(**{"model.top_k": 2, **SMALL, **extra}))

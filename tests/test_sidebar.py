@@ -66,13 +66,14 @@ def test_a_control_is_enabled_exactly_where_the_chosen_rule_uses_it(router):
     spec = ROUTERS[router]
     values = {key: at.session_state[key] for key in OPTIONS if not OPTIONS[key].null_toggle}
     values["model.capacity_factor"] = None
-    for key in ("model.top_k", "model.normalize", "model.gate_noise"):
+    routing_keys = ("model.top_k", "model.normalize", "model.gate_noise", "model.noise_kind")
+    for key in routing_keys:
         expected_disabled = not applies(key, values) or key in spec.fixed
         assert widget(at, key).disabled == expected_disabled, (router, key)
     assert widget(at, "model.capacity_factor:on").disabled == ("model.capacity_factor" not in spec.uses)
     for key, value in spec.fixed.items():
         assert at.session_state[key] == value  # choosing the rule sets what it pins
-    greyed = [key for key in ("model.top_k", "model.normalize", "model.gate_noise") if widget(at, key).disabled]
+    greyed = [key for key in routing_keys if widget(at, key).disabled]
     reasons = [c.value for c in at.sidebar.caption if c.value.startswith("Greyed out")]
     routing = [r for r in reasons if f"the router '{router}'" in r]
     if greyed:  # one line names every greyed-out routing control and the rule that does not use it

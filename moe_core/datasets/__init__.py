@@ -32,6 +32,7 @@ class DatasetSpec(Entry):
     task_label: str = ""  # the task in listings, where `task` alone would mislead ("either" for a CSV file)
     # What the DataConfig needs for this dataset: the problem as one sentence, None when fine.
     check: Callable[[Any], str | None] | None = None
+    patches: int = 1  # equal-length patches its inputs are made of (for patch experts and gates)
 
 
 def _toy(name: str, label: str, noise_means: str, make: str) -> DatasetSpec:
@@ -39,9 +40,14 @@ def _toy(name: str, label: str, noise_means: str, make: str) -> DatasetSpec:
     return DatasetSpec(name, label, impl=impl, uses=_PLANAR_USES, noise=noise_means, planar=True)
 
 
-def _clustered(name: str, label: str, task: Task, noise_means: str, make: str, **defaults) -> DatasetSpec:
+def _clustered(
+    name: str, label: str, task: Task, noise_means: str, make: str, extra=frozenset(), patches: int = 1, **defaults
+) -> DatasetSpec:
     impl = f"moe_core.datasets.clusters:{make}"
-    return DatasetSpec(name, label, impl=impl, uses=_CLUSTER_USES, task=task, noise=noise_means, defaults=defaults)
+    uses = _CLUSTER_USES | extra
+    return DatasetSpec(
+        name, label, impl=impl, uses=uses, task=task, noise=noise_means, defaults=defaults, patches=patches
+    )
 
 
 DATASETS: Registry[DatasetSpec] = Registry(
@@ -69,6 +75,8 @@ DATASETS: Registry[DatasetSpec] = Registry(
             "classification",
             "std of each coordinate of the noise patch",
             "make_cluster_signals",
+            frozenset({"data.gamma_max"}),
+            4,
             dim=64,
             noise=0.14,
         ),

@@ -62,13 +62,16 @@ def _orthonormal(count: int, dim: int, rng: np.random.Generator) -> np.ndarray:
     return q.T
 
 
-def make_cluster_signals(n_samples: int, *, n_clusters: int, dim: int, noise: float, separation: float, seed: int):
+def make_cluster_signals(
+    n_samples: int, *, n_clusters: int, dim: int, noise: float, separation: float, gamma_max: float = 3.0, seed: int
+):
     """Chen, Deng, Wu, Gu, Li 2022 (arXiv 2208.02813): four patches per input, in random order.
 
     Patches: label signal alpha*y*v_k, cluster centre beta*c_k, Gaussian noise N(0, noise^2 I), and
     feature noise gamma*eps*v_k' from another cluster k'. alpha ~ U(0.5, 2), beta ~ U(1, 2) times
-    `separation`, gamma ~ U(0.5, 3) (their setting 1, where noise = 1/sqrt(50) ~ 0.14). Their released
-    code multiplies inputs by 10; we do not, since the product trains with Adam.
+    `separation`, gamma ~ U(0.5, gamma_max) (3 in their settings 1-2, 2 in 3-4; noise = 1/sqrt(50) ~ 0.14
+    in settings 1 and 3, 2/sqrt(50) in 2 and 4). Their released code multiplies inputs by 10:
+    `data.input_scale`.
     """
     patch = dim // 4
     if dim % 4 or patch < 2 * n_clusters:
@@ -86,7 +89,7 @@ def make_cluster_signals(n_samples: int, *, n_clusters: int, dim: int, noise: fl
     y_N = rng.integers(0, 2, size=n_samples)
     cluster_N = rng.integers(0, n_clusters, size=n_samples)
     other_N = (cluster_N + rng.integers(1, n_clusters, size=n_samples)) % n_clusters
-    alpha, beta, gamma = (rng.uniform(lo, hi, size=(n_samples, 1)) for lo, hi in ((0.5, 2), (1, 2), (0.5, 3)))
+    alpha, beta, gamma = (rng.uniform(lo, hi, size=(n_samples, 1)) for lo, hi in ((0.5, 2), (1, 2), (0.5, gamma_max)))
     eps = rng.choice([-1.0, 1.0], size=(n_samples, 1))
     patches_NPL = np.stack(
         [

@@ -46,6 +46,7 @@ class Dataset:
     projection: Projection
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
+    patches: int = 1  # equal-length patches the input is made of (Chen et al. 2022's four), for patch experts
 
     @property
     def dim(self) -> int:
@@ -89,12 +90,15 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         x = embed(x, dim, noise=cfg.noise, seed=cfg.seed)
     else:
         x, y, cluster = spec.load()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)
-    return assemble(cfg, spec.task, x, y, cluster, train=np.arange(cfg.n_train))
+    return assemble(cfg, spec.task, x, y, cluster, train=np.arange(cfg.n_train), patches=spec.patches)
 
 
-def assemble(cfg: DataConfig, task: Task, x, y, cluster, train, feature_names=None, class_names=None) -> Dataset:
-    """Tensors from numpy arrays; the rows not in `train` are the test set."""
+def assemble(
+    cfg: DataConfig, task: Task, x, y, cluster, train, feature_names=None, class_names=None, patches: int = 1
+) -> Dataset:
+    """Tensors from numpy arrays, inputs times `data.input_scale`; the rows not in `train` are the test set."""
     test = np.setdiff1d(np.arange(len(x)), train)
+    x = np.asarray(x, dtype=np.float32) * np.float32(cfg.input_scale)
     x_t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     y_t = torch.from_numpy(np.ascontiguousarray(y))
     c_t = None if cluster is None else torch.from_numpy(np.ascontiguousarray(cluster, dtype=np.int64))
@@ -115,6 +119,7 @@ def assemble(cfg: DataConfig, task: Task, x, y, cluster, train, feature_names=No
         projection=_projection(x[train]),
         feature_names=feature_names or tuple(f"x{i + 1}" for i in range(x.shape[1])),
         class_names=class_names,
+        patches=patches,
     )
 
 

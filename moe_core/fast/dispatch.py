@@ -31,6 +31,10 @@ def dispatch(experts: Experts, x_ND: torch.Tensor, ids_NK: torch.Tensor, kept_NK
     All give the outputs and gradients of `reference.run_experts` (tests/test_fast.py).
     """
     on_cpu = x_ND.device.type == "cpu"
+    if not experts.packable:  # experts that are not layers of (weight, bias), e.g. patch filters
+        if ids_NK.shape[1] == experts.n_experts and kept_NK is None:
+            return dispatch_dense(experts, x_ND, ids_NK)
+        return dispatch_loop(experts, x_ND, ids_NK, kept_NK)
     if kept_NK is not None and on_cpu and _all_kept(kept_NK):
         kept_NK = None  # reading the mask is free on the CPU, and a full one costs the packed path a pass
     if ids_NK.shape[1] == experts.n_experts and (kept_NK is None or not on_cpu):

@@ -26,9 +26,12 @@ def step(optimizer: torch.optim.Optimizer) -> None:
     creates the state, takes optimizer.step(). Optimizer step hooks are not called on the lean path."""
     groups = []
     for group in optimizer.param_groups:
+        if not _lean(optimizer, group):
+            optimizer.step()
+            return
         params = [p for p in group["params"] if p.grad is not None]
         states = [optimizer.state.get(p) for p in params]
-        if not _lean(optimizer, group) or not all(states):
+        if not all(states):
             optimizer.step()
             return
         groups.append((group, params, states))

@@ -15,6 +15,7 @@ from typing import Any
 from moe_core.registry import Entry, Registry
 
 K, NORMALIZE, CAPACITY, NOISE = "model.top_k", "model.normalize", "model.capacity_factor", "model.gate_noise"
+NOISE_KIND = "model.noise_kind"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             "top-k: each point picks its k best experts",
             "Softmax (or sigmoid) scores, each point's k highest; an optional capacity per expert.",
             "moe_core.routers.topk:TopK",
-            frozenset({K, NORMALIZE, CAPACITY, NOISE}),
+            frozenset({K, NORMALIZE, CAPACITY, NOISE, NOISE_KIND}),
             citation="Shazeer et al. 2017; Lepikhin et al. 2020 (GShard); Jiang et al. 2024 (Mixtral)",
             invariants=("k_distinct_experts", "weights_follow_normalize", "capacity_respected"),
             short="top-{top_k}",
@@ -72,7 +73,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             "Switch (Fedus 2021): top-1 with a capacity per expert",
             "One expert per point, weighted by its raw probability; points over an expert's capacity are dropped.",
             "moe_core.routers.switch:Switch",
-            frozenset({CAPACITY, NOISE}),
+            frozenset({CAPACITY, NOISE, NOISE_KIND}),
             citation="Fedus, Zoph, Shazeer 2021, Switch Transformers",
             fixed={K: 1},
             fixed_hint="use router 'topk' with a capacity_factor for k > 1",
@@ -84,7 +85,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             "expert choice (Zhou 2022): experts pick their points",
             "Each expert takes its capacity-many highest-probability points; a point may get none or several.",
             "moe_core.routers.expert_choice:ExpertChoice",
-            frozenset({K, CAPACITY, NOISE}),
+            frozenset({K, CAPACITY, NOISE, NOISE_KIND}),
             citation="Zhou et al. 2022, Mixture-of-Experts with Expert Choice Routing",
             invariants=("equal_expert_load", "experts_take_their_best_points", "weights_are_probabilities"),
             short="expert choice",
@@ -94,7 +95,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             "dense (Jacobs 1991): every expert, softmax-weighted",
             "Every expert runs on every point; the softmax gate weighs their outputs.",
             "moe_core.routers.dense:Dense",
-            frozenset({NOISE}),
+            frozenset({NOISE, NOISE_KIND}),
             citation="Jacobs, Jordan, Nowlan, Hinton 1991, Adaptive Mixtures of Local Experts",
             invariants=("every_expert_runs", "weights_are_probabilities"),
             short="dense gating",

@@ -18,6 +18,7 @@ from torch import nn
 
 from moe_core import losses
 from moe_core.balance import BALANCE
+from moe_core.choices import NOISE_KINDS
 from moe_core.kernels import Kernels
 from moe_core.options import ModelConfig
 from moe_core.routers import ROUTERS
@@ -76,6 +77,7 @@ class Router(nn.Module):
         x_ref_ND: torch.Tensor | None = None,
         seed: int = 0,
         stack: int = 1,
+        patches: int = 1,
     ):
         super().__init__()
         self.cfg = cfg
@@ -84,7 +86,7 @@ class Router(nn.Module):
         self.balance = BALANCE[cfg.balance].load()()
         self.stack = stack  # seeds stacked in this router (moe_core.stacking); 1 for a run of its own
         if self.learned:
-            self.gate = _gate(dim, cfg.gate_hidden, cfg.n_experts, stack)
+            self.gate = _gate(cfg, dim, stack, patches)
         # DeepSeek-V3's selection bias; only the `bias` balance strategy reads and moves it.
         self.register_buffer("bias_E", torch.zeros(cfg.n_experts * stack))
         # The trainer's, so gate noise is seeded per run; stacked seeds give one generator each.
@@ -96,8 +98,12 @@ class Router(nn.Module):
         """Modules and buffers a rule adds to the gate (noisy top-k's noise layer, hash's centroids)."""
 
     def reset_parameters(self) -> None:
-        """Switch Transformer: truncated normal with std sqrt(0.1 / fan_in), zero bias."""
+        """Switch Transformer: truncated normal with std sqrt(0.1 / fan_in), zero bias; Chen et al.'s
+        patch gate starts at zero."""
         if not self.learned:
+            return
+        if isinstance(self.gate, PatchGate):
+            nn.init.zeros_(self.gate.linear.weight)
             return
         last = self.gate[-1] if isinstance(self.gate, nn.Sequential) else self.gate
         std = math.sqrt(0.1 / last.weight.shape[1])
@@ -114,18 +120,19 @@ class Router(nn.Module):
         return self.gate(x_ND).float()  # the router in float32 (Switch's selective precision)
 
     def add_noise(self, x_ND: torch.Tensor, logits_NE: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Training only: logits + N(0, 1) * gate_noise (exploration); (scores, std) or (logits, None)."""
+        """Training only: the noise kind's scores (exploration); (scores, Gaussian std or None) or (logits, None)."""
         if not self.training or self.cfg.gate_noise == 0:
             return logits_NE, None
-        std_NE = torch.full_like(logits_NE, self.cfg.gate_noise)
-        return logits_NE + self._draw(logits_NE) * std_NE, std_NE
+        return NOISE_KINDS[self.cfg.noise_kind].load()(self, x_ND, logits_NE)
 
-    def _draw(self, like_NE: torch.Tensor) -> torch.Tensor:
+    def _draw(self, like_NX: torch.Tensor, uniform: bool = False) -> torch.Tensor:
+        """Standard normal (or U(0, 1)) draws shaped like the tensor, from the run's generator."""
+        draw = torch.rand if uniform else torch.randn
         if self.stack == 1:
-            return torch.randn(like_NE.shape, generator=self.generator, device=like_NE.device)
+            return draw(like_NX.shape, generator=self.generator, device=like_NX.device)
         # each seed's block from its own generator: the draws it would make alone
-        shape = (like_NE.shape[0] // self.stack, like_NE.shape[1])
-        return torch.cat([torch.randn(shape, generator=g, device=like_NE.device) for g in self.generator])
+        shape = (like_NX.shape[0] // self.stack, like_NX.shape[1])
+        return torch.cat([draw(shape, generator=g, device=like_NX.device) for g in self.generator])
 
     # --- stacked seeds ------------------------------------------------------------------------
     def per_seed(self, t_NX: torch.Tensor) -> torch.Tensor:
@@ -251,7 +258,22 @@ def _scalar(value: bool | float, dtype: torch.dtype, device: torch.device) -> to
     return torch.tensor(value, dtype=dtype, device=device)
 
 
-def _gate(dim: int, hidden: int, n_experts: int, stack: int) -> nn.Module:
-    if hidden > 0:
-        return nn.Sequential(StackedLinear(dim, hidden, stack), nn.ReLU(), StackedLinear(hidden, n_experts, stack))
-    return StackedLinear(dim, n_experts, stack)
+class PatchGate(nn.Module):
+    """Chen, Deng, Wu, Gu, Li 2022's router: h(x) = sum_p Θ x_p, one Θ [E, L] for every patch, no bias."""
+
+    def __init__(self, dim: int, n_experts: int, stack: int, patches: int) -> None:
+        super().__init__()
+        self.patches = patches
+        self.linear = StackedLinear(dim // patches, n_experts, stack, bias=False)
+
+    def forward(self, x_ND: torch.Tensor) -> torch.Tensor:
+        return self.linear(x_ND.unflatten(1, (self.patches, -1)).sum(dim=1))  # Θ is linear: sum, then map
+
+
+def _gate(cfg: ModelConfig, dim: int, stack: int, patches: int) -> nn.Module:
+    if cfg.gate == "patch":
+        return PatchGate(dim, cfg.n_experts, stack, patches)
+    if cfg.gate_hidden > 0:
+        hidden = cfg.gate_hidden
+        return nn.Sequential(StackedLinear(dim, hidden, stack), nn.ReLU(), StackedLinear(hidden, cfg.n_experts, stack))
+    return StackedLinear(dim, cfg.n_experts, stack)
