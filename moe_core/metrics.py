@@ -2,7 +2,7 @@
 record of one snapshot that `measure` fills from two point probes.
 
 Shapes: N points, E experts, C latent clusters. A contingency table is [E, C]: points of cluster c
-whose first-choice expert is e.
+that expert e served, by the routing as executed (`probe.executed_expert`).
 """
 
 from __future__ import annotations
@@ -87,6 +87,15 @@ def margin(probs_NE: np.ndarray) -> float:
     return float((top2[:, 0] - top2[:, 1]).mean())
 
 
+def tie_rate(probs_NE: np.ndarray, tolerance: float = 1e-6) -> float:
+    """Share of points whose top-1 and top-2 router probabilities are equal (0 with a single expert)."""
+    probs_NE = np.asarray(probs_NE)
+    if probs_NE.shape[1] == 1 or len(probs_NE) == 0:
+        return 0.0
+    top2 = -np.partition(-probs_NE, 1, axis=1)[:, :2]
+    return float((top2[:, 0] - top2[:, 1] <= tolerance).mean())
+
+
 def gate_entropy(probs_NE: np.ndarray) -> np.ndarray:
     """Each point's router entropy over log E, [N]: 0 certain, 1 undecided."""
     probs_NE = np.asarray(probs_NE, dtype=np.float64)
@@ -105,7 +114,7 @@ def flip_rate(previous_N: np.ndarray | None, current_N: np.ndarray) -> float | N
 
 
 def contingency(expert_N: np.ndarray, cluster_N: np.ndarray, n_experts: int, n_clusters: int) -> np.ndarray:
-    """[E, C] counts of cluster-c points whose first-choice expert is e."""
+    """[E, C] counts of cluster-c points served by expert e."""
     table = np.zeros((n_experts, n_clusters), dtype=np.int64)
     np.add.at(table, (np.asarray(expert_N), np.asarray(cluster_N)), 1)
     return table
@@ -164,6 +173,9 @@ class Metrics:
     router_z: float | None = None
     confidence: float | None = None
     margin: float | None = None
+    # Points whose two best router probabilities tie: an untrained gate (zero at the start), whose
+    # noise-free choice is the first expert for every point; that reads as collapse but is not.
+    tie_rate: float | None = None
     flip_rate: float | None = None  # None at the first snapshot
     balance_loss: float | None = None
     expert_loss: tuple[float | None, ...] | None = None  # mean loss of each expert's own output on its points
@@ -221,6 +233,7 @@ def _routing_metrics(test: PointProbe, y_N, classification: bool, previous_first
         router_z=router_z(test.logits_NE),
         confidence=confidence(test.probs_NE),
         margin=margin(test.probs_NE),
+        tie_rate=tie_rate(test.probs_NE),
         flip_rate=flip_rate(previous_first_N, test.first_N),
         balance_loss=test.balance_loss,
         expert_loss=_expert_loss(test, y_N, classification, n_experts),
@@ -242,13 +255,17 @@ def _expert_loss(test: PointProbe, y_N: np.ndarray, classification: bool, n_expe
 
 
 def _specialisation(test: PointProbe, clusters_N: np.ndarray | None, n_clusters: int) -> dict:
+    """Which expert serves which cluster, by the routing as executed (expert choice's own picks; a
+    point that no expert took counts for none)."""
     if clusters_N is None:
         return {}
     n_experts = test.probs_NE.shape[1]
-    table = contingency(test.first_N, clusters_N, n_experts, max(n_clusters, int(clusters_N.max()) + 1))
+    expert_N = test.first_N if test.executed_N is None else test.executed_N
+    taken = expert_N >= 0
+    table = contingency(expert_N[taken], clusters_N[taken], n_experts, max(n_clusters, int(clusters_N.max()) + 1))
     return dict(
         contingency=tuple(tuple(int(v) for v in row) for row in table),
         purity=purity(table),
-        cluster_nmi=cluster_nmi(test.first_N, clusters_N),
+        cluster_nmi=cluster_nmi(expert_N[taken], clusters_N[taken]) if taken.any() else 0.0,
         dispatch_entropy=dispatch_entropy(table),
     )

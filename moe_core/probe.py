@@ -37,6 +37,7 @@ class PointProbe:
     load_E: np.ndarray | None = None
     own_out_NO: np.ndarray | None = None  # the first-choice expert's own output (shared experts added)
     balance_loss: float | None = None  # the balance strategy's loss, where it has one
+    executed_N: np.ndarray | None = None  # the kept slot of largest weight, as executed; -1 where none is kept
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,16 @@ def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classi
             load_E=_np(router.load(r)),
             own_out_NO=_np(_with_shared(model, own_NO, x_ND)),
             balance_loss=None if balance is None else float(balance),
+            executed_N=_np(executed_expert(r)),
         )
+
+
+def executed_expert(r) -> torch.Tensor:
+    """Each point's expert as the batch's routing ran it: the kept slot with the largest weight, [N];
+    -1 for a point no expert took (expert choice, capacity). Specialisation is measured on this."""
+    weights_NK = torch.where(r.kept_NK, r.weights_NK.detach().float(), -1.0)
+    best_N1 = weights_NK.argmax(dim=1, keepdim=True)
+    return torch.where(r.kept_NK.any(dim=1), r.topk_ids_NK.gather(1, best_N1)[:, 0], -1)
 
 
 def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float, float]:

@@ -150,3 +150,8 @@ def test_n_clusters_keeps_a_column_for_a_cluster_the_probe_missed():
     probe = hand_made_probe()
     got = measure(0, probe, probe, np.array([0, 0, 1, 1]), np.array([0, 0, 1, 1]), True, None, n_clusters=3)
     assert got.contingency == ((2, 1, 0), (0, 1, 0))
+
+
+def test_tie_rate_counts_points_whose_two_best_probabilities_are_equal():
+    probs = np.array([[0.25, 0.25, 0.25, 0.25], [0.7, 0.1, 0.1, 0.1], [0.4, 0.4, 0.2, 0.0], [0.5, 0.3, 0.2, 0.0]])
+    assert m.tie_rate(probs) == 0.5 and m.tie_rate(np.ones((3, 1))) == 0.0

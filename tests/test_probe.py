@@ -158,3 +158,24 @@ def test_inspecting_a_point_shows_what_the_model_computes_for_it(changes, value_
         got.expert_values_E, [value_by_hand(o, n_classes) for o in outputs], rtol=1e-4, atol=1e-5
     )
     assert got.combined == pytest.approx(value_by_hand(combined, n_classes), rel=1e-4, abs=1e-5)
+
+
+def test_specialisation_follows_the_routing_as_executed_and_an_untrained_gate_shows_as_ties():
+    cfg = RunConfig().replace(**{"data.n_train": 400, "data.n_test": 300, "model.router": "expert_choice",
+                                 "model.n_experts": 4, "model.top_k": 1})  # fmt: skip
+    trainer = Trainer(cfg, probe_size=None)
+    trainer.fit(30)
+    test = probe_points(trainer.model, trainer._probe_x, trainer._probe_y, True)
+    taken = test.kept_NK.any(axis=1)
+    assert (test.executed_N[~taken] == -1).all() and (~taken).any()  # expert choice leaves some points out
+    for n in np.flatnonzero(taken)[:50]:  # a taken point's expert is one of the experts that took it
+        assert test.kept_NK[n, test.executed_N[n]]
+    assert sum(map(sum, trainer.history[-1].contingency)) == taken.sum()
+    noisy = RunConfig().replace(**{"data.n_train": 400, "data.n_test": 300, "model.router": "noisy_topk",
+                                   "model.gate_noise": 1.0, "model.normalize": "softmax_topk",
+                                   "model.balance": "none"})  # fmt: skip
+    untrained = Trainer(noisy, probe_size=None)  # top-1 weights are 1: the gate gets no gradient, stays zero
+    untrained.fit(30)
+    m = untrained.history[-1]
+    assert m.tie_rate == 1.0 and m.load_entropy == 0.0  # every point to expert 0: ties, not collapse
+    assert Trainer(cfg, probe_size=None).snapshot().metrics.tie_rate < 1.0
