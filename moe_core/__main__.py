@@ -17,6 +17,7 @@ from moe_core.balance import BALANCE
 from moe_core.config import ConfigError, RunConfig, parse_assignment, run_label, split_key
 from moe_core.datasets import describe_datasets, with_dataset_defaults
 from moe_core.options import describe_options
+from moe_core.replications import REPLICATIONS, replicate, table
 from moe_core.routers import ROUTERS
 
 SUMMARY_FIELDS = (
@@ -199,6 +200,25 @@ def _routers(_: argparse.Namespace) -> None:
         print(f"  {spec.name:<14} {spec.label}. {spec.help}{cite}")
 
 
+def _replicate(args: argparse.Namespace) -> None:
+    spec = REPLICATIONS[args.name]
+    show = not args.json and sys.stderr.isatty()
+    size = "lesson-sized" if args.quick else "full-sized"
+    if not args.json:
+        print(f"{spec.label}, {size}, {args.seeds} seeds per model. [{spec.citation}]", flush=True)
+    progress = (lambda model: print(f"  trained: {model}", file=sys.stderr, flush=True)) if show else None
+    from moe_core.fast import runtime  # torch loads here, not at start-up
+
+    runtime.configure(None)
+    overrides = dict(parse_assignment(text) for text in args.set or [])
+    REPLICATIONS[args.name].configs(args.quick, overrides)  # a bad --set is one error line before any training
+    rows = replicate(args.name, args.seeds, args.quick, progress, overrides)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print(table(args.name, rows))
+
+
 def _app(args: argparse.Namespace) -> None:
     spec = importlib.util.find_spec("moe_explorer_app")
     if spec is None or spec.origin is None:
@@ -244,6 +264,13 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("datasets", help="list the datasets and the options they read").set_defaults(
         run=lambda _: print("\n".join(describe_datasets()))
     )
+    again = commands.add_parser("replicate", help="a theory paper's table, trained over seeds, beside its numbers")
+    again.add_argument("name", choices=list(REPLICATIONS), help="the paper: " + ", ".join(REPLICATIONS))
+    again.add_argument("--seeds", type=_positive, default=3, help="seeds per model (train.seed 0, 1, ...)")
+    again.add_argument("--quick", action="store_true", help="a lesson-sized version: fewer points and steps")
+    again.add_argument("--set", action="append", metavar="KEY=VALUE", help="change an option of every model")
+    again.add_argument("--json", action="store_true", help="end with one JSON line: a list, one object per model")
+    again.set_defaults(run=_replicate)
     app = commands.add_parser(
         "app", help="start the app in the browser; further arguments go to streamlit run (e.g. --server.port 8502)"
     )

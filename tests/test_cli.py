@@ -259,3 +259,22 @@ def test_a_bad_sweep_is_one_error_line_before_any_run(capsys, tmp_path, args, sa
         capsys, "sweep", *SMALL, "--steps", "5", *[a.replace("rows.txt", str(tmp_path / "rows.txt")) for a in args]
     )
     assert code == 2 and out == "" and err.startswith("error: ") and len(err.splitlines()) == 1 and says in err
+
+
+def test_replicate_prints_the_papers_table_and_its_json_at_tiny_size(capsys):
+    tiny = ["--set", "data.n_train=400", "--set", "data.n_test=200", "--set", "train.batch_size=200",
+            "--set", "train.steps=5"]  # fmt: skip
+    code, out, _ = run(capsys, "replicate", "chen2022", "--seeds", "2", *tiny)
+    lines = out.splitlines()
+    assert (
+        code == 0 and lines[0].startswith("Chen et al. 2022") and lines[1].split()[:3] == ["model", "test", "accuracy"]
+    )
+    assert any(line.startswith("MoE, cubic experts") and "99.46 ± 0.55 %" in line for line in lines)
+    code, out, _ = run(capsys, "replicate", "chen2022", "--seeds", "2", *tiny, "--json")
+    rows = json.loads(out.splitlines()[-1])
+    assert code == 0 and [r["model"] for r in rows][:2] == ["MoE, cubic experts", "MoE, linear experts"]
+    for row in rows:
+        assert row["runs"] == 2 and 0 <= row["test_accuracy_mean"] <= 1 and row["test_accuracy_std"] is not None
+        assert row["dispatch_entropy_mean"] is not None and "dispatch_entropy_std" in row
+    code, _, err = run(capsys, "replicate", "chen2022", "--set", "model.n_experts=0")
+    assert code == 2 and err.startswith("error: model.n_experts")
