@@ -25,6 +25,7 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         (
             "data.name",
             "data.target",
+            "data.sampling",
             "data.n_train",
             "data.n_test",
             "data.noise",

@@ -71,6 +71,17 @@ NOISE_KINDS: Registry[Entry] = Registry(
         ),
     ],
 )
+SAMPLING: Registry[Entry] = Registry(
+    "data.sampling",
+    [
+        Entry("fixed", "a fixed training set", "The model sees the same data.n_train points again and again."),
+        Entry(
+            "online",
+            "a fresh batch every step",
+            "Every step draws new points from the generator (Kawata et al.'s online SGD); data.n_train is unused.",
+        ),
+    ],
+)
 NORMALIZE: Registry[Entry] = Registry(
     "model.normalize",
     [

@@ -184,6 +184,11 @@ class Metrics:
     purity: float | None = None
     cluster_nmi: float | None = None
     dispatch_entropy: float | None = None
+    # Alignment with the data's hidden directions, where it has them (moe_core.directions, Kawata et al.).
+    expert_alignment: tuple[tuple[float, ...], ...] | None = None  # [E][K]
+    local_alignment: float | None = None
+    global_alignment: float | None = None
+    router_alignment: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

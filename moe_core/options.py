@@ -25,6 +25,7 @@ from moe_core.choices import (
     NORMALIZE,
     OBJECTIVES,
     OPTIMIZERS,
+    SAMPLING,
 )
 from moe_core.datasets import DATASETS
 from moe_core.registry import Registry
@@ -126,6 +127,9 @@ class DataConfig:
         ui_high=3.0,
         ui_step=0.1,
         depends_on="data.name",
+    )
+    sampling: str = _option(
+        "fixed", "Sampling", "Where training batches come from.", choices=SAMPLING, depends_on="data.name"
     )
     gamma_max: float = _option(
         3.0,

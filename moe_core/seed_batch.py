@@ -61,9 +61,8 @@ class SeedBatch:
         self.model = model.to(first.device)
         self.model.train()
         self.optimizer = run_optimizer(self.cfg, self.model)
-        self.generators = [run.generator for run in self.runs]
         if first.is_moe:
-            self.model.router.generator = self.generators
+            self.model.router.generator = [run.generator for run in self.runs]
         self.step_count = 0
         self.seconds = 0.0
 
@@ -102,13 +101,10 @@ class SeedBatch:
     def _one_step(self) -> torch.Tensor:
         """One step of every seed; each seed's task loss, [S]."""
         cfg, first = self.cfg, self.runs[0]
-        size, device = cfg.train.batch_size, first.device
-        index_B = [torch.randint(len(first.x_train), (size,), generator=g, device=device) for g in self.generators]
-        index_N = torch.cat(index_B)
-        out = self.model(first.x_train[index_N])
-        loss_N = objective_loss(
-            out, first.y_train[index_N], first.classification, cfg.model.objective, "none", self.kernels
-        )
+        batches = [run.batch() for run in self.runs]  # each seed's own, as it would draw it alone
+        out = self.model(torch.cat([x_B for x_B, _ in batches]))
+        y_N = torch.cat([y_B for _, y_B in batches])
+        loss_N = objective_loss(out, y_N, first.classification, cfg.model.objective, "none", self.kernels)
         task_S = loss_N.view(self.stack, -1).mean(dim=1)  # each seed's mean: the loss it minimises alone
         optimise(self.model, self.optimizer, self.kernels, out, task_S.sum())  # router losses: summed per seed
         return task_S.detach()

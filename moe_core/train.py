@@ -7,15 +7,18 @@ run with a message naming the step, and keeps the last good weights and the hist
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from moe_core.choices import OPTIMIZERS
 from moe_core.config import RunConfig, config_changes
 from moe_core.datasets.dataset import Dataset, make_dataset
+from moe_core.directions import alignment
 from moe_core.errors import ConfigError
 from moe_core.fast import FAST
 from moe_core.kernels import Kernels
@@ -109,6 +112,7 @@ class Trainer:
         self.model.train()
         self.optimizer = run_optimizer(self.cfg, self.model)
         self.generator = torch.Generator(self.device).manual_seed(self.cfg.train.seed + 1)
+        self._online = np.random.default_rng([self.cfg.train.seed, 1])  # online batches, where the data draw them
         if self.is_moe:
             self.model.router.generator = self.generator
         self.step_count = 0
@@ -152,15 +156,20 @@ class Trainer:
         self.diverged = diverged_message(self.diverged_at, self.cfg.train.lr)
         return StepReport(self.step_count, float("nan"), self.diverged)
 
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next training batch (x [B, D], y [B]): points of the training set drawn by the run's
+        generator, or with online sampling fresh points from the dataset's generator."""
+        size = self.cfg.train.batch_size
+        if self.data.draw is not None:
+            x_B, y_B = self.data.draw(size, self._online)
+            return x_B.to(self.device), y_B.to(self.device)
+        index_B = torch.randint(len(self.x_train), (size,), generator=self.generator, device=self.device)
+        return self.x_train[index_B], self.y_train[index_B]
+
     def _one_step(self) -> torch.Tensor:
-        cfg = self.cfg
-        index_B = torch.randint(
-            len(self.x_train), (cfg.train.batch_size,), generator=self.generator, device=self.device
-        )
-        out = self.model(self.x_train[index_B])
-        task = objective_loss(
-            out, self.y_train[index_B], self.classification, cfg.model.objective, "mean", self.kernels
-        )
+        x_B, y_B = self.batch()
+        out = self.model(x_B)
+        task = objective_loss(out, y_B, self.classification, self.cfg.model.objective, "mean", self.kernels)
         optimise(self.model, self.optimizer, self.kernels, out, task)
         return task.detach()
 
@@ -178,6 +187,8 @@ class Trainer:
             self._last_first,
             self.data.n_clusters,
         )
+        if self.data.directions is not None:
+            metrics = dataclasses.replace(metrics, **alignment(self.model, self.data.directions))
         self._last_first = test.first_N
         self.history.append(metrics)
         grid = (

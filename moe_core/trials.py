@@ -31,6 +31,9 @@ METRICS = (
     "purity",
     "cluster_nmi",
     "dispatch_entropy",
+    "local_alignment",
+    "global_alignment",
+    "router_alignment",
 )
 
 

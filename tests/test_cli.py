@@ -278,3 +278,21 @@ def test_replicate_prints_the_papers_table_and_its_json_at_tiny_size(capsys):
         assert row["dispatch_entropy_mean"] is not None and "dispatch_entropy_std" in row
     code, _, err = run(capsys, "replicate", "chen2022", "--set", "model.n_experts=0")
     assert code == 2 and err.startswith("error: model.n_experts")
+
+
+def test_replicate_kawata_reports_the_alignment_beside_the_loss(capsys):
+    tiny = [
+        "--set",
+        "data.dim=16",
+        "--set",
+        "data.n_test=200",
+        "--set",
+        "train.steps=5",
+        "--set",
+        "train.batch_size=32",
+    ]
+    code, out, _ = run(capsys, "replicate", "kawata2025", "--seeds", "2", *tiny, "--json")
+    rows = json.loads(out.splitlines()[-1])
+    assert code == 0 and [r["model"] for r in rows] == ["MoE, 8 experts x 16 neurons", "dense network, same size"]
+    for row in rows:
+        assert row["test_loss_mean"] > 0 and 0 <= row["alignment_mean"] <= 1 and row["alignment_std"] is not None

@@ -65,10 +65,7 @@ def generate(name: str, n_samples: int):
     """A generator called directly, with the options its registry entry says it reads."""
     spec = DATASETS[name]
     cfg = config_for(name)
-    knobs = {key.partition(".")[2]: getattr(cfg, key.partition(".")[2]) for key in spec.uses}
-    if spec.planar:
-        knobs.pop("dim")  # planar generators make 2-D points; make_dataset embeds them
-    return spec.load()(n_samples, seed=cfg.seed, **knobs)
+    return spec.load()(n_samples, seed=cfg.seed, **spec.knobs(cfg))
 
 
 @pytest.mark.parametrize("n_samples", [7, 101])

@@ -78,6 +78,7 @@ def test_a_batched_seeds_first_steps_equal_the_same_run_trained_alone(router, ba
         },
         {"data.name": "cluster_signals", "data.dim": 32, "model.expert_kind": "patch", "model.arch": "dense"},
         {"model.noise_kind": "jitter", "model.gate_noise": 0.2},
+        {"data.name": "cluster_single_index", "data.dim": 16, "data.sampling": "online"},
     ],
     ids=[
         "mlp_gate_and_shared",
@@ -88,6 +89,7 @@ def test_a_batched_seeds_first_steps_equal_the_same_run_trained_alone(router, ba
         "chen_moe",
         "chen_single",
         "jitter",
+        "online",
     ],
 )
 def test_every_model_shape_batches_exactly(extra):

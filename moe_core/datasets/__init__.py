@@ -33,6 +33,16 @@ class DatasetSpec(Entry):
     # What the DataConfig needs for this dataset: the problem as one sentence, None when fine.
     check: Callable[[Any], str | None] | None = None
     patches: int = 1  # equal-length patches its inputs are made of (for patch experts and gates)
+    # A generator with hidden directions: `directions(n_clusters, dim, seed) -> (dict, rng)` and
+    # `draw(n, rng, directions, noise=, separation=) -> (x, y, cluster)`, for alignment and online batches.
+    directions: str = ""
+    draw: str = ""
+
+    def knobs(self, cfg) -> dict[str, Any]:
+        """The generator's keyword arguments from a DataConfig: the options it uses, less how batches are
+        drawn (data.sampling) and, for a planar one, the dimension that make_dataset embeds it in."""
+        skip = {"data.sampling"} | ({DIM} if self.planar else set())
+        return {key.partition(".")[2]: getattr(cfg, key.partition(".")[2]) for key in self.uses - skip}
 
 
 def _toy(name: str, label: str, noise_means: str, make: str) -> DatasetSpec:
@@ -41,12 +51,30 @@ def _toy(name: str, label: str, noise_means: str, make: str) -> DatasetSpec:
 
 
 def _clustered(
-    name: str, label: str, task: Task, noise_means: str, make: str, extra=frozenset(), patches: int = 1, **defaults
+    name: str,
+    label: str,
+    task: Task,
+    noise_means: str,
+    make: str,
+    extra=frozenset(),
+    patches: int = 1,
+    hidden: tuple[str, str] = ("", ""),
+    **defaults,
 ) -> DatasetSpec:
     impl = f"moe_core.datasets.clusters:{make}"
     uses = _CLUSTER_USES | extra
+    directions, draw = (f"moe_core.datasets.clusters:{name}" if name else "" for name in hidden)
     return DatasetSpec(
-        name, label, impl=impl, uses=uses, task=task, noise=noise_means, defaults=defaults, patches=patches
+        name,
+        label,
+        impl=impl,
+        uses=uses,
+        task=task,
+        noise=noise_means,
+        defaults=defaults,
+        patches=patches,
+        directions=directions,
+        draw=draw,
     )
 
 
@@ -86,6 +114,8 @@ DATASETS: Registry[DatasetSpec] = Registry(
             "regression",
             "std of Gaussian noise on the target",
             "make_cluster_single_index",
+            frozenset({"data.sampling"}),
+            hidden=("single_index_directions", "draw_single_index"),
             dim=32,
             n_train=8000,
         ),

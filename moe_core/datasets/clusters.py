@@ -110,6 +110,18 @@ def hermite3(z: np.ndarray) -> np.ndarray:
     return (z**3 - 3 * z) / np.sqrt(6.0)
 
 
+def single_index_directions(n_clusters: int, dim: int, seed: int) -> tuple[dict[str, np.ndarray], np.random.Generator]:
+    """Kawata et al.'s hidden directions, orthonormal: cluster means v_c [K, D], local w_c [K, D], global
+    w_g [D]; and the generator, which goes on to draw the points (so the data stay what they were)."""
+    if dim < 2 * n_clusters + 1:
+        raise ConfigError(
+            f"cluster_single_index needs data.dim of at least 2*n_clusters+1 = {2 * n_clusters + 1}, got {dim}."
+        )
+    rng = np.random.default_rng(seed)
+    vectors = _orthonormal(2 * n_clusters + 1, dim, rng)
+    return {"means": vectors[:n_clusters], "local": vectors[n_clusters:-1], "global": vectors[-1]}, rng
+
+
 def make_cluster_single_index(n_samples: int, *, n_clusters: int, dim: int, noise: float, separation: float, seed: int):
     """In the spirit of Kawata et al. 2025 (arXiv 2506.01656): clustered single-index regression.
 
@@ -117,13 +129,18 @@ def make_cluster_single_index(n_samples: int, *, n_clusters: int, dim: int, nois
     f_c = +-He_3/sqrt(6), g = He_3/sqrt(6) (information exponent 3), sum_c s_c = 0 so that the global
     signal cancels over the whole task, and v_c, w_c, w_g orthonormal. rho = 3 * separation.
     """
-    if dim < 2 * n_clusters + 1:
-        raise ConfigError(
-            f"cluster_single_index needs data.dim of at least 2*n_clusters+1 = {2 * n_clusters + 1}, got {dim}."
-        )
-    rng = np.random.default_rng(seed)
-    vectors = _orthonormal(2 * n_clusters + 1, dim, rng)
-    means_KD, local_KD, global_D = vectors[:n_clusters], vectors[n_clusters:-1], vectors[-1]
+    directions, rng = single_index_directions(n_clusters, dim, seed)
+    return draw_single_index(n_samples, rng, directions, noise=noise, separation=separation)
+
+
+def draw_single_index(
+    n_samples: int, rng: np.random.Generator, directions: dict[str, np.ndarray], *, noise: float, separation: float
+):
+    """Points of the clustered single-index task with the given hidden directions, drawn from `rng`
+    (online training draws a fresh batch every step). With an odd K the global coefficients are the
+    signs minus their mean, so that they still sum to 0."""
+    means_KD, local_KD, global_D = directions["means"], directions["local"], directions["global"]
+    n_clusters, dim = means_KD.shape
     signs_K = np.where(np.arange(n_clusters) % 2 == 0, 1.0, -1.0)
     global_coef_K = signs_K - signs_K.mean()
     cluster_N = rng.integers(0, n_clusters, size=n_samples)

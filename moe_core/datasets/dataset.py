@@ -6,6 +6,9 @@ The same `DataConfig` (its seed included) gives the same data on every machine.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +18,8 @@ from sklearn.decomposition import PCA
 from moe_core.datasets import DATASETS, Task
 from moe_core.datasets.toy2d import embed
 from moe_core.errors import ConfigError
-from moe_core.options import OPTIONS, DataConfig
+from moe_core.options import DataConfig
+from moe_core.registry import Entry
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class Dataset:
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
     patches: int = 1  # equal-length patches the input is made of (Chen et al. 2022's four), for patch experts
+    # The generator's hidden directions by name ([K, D] or [D] unit vectors), where it has them (Kawata).
+    directions: dict[str, np.ndarray] | None = None
+    # Fresh training points from the generator, (x [B, D], y [B]) from a numpy Generator; None for a fixed set.
+    draw: Callable[[int, np.random.Generator], tuple[torch.Tensor, torch.Tensor]] | None = None
 
     @property
     def dim(self) -> int:
@@ -82,15 +90,27 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     spec = DATASETS[cfg.name]
     if spec.loader:
         return spec.load()(cfg)
-    names = [OPTIONS[key].name for key in spec.uses]
-    knobs = {name: getattr(cfg, name) for name in names}
+    knobs = spec.knobs(cfg)
     if spec.planar:
-        dim = knobs.pop("dim")
         x, y, cluster = spec.load()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)
-        x = embed(x, dim, noise=cfg.noise, seed=cfg.seed)
+        x = embed(x, cfg.dim, noise=cfg.noise, seed=cfg.seed)
     else:
         x, y, cluster = spec.load()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)
-    return assemble(cfg, spec.task, x, y, cluster, train=np.arange(cfg.n_train), patches=spec.patches)
+    data = assemble(cfg, spec.task, x, y, cluster, train=np.arange(cfg.n_train), patches=spec.patches)
+    if not spec.directions:
+        return data
+    directions, _ = Entry("", "", impl=spec.directions).load()(cfg.n_clusters, cfg.dim, cfg.seed)
+    draw = None
+    if cfg.sampling == "online":
+        draw = functools.partial(
+            _draw_online, Entry("", "", impl=spec.draw).load(), directions, cfg.noise, cfg.separation, cfg.input_scale
+        )
+    return dataclasses.replace(data, directions=directions, draw=draw)
+
+
+def _draw_online(draw, directions, noise: float, separation: float, scale: float, n: int, rng: np.random.Generator):
+    x, y, _ = draw(n, rng, directions, noise=noise, separation=separation)
+    return torch.from_numpy(x * np.float32(scale)), torch.from_numpy(y)
 
 
 def assemble(
