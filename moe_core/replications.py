@@ -161,7 +161,7 @@ REPLICATIONS: Registry[Replication] = Registry(
             ),
             metrics=("test_loss", "global_alignment", "local_alignment"),
             aliases={"alignment": "global_alignment"},
-            quick={"data.dim": 64, "train.steps": 1500},
+            quick={"train.steps": 3000},
         ),
     ],
 )
