@@ -1,5 +1,6 @@
 """Files in and out of the sidebar: a CSV of data (or a bundled sample), a configuration as JSON both
-ways, and the command line that trains the setup.
+ways, the command line that trains the setup, and a run's weights (safetensors, both ways), metrics
+history (CSV) and routing-map flip-book (HTML).
 
 A file is taken in the page's run, not in the uploader's callback: a callback can be cut short by the
 next request (the live fragments send about ten a second), which would lose the file after pausing
@@ -17,13 +18,15 @@ import streamlit as st
 
 from moe_core.config import ConfigError, RunConfig, as_overrides
 from moe_core.datasets.csv_file import SAMPLES, MissingTarget, header_columns, read_csv, sample_files
-from moe_explorer_app import session, sidebar, widget_state
+from moe_explorer_app import replay, session, sidebar, widget_state
+from moe_explorer_app.runs import Run
 
 UPLOADS = Path(tempfile.gettempdir()) / "moe-explorer-uploads"
 NOTICE = "ui.upload_notice"  # what the last file loaded, said until Play
 WANTS_TARGET = "ui.upload_wants_target"  # the notice asks for a target column
 CSV_ERROR = "csv_error"
 CONFIG_ERROR = "config_error"
+WEIGHTS_ERROR = "weights_error"
 TAKEN = "ui.files_taken"  # uploader key -> the id of the file this session last took from it
 
 
@@ -64,6 +67,30 @@ def _open_config(raw: bytes) -> None:
     sidebar.set_values(cfg.flat())
 
 
+def _open_weights(raw: bytes, name: str) -> None:
+    """Weights into the active run, which then pauses on them; a file that does not fit says why and
+    changes nothing."""
+    run = session.active_run()
+    if run is None:
+        st.session_state[WEIGHTS_ERROR] = (
+            f"{name}: there is no run to load weights into; choose possible settings first."
+        )
+        return
+    worker = session.worker()
+    was_playing = worker.playing
+    worker.pause()  # first, so that the page shows the weights loaded, not a few steps on from them
+    try:
+        step = run.load_weights(raw, name)
+    except ConfigError as err:
+        st.session_state[WEIGHTS_ERROR] = f"{name}: {err}"
+        if was_playing:
+            worker.play(run)
+        return
+    session.back_to_live()
+    notice = f"Loaded the weights in {name} into run {run.number} at step {step:,}. Press Play to train on from them."
+    st.session_state.update({WEIGHTS_ERROR: None, NOTICE: notice})
+
+
 def _new(key: str, file_id: str) -> bool:
     """Whether the uploader holds a file this session has not taken yet."""
     return st.session_state.get(TAKEN, {}).get(key) != file_id
@@ -89,6 +116,12 @@ def take_new_files() -> None:
     if config is not None and _new("ui.config_upload", config.file_id):
         _open_config(config.getvalue())
         _taken("ui.config_upload", config.file_id)
+    weights = st.session_state.get("ui.weights_upload")
+    if weights is None:
+        st.session_state[WEIGHTS_ERROR] = None  # the file it was about is gone
+    elif _new("ui.weights_upload", weights.file_id):
+        _open_weights(weights.getvalue(), weights.name)
+        _taken("ui.weights_upload", weights.file_id)
 
 
 def waiting_for_target() -> bool:
@@ -110,7 +143,9 @@ def upload_section() -> None:
             st.error(st.session_state[CSV_ERROR])
 
 
-def share_section(cfg: RunConfig | None) -> None:
+def share_section(cfg: RunConfig | None, run: Run | None, shown: Run | None) -> None:
+    """The setup as a link, a file and a command; the active run's metrics and flip-book, the weights
+    of the run shown (a past step's while replaying), and weights into the active run."""
     with st.sidebar.expander("Save and share", expanded=False):
         st.caption("The page's address holds this setup: copy it to share, or reload to start it again.")
         if cfg is not None:
@@ -128,6 +163,36 @@ def share_section(cfg: RunConfig | None) -> None:
         st.file_uploader("Open a configuration (JSON)", type=["json"], key="ui.config_upload")
         if st.session_state.get(CONFIG_ERROR):
             st.error(st.session_state[CONFIG_ERROR])
+        if run is not None and shown is not None:
+            _run_files(run, shown)
+
+
+def _run_files(run: Run, shown: Run) -> None:
+    """Downloads built when clicked (on a thread of their own, so the page does not wait), and the
+    weights uploader."""
+    name, step = f"moe-explorer-run{run.number}", shown.trainer.step_count
+    _download(f"Download the weights at step {step:,} (.safetensors)", lambda: replay.weights_file(shown),
+              f"{name}-step{step}.safetensors", "application/octet-stream", "ui.weights_download")  # fmt: skip
+    _download("Download the metrics history (CSV)", lambda: replay.metrics_file(run), f"{name}-metrics.csv",
+              "text/csv", "ui.metrics_download")  # fmt: skip
+    if run.trainer.is_moe:
+        _download("Download the flip-book (HTML)", lambda: replay.flipbook_file(run), f"{name}-flipbook.html",
+                  "text/html", "ui.flipbook_download",
+                  "The routing map at up to 40 steps of this run in one file, with a slider and Play; it opens "
+                  "offline, for slides.")  # fmt: skip
+    st.file_uploader(
+        "Load weights into this run (.safetensors)",
+        type=["safetensors"],
+        key="ui.weights_upload",
+        help="Weights saved from a run with the same model and data settings; checked against this run first.",
+    )
+    if st.session_state.get(WEIGHTS_ERROR):
+        st.error(st.session_state[WEIGHTS_ERROR])
+
+
+def _download(label: str, build, file_name: str, mime: str, key: str, help: str | None = None) -> None:
+    st.download_button(label, build, file_name=file_name, mime=mime, key=key, help=help, on_click="ignore",
+                       width="stretch")  # fmt: skip
 
 
 def cli_command(cfg: RunConfig) -> str:

@@ -3,7 +3,8 @@
 The map fragment reruns nine times a second while playing, the chart fragments every one or two
 seconds (their timers live in the browser, so they stop with the tab). Every chart is a component
 that repaints in place (`components`), so nothing blanks between updates. What they show comes from
-`view_model`; this module only puts it on the page.
+`view_model`; this module only puts it on the page. They draw `session.shown_run()`: the active run,
+or while the replay slider is on a past step, the run as it was then.
 """
 
 from __future__ import annotations
@@ -95,14 +96,14 @@ def _inspect(run: Run, view: view_model.MapView) -> None:
 
 def _map_fragment(playing: bool, inspector_box) -> None:
     widget_state.heal()
-    run = session.active_run()
+    run = session.shown_run()
     if run is None:
         return
     if playing and not session.worker().playing:
         st.rerun(scope="app")  # the worker stopped by itself (divergence): refresh the toolbar
     view = view_model.map_view(run)
     rate = run.steps_per_second() if playing else 0.0
-    st.markdown(view_model.readout(run, view.step, view.latest, rate))
+    st.markdown(view_model.readout(run, view.step, view.latest, rate, replay=run is not session.active_run()))
     if view.diverged:
         st.error(view.diverged)
     if run.trainer.is_moe:
@@ -118,7 +119,7 @@ def _map_fragment(playing: bool, inspector_box) -> None:
 
 def _collapse_fragment() -> None:
     widget_state.heal()
-    run = session.active_run()
+    run = session.shown_run()
     if run is None or not run.trainer.is_moe:
         return
     metrics, _ = view_model.histories(run)
@@ -139,7 +140,7 @@ def _collapse_fragment() -> None:
 
 def _lower_fragment() -> None:
     widget_state.heal()
-    run = session.active_run()
+    run = session.shown_run()
     if run is None:
         return
     metrics, baseline = view_model.histories(run)

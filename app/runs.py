@@ -3,7 +3,8 @@
 `RunBook` keeps a session's runs (at most MAX_RUNS, the oldest goes first) and turns the sidebar's
 settings into a live change of the active run or a new run. `Worker` trains the active run (or, for
 the Compare page, several runs in turn) in short chunks on a daemon thread that never calls
-Streamlit; the page reads a run under the run's lock.
+Streamlit; the page reads a run under the run's lock. Each run keeps its weights at its snapshots
+(`timeline`) for the replay.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from moe_core import weights
 from moe_core.config import RunConfig, config_changes, run_label
 from moe_core.options import LIVE_KEYS
-from moe_core.train import Trainer
+from moe_core.train import Trainer, run_optimizer
+from moe_explorer_app.timeline import WeightTimeline
 
 LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training pauses, for page benchmarks
 MAX_RUNS = 6  # memory per session stays bounded; the oldest run goes first
@@ -41,6 +44,7 @@ class Run:
     baseline: Trainer | None
     lock: threading.RLock = field(default_factory=threading.RLock)
     clock: Callable[[], float] = time.perf_counter
+    timeline: WeightTimeline = field(default_factory=WeightTimeline)
     _rate: deque = field(default_factory=lambda: deque(maxlen=64))  # (time, step) after each chunk
     _rate_lock: threading.Lock = field(default_factory=threading.Lock)
     _last_snapshot: float = float("-inf")
@@ -70,6 +74,7 @@ class Run:
             self.trainer.snapshot()
             if self.baseline is not None:
                 self.baseline.snapshot()
+            self.timeline.record(self.trainer.step_count, self.trainer.model.state_dict(), self.cfg)
             self._last_snapshot = self.clock()
 
     def reset(self) -> None:
@@ -79,7 +84,19 @@ class Run:
                 self.baseline.reset()
             with self._rate_lock:
                 self._rate.clear()
+            self.timeline.clear()
             self.snapshot()
+
+    def load_weights(self, raw: bytes, name: str) -> int:
+        """Put a safetensors file's weights into the model at the current step (returned), marked on
+        every chart; a file that does not fit the model raises ConfigError and changes nothing."""
+        with self.lock:
+            weights.load_into(self.trainer.model, raw, self.cfg)
+            # a fresh optimiser, as after a reset: Adam's moments were measured on the weights replaced
+            self.trainer.optimizer = run_optimizer(self.cfg, self.trainer.model)
+            self.trainer.events.append((self.trainer.step_count, f"weights from {name}"))
+            self.snapshot()
+            return self.trainer.step_count
 
     def steps_per_second(self) -> float:
         """Training speed over the last RATE_WINDOW seconds of chunks; 0 when none came in the last half second."""

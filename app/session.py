@@ -1,4 +1,5 @@
-"""Per-browser-session state: the session's RunBook in `st.session_state`, and its worker.
+"""Per-browser-session state: the session's RunBook in `st.session_state`, its worker, and the step
+the replay shows.
 
 Nothing trainable is shared between sessions. The worker comes from a session-scoped
 `st.cache_resource`, whose release (the tab closed) stops its thread; datasets are immutable and
@@ -13,7 +14,11 @@ from moe_core.config import RunConfig
 from moe_core.datasets.dataset import Dataset, make_dataset
 from moe_core.fast import runtime
 from moe_core.train import Trainer
+from moe_explorer_app import replay
 from moe_explorer_app.runs import Run, RunBook, Worker
+
+REPLAY = "ui.replay"  # the replay slider's step; its last stop is the run now
+_PAST = "ui.replay_past"  # (the record replayed, the run as it was then): built once per step chosen
 
 
 @st.cache_resource(scope="session", on_release=lambda worker: worker.stop(), show_spinner=False)
@@ -50,3 +55,26 @@ def active_run() -> Run | None:
 def sync(cfg: RunConfig, with_baseline: bool) -> str | None:
     """Make the active run match the settings (see RunBook.sync)."""
     return book().sync(cfg, with_baseline, worker())
+
+
+def shown_run() -> Run | None:
+    """The run every view draws: the active run, or while paused with the replay slider on a past
+    step, the run as it was then (a copy; the live run is not touched)."""
+    run = active_run()
+    step = st.session_state.get(REPLAY)
+    saved = None
+    if run is not None and step is not None and step < run.trainer.step_count and not worker().playing:
+        saved = run.timeline.at(step)
+    if saved is None:
+        st.session_state.pop(_PAST, None)
+        return run
+    past = st.session_state.get(_PAST)
+    if past is None or past[0] is not saved:
+        past = st.session_state[_PAST] = (saved, replay.as_of(run, saved))
+    return past[1]
+
+
+def back_to_live() -> None:
+    """Show the run now (before the replay slider is drawn: its stale step is dropped)."""
+    st.session_state.pop(REPLAY, None)
+    st.session_state.pop(_PAST, None)

@@ -1,5 +1,6 @@
 """The Train page: the link's setup in, sidebar settings in, the active run kept in sync, the toolbar
-(with the run list and presentation mode), the live panel, and the setup back into the link."""
+(with the run list and presentation mode), the replay slider, the live panel, and the setup back into
+the link."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from moe_core.config import ConfigError, RunConfig
 from moe_explorer_app import components, files, live, session, sidebar, url_state, widget_state
+from moe_explorer_app.runs import Run
 
 # Presentation mode: no sidebar and no secondary controls, so the map gets the projector.
 # Streamlit leaves 6rem above the page; 4rem clears its header and lifts the map 32 px on a projector.
@@ -23,6 +25,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], hea
 
 def _play() -> None:
     st.session_state.pop(files.NOTICE, None)  # said until the file starts training
+    session.back_to_live()
     run = session.active_run()
     if run is not None:
         session.worker().play(run)
@@ -34,6 +37,7 @@ def _pause() -> None:
 
 def _step() -> None:
     session.worker().pause()
+    session.back_to_live()  # it trains the weights of now, so the page shows them
     run = session.active_run()
     if run is not None:
         run.advance(1)
@@ -42,6 +46,7 @@ def _step() -> None:
 
 def _reset() -> None:
     session.worker().pause()
+    session.back_to_live()
     run = session.active_run()
     if run is not None:
         run.reset()
@@ -62,6 +67,7 @@ def _switch_run() -> None:
     kept = {run.number for run in book.runs}
     if widget_state.reverted("ui.run") or number not in kept or book.active.number == number:
         return
+    session.back_to_live()
     _show_run(book.activate(number, session.worker()))
 
 
@@ -119,6 +125,34 @@ def _toolbar() -> None:
         st.toggle("Present", key="ui.present", help="Projector mode: the map large, the sidebar hidden, big text.")
 
 
+def _replay_bar(run: Run) -> None:
+    """While paused, a timeline over the run's recorded steps (its last stop is now): on a past step
+    every view below shows the run as it was then; Back to live, or Play, returns to now."""
+    now = run.trainer.step_count
+    steps = [step for step in run.timeline.steps() if step < now] + [now]
+    if session.worker().playing or len(steps) < 2:
+        return
+    if st.session_state.get(session.REPLAY) not in steps:
+        st.session_state[session.REPLAY] = now
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium", key="replay_bar"):
+        st.markdown(
+            "**Replay**",
+            width="content",
+            help="Move the slider back to see every view as it was at that step (when did the collapse "
+            "start?); Back to live, or Play, returns to now.",
+        )
+        # labelled for screen readers only; a visible label holding "play" would answer to the Play button's name
+        st.select_slider(
+            "Timeline",
+            steps,
+            format_func=lambda step: f"{step:,} (now)" if step == now else f"{step:,}",
+            key=session.REPLAY,
+            label_visibility="collapsed",
+        )
+        if st.session_state[session.REPLAY] < now:
+            st.button("Back to live", icon=":material/fast_forward:", on_click=session.back_to_live, key="btn.live")
+
+
 def _load_link() -> str | None:
     """Once per session: the setup in the page's address, with a sentence on what could not be used."""
     if st.session_state.get("ui.link_read"):
@@ -160,7 +194,7 @@ def _settings() -> str | None:
             error = str(err)
     if error and not files.waiting_for_target():  # the upload's notice already asks for it
         st.error(f"{error} The current run is unchanged.")
-    files.share_section(chosen.config)
+    files.share_section(chosen.config, session.active_run(), session.shown_run())
     return notice
 
 
@@ -189,4 +223,5 @@ def render() -> None:
         st.warning("No run yet: choose settings that describe a possible model in the sidebar.")
         return
     _toolbar()
+    _replay_bar(session.active_run())
     live.panel(playing=session.worker().playing)

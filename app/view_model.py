@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from moe_core.datasets.dataset import Dataset
 from moe_core.metrics import Metrics
 from moe_core.probe import GridProbe, Inspection, inspect_point, probe_grid, probe_points
 from moe_explorer_app.figures.palette import expert_name
@@ -65,10 +66,20 @@ def map_view(run: Run, resolution: int = MAP_RESOLUTION) -> MapView:
             dropped, unchosen = ~probe.kept_NK.any(axis=1), ~probe.assigned_NK.any(axis=1)
         latest = trainer.history[-1] if trainer.history else None
         step, diverged = trainer.step_count, trainer.diverged
+    return MapView(grid, map_points(data, dropped), step, latest, diverged, axis_names(data), unchosen)
+
+
+def map_points(data: Dataset, dropped_N: np.ndarray | None = None) -> MapPoints:
+    """The first MAP_POINTS test points in the map's plane, with whether capacity left each without an expert."""
+    x, y = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
+    dropped_N = np.zeros(len(x), bool) if dropped_N is None else dropped_N
     names = data.class_names if data.classification else ()
-    points = MapPoints(data.projection.to_view(x).numpy(), y.numpy(), dropped, np.arange(len(x)), names)
-    axes = ("x1", "x2") if data.dim == 2 else ("PC1", "PC2")
-    return MapView(grid, points, step, latest, diverged, axes, unchosen)
+    return MapPoints(data.projection.to_view(x).numpy(), y.numpy(), dropped_N, np.arange(len(x)), names)
+
+
+def axis_names(data: Dataset) -> tuple[str, str]:
+    """The map's axes: the inputs themselves, or their first two principal components."""
+    return ("x1", "x2") if data.dim == 2 else ("PC1", "PC2")
 
 
 def thumbnail_grid(run: Run, side: int) -> GridProbe:
@@ -130,10 +141,12 @@ def histories(run: Run) -> tuple[list[Metrics], list[Metrics] | None]:
         return list(run.trainer.history), (list(run.baseline.history) if run.baseline is not None else None)
 
 
-def readout(run: Run, step: int, latest: Metrics | None, rate: float) -> str:
-    """The line above the map: step, speed, and test accuracy where there is one (the sidebar names
-    the run)."""
+def readout(run: Run, step: int, latest: Metrics | None, rate: float, replay: bool = False) -> str:
+    """The line above the map: step, speed (or that it is a replay), and test accuracy where there is
+    one (the sidebar names the run)."""
     accuracy = "" if latest is None or latest.test_accuracy is None else f" · test accuracy {latest.test_accuracy:.1%}"
+    if replay:
+        return f"**step {step:,}** · replay: the run as it was then{accuracy}"
     return f"**step {step:,}** · {rate:,.0f} steps/s on the {run.trainer.device.type}{accuracy}"
 
 

@@ -1,5 +1,6 @@
 """A sweep's results as a file and as text: rows to CSV, JSON or Parquet (by the file's suffix), read
-back for the app's sweep page, and the summary as a terminal table.
+back for the app's sweep page, and the summary as a terminal table; and one run's metrics over
+training as CSV.
 
 CSV and Parquet hold one row per run (settings, seed, outcome, final metrics); JSON holds the grid,
 the rows with their histories when recorded, and the summary. Parquet needs pyarrow.
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 
 from moe_core.config import ConfigError
+from moe_core.metrics import Metrics
 from moe_core.sweep import METRICS, Row, SweepResult, summarise
 
 SHOWN = ("test_accuracy", "test_loss", "load_entropy", "dead_experts", "cluster_nmi")  # the terminal's columns
@@ -63,6 +65,38 @@ def csv_text(records: list[dict]) -> str:
     for record in records:
         writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in record.items()})
     return out.getvalue()
+
+
+def history_csv(history: list[Metrics], baseline: list[Metrics] | None = None) -> str:
+    """One row per step snapshotted (its last snapshot), a number per cell for a spreadsheet:
+    per-expert values as columns load_share_E0, ..., the expert x cluster table as contingency_E0_C0,
+    ...; the dense baseline's losses and accuracy at the same step as dense_* columns; columns empty in
+    every row left out."""
+    dense = {m.step: m for m in baseline or []}
+    records = []
+    for m in {m.step: m for m in history}.values():
+        record = _flat(m.to_dict())
+        twin = dense.get(m.step)
+        for name in ("train_loss", "test_loss", "test_accuracy"):
+            record[f"dense_{name}"] = None if twin is None else getattr(twin, name)
+        records.append(record)
+    columns = [c for c in dict.fromkeys(c for r in records for c in r) if any(r.get(c) is not None for r in records)]
+    return csv_text([{c: r.get(c) for c in columns} for r in records])
+
+
+def _flat(values: dict) -> dict:
+    """Tuples spread into one column per expert (E0, E1, ...) and, nested, per cluster (C0, C1, ...)."""
+    flat = {}
+    for name, value in values.items():
+        if not isinstance(value, (tuple, list)):
+            flat[name] = value
+            continue
+        for e, item in enumerate(value):
+            if isinstance(item, (tuple, list)):
+                flat.update({f"{name}_E{e}_C{c}": v for c, v in enumerate(item)})
+            else:
+                flat[f"{name}_E{e}"] = item
+    return flat
 
 
 def _parquet():

@@ -1,9 +1,11 @@
 """The app's logic through Streamlit's AppTest: widgets build the config, buttons drive the run."""
 
+import base64
 import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -261,3 +263,37 @@ def test_a_link_with_impossible_data_keeps_the_other_settings_and_says_why_in_on
     (said,) = [i.value for i in at.info if i.value.startswith("The link's")]
     assert said.startswith("The link's data settings (cluster_signals needs data.dim to be a multiple of 4")
     assert said.endswith("got 6) could not be used; those settings keep their defaults.")
+
+
+def test_the_replay_slider_redraws_every_view_at_a_past_step_until_back_to_live(at):
+    assert "ui.replay" not in [s.key for s in at.select_slider]  # nothing to replay at step 0
+    for _ in range(3):
+        at.button(key="btn.step").click().run()
+    run = active_run(at)
+    live = {k: v.clone() for k, v in run.trainer.model.state_dict().items()}
+    timeline = at.select_slider(key="ui.replay")
+    assert list(timeline.options) == ["0", "1", "2", "3 (now)"] and timeline.value == 3
+    timeline.set_value(1).run()
+    assert not at.exception
+    (routing_map,) = [d for name, d in drawn(at) if name == "moe_live_map"]
+    assert routing_map["step"] == 1 and any(m.value.startswith("**step 1** · replay") for m in at.markdown)
+    (load,) = [d["figure"] for _, d in drawn(at) if "Load share" in str(d.get("figure", {}).get("layout"))]
+    steps = load["data"][0]["x"]  # a typed array, as plotly.js receives it
+    assert np.frombuffer(base64.b64decode(steps["bdata"]), steps["dtype"]).max() == 1  # the charts end at step 1
+    assert "Download the weights at step 1 (.safetensors)" in [b.proto.label for b in at.get("download_button")]
+    assert all(torch.equal(run.trainer.model.state_dict()[k], v) for k, v in live.items())  # the live model untouched
+    at.button(key="btn.live").click().run()
+    (routing_map,) = [d for name, d in drawn(at) if name == "moe_live_map"]
+    assert routing_map["step"] == 3 and at.select_slider(key="ui.replay").value == 3
+
+
+def test_play_returns_from_a_replayed_step_to_the_run_now(at):
+    for _ in range(2):
+        at.button(key="btn.step").click().run()
+    at.select_slider(key="ui.replay").set_value(0).run()
+    at.button(key="btn.play").click().run()
+    run = active_run(at)
+    assert "ui.replay" not in [s.key for s in at.select_slider]  # no timeline while training
+    at.button(key="btn.pause").click().run()
+    (routing_map,) = [d for name, d in drawn(at) if name == "moe_live_map"]
+    assert routing_map["step"] == run.trainer.step_count > 2 and not at.exception

@@ -12,7 +12,17 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page
 
-from devtools.browser import MAP_JS, ROOT, STEP_JS, blank_frames, chromium, exception_boxes, open_app, record_frames
+from devtools.browser import (
+    MAP_JS,
+    MAP_STEP_JS,
+    ROOT,
+    STEP_JS,
+    blank_frames,
+    chromium,
+    exception_boxes,
+    open_app,
+    record_frames,
+)
 from devtools.browser import streamlit_server as start_server
 from moe_core.config import RunConfig
 from moe_explorer_app import url_state
@@ -103,6 +113,49 @@ def test_clicking_a_point_while_playing_inspects_it_within_half_a_second(page):
     assert page.get_by_role("button", name="Pause").is_enabled()  # still training
     page.screenshot(path=ARTIFACTS / "browser-inspect.png")
     assert exception_boxes(page) == 0
+
+
+def test_paused_the_timeline_redraws_the_map_at_a_past_step_until_back_to_live(page):
+    play(page, past=500)
+    page.get_by_role("button", name="Pause").click()
+    timeline = page.get_by_role("slider", name="Timeline")
+    timeline.wait_for(state="attached", timeout=30_000)
+    now = page.evaluate(STEP_JS)
+    page.wait_for_function(f"(n) => ({MAP_STEP_JS})() === n", arg=now, timeout=30_000)
+    timeline.focus()
+    for _ in range(5):  # five recorded snapshots back
+        page.keyboard.press("ArrowLeft")
+    page.get_by_role("button", name="Back to live").wait_for(timeout=30_000)
+    page.wait_for_function(f"(n) => ({MAP_STEP_JS})() < n", arg=now, timeout=30_000)
+    past = page.evaluate(MAP_STEP_JS)
+    page.get_by_text(f"step {past:,} · replay: the run as it was then").wait_for(timeout=30_000)
+    page.screenshot(path=ARTIFACTS / "browser-replay.png")
+    page.get_by_role("button", name="Back to live").click()
+    page.wait_for_function(f"(n) => ({MAP_STEP_JS})() === n", arg=now, timeout=30_000)
+    assert page.evaluate(STEP_JS) == now and exception_boxes(page) == 0
+
+
+def test_the_downloaded_flip_book_opens_offline_with_its_frames(browser, server, tmp_path):
+    page = open_app(browser, server.url, height=720, width=1280)
+    play(page, past=500)
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_text("Save and share").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download the flip-book (HTML)").click()
+    assert download.value.suggested_filename == "moe-explorer-run1-flipbook.html"
+    path = tmp_path / "flipbook.html"
+    download.value.save_as(path)
+    page.close()
+    book = browser.new_page(viewport={"width": 1280, "height": 720})
+    book.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_())
+    book.goto(path.as_uri())
+    frames = "() => document.querySelector('.plotly-graph-div')?._transitionData?._frames?.length"
+    book.wait_for_function(f"() => ({frames})() > 1", timeout=30_000)
+    assert 2 < book.evaluate(frames) <= 40
+    book.get_by_text("▶ Play").click()
+    book.wait_for_function("() => !document.querySelector('.gtitle').textContent.endsWith('step 0')", timeout=30_000)
+    book.screenshot(path=ARTIFACTS / "browser-flipbook.png")
+    book.close()
 
 
 def test_a_changed_setting_goes_into_the_link_which_reopens_it_and_survives_a_reload(browser, server):

@@ -1,14 +1,18 @@
 """Files in and out of the sidebar, through Streamlit's AppTest: CSV uploads and samples, a
-configuration as JSON both ways, and the command line that trains the setup."""
+configuration as JSON both ways, the command line that trains the setup, and a run's weights, history
+and flip-book."""
 
 import time
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from devtools.apptest import active_run, open_page
+from moe_core import weights
 from moe_core.config import RunConfig
 from moe_core.datasets.csv_file import SAMPLES
+from moe_core.train import Trainer
 from moe_explorer_app import files
 
 LOADED = "Loaded regression.csv: regression, 2 features, 400 rows (target y). Press Play to train on it."
@@ -84,7 +88,7 @@ def test_a_sample_file_loads_and_the_list_is_ready_to_give_it_again(at):
 def test_the_configuration_downloads_as_json_and_opens_again(at):
     at.slider(key="model.n_experts").set_value(7).run()
     wanted = active_run(at).cfg
-    assert [b.proto.label for b in at.get("download_button")] == ["Download the configuration (JSON)"]
+    assert at.get("download_button")[0].proto.label == "Download the configuration (JSON)"
     fresh = open_page()
     fresh.sidebar.get("file_uploader")[1].set_value(("run.json", wanted.to_json().encode(), "application/json"))
     fresh.run()
@@ -107,3 +111,50 @@ def test_the_command_line_trains_the_same_setup():
     command = files.cli_command(cfg)
     assert command.startswith("python -m moe_core train --set ")
     assert """--set 'model.router="switch"'""" in command and """--set 'data.csv_path="/tmp/my data.csv"'""" in command
+
+
+def test_the_run_downloads_its_weights_history_and_flip_book(at):
+    labels = [b.proto.label for b in at.get("download_button")][1:]
+    assert labels == [
+        "Download the weights at step 0 (.safetensors)",
+        "Download the metrics history (CSV)",
+        "Download the flip-book (HTML)",
+    ]
+
+
+def upload_weights(at: AppTest, name: str, raw: bytes) -> AppTest:
+    at.sidebar.get("file_uploader")[2].set_value((name, raw, "application/octet-stream"))
+    return at.run()
+
+
+def test_weights_load_into_the_run_and_pause_it_on_them(at):
+    at.button(key="btn.step").click().run()
+    run = active_run(at)
+    source = Trainer(run.cfg.replace(**{"train.seed": 9}))
+    source.step(5)
+    at.button(key="btn.play").click().run()
+    upload_weights(at, "trained.safetensors", weights.to_bytes(source.model, source.cfg))
+    assert steps_while_waiting(run, 0.2) == 0  # paused on the weights loaded
+    assert all(torch.equal(run.trainer.model.state_dict()[k], v) for k, v in source.model.state_dict().items())
+    step = run.trainer.step_count
+    said = f"Loaded the weights in trained.safetensors into run 1 at step {step:,}. Press Play to train on from them."
+    assert said in [i.value for i in at.info] and (step, "weights from trained.safetensors") in run.trainer.events
+    assert not at.exception
+
+
+def test_weights_that_do_not_fit_are_one_sentence_and_the_run_trains_on_unchanged(at):
+    run = active_run(at)
+    eight = Trainer(run.cfg.replace(**{"model.n_experts": 8}))
+    at.button(key="btn.play").click().run()
+    upload_weights(at, "eight.safetensors", weights.to_bytes(eight.model, eight.cfg))
+    (error,) = [e.value for e in at.sidebar.error]
+    assert error == (
+        "eight.safetensors: The weights file has 8 experts' weights (experts.w_in_EDH [8, 2, 16]) but this run has "
+        "4 experts; set model.n_experts to 8 or load another file."
+    )
+    assert steps_while_waiting(run) > 0 and not run.trainer.events  # still training, nothing loaded
+    upload_weights(at, "notes.safetensors", b"these are not weights")
+    (error,) = [e.value for e in at.sidebar.error]
+    assert error.startswith("notes.safetensors: The file is not a safetensors file of weights (")
+    at.button(key="btn.pause").click().run()
+    assert not at.exception

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Import name -> distribution name, for the third-party packages the product uses.
 DISTRIBUTIONS = {"torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "scipy": "scipy",
-                 "pyarrow": "pyarrow", "streamlit": "streamlit", "plotly": "plotly"}  # fmt: skip
+                 "pyarrow": "pyarrow", "safetensors": "safetensors", "streamlit": "streamlit",
+                 "plotly": "plotly"}  # fmt: skip
 OPTIONAL = {"ray": "ray"}  # import name -> its extra: imported only when asked for, with a sentence if missing
 
 

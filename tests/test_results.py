@@ -1,12 +1,16 @@
-"""A sweep's results as files (CSV, JSON, Parquet) read back as they were written, and as a table."""
+"""A sweep's results as files (CSV, JSON, Parquet) read back as they were written, and as a table; one
+run's history as CSV."""
 
+import csv
+import io
 import re
 
 import pytest
 
 from moe_core.config import ConfigError, RunConfig
-from moe_core.results import read, summary_table, write
+from moe_core.results import history_csv, read, summary_table, write
 from moe_core.sweep import sweep
+from moe_core.train import Trainer
 
 BASE = RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100, "train.steps": 20})
 
@@ -64,3 +68,19 @@ def test_a_file_that_is_not_a_sweeps_results_is_one_sentence(tmp_path, name, con
 def test_results_cannot_go_to_a_missing_folder_and_the_check_comes_first(result, tmp_path):
     with pytest.raises(ConfigError, match="does not exist or cannot be written"):
         write(result, tmp_path / "missing" / "rows.csv")
+
+
+def test_a_runs_history_is_one_csv_row_per_snapshot_with_a_column_per_expert_and_cluster():
+    cfg = RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100, "model.n_experts": 3})
+    moe, dense = Trainer(cfg), Trainer(cfg.replace(**{"model.arch": "dense"}))
+    for trainer in (moe, dense):
+        trainer.fit(20, snapshot_every=10)
+    rows = list(csv.DictReader(io.StringIO(history_csv(moe.history, dense.history))))
+    assert [int(r["step"]) for r in rows] == [10, 20]
+    assert history_csv([*moe.history, moe.history[-1]]).count("\n") == 3  # a step snapshotted twice is one row
+    assert [float(rows[-1][f"load_share_E{e}"]) for e in range(3)] == pytest.approx(list(moe.history[-1].load_share))
+    assert int(rows[-1]["contingency_E2_C3"]) == moe.history[-1].contingency[2][3]
+    assert float(rows[-1]["dense_test_loss"]) == pytest.approx(dense.history[-1].test_loss)
+    assert "flip_rate" in rows[0] and rows[0]["flip_rate"] == ""  # none at the first snapshot; later rows have it
+    dense_only = list(csv.DictReader(io.StringIO(history_csv(dense.history))))
+    assert set(dense_only[0]) == {"step", "train_loss", "test_loss", "test_accuracy"}  # no empty routing columns

@@ -55,6 +55,12 @@ class LiveMap {
     listen(this);
     this.resizer = new ResizeObserver(() => this.resized());
     this.resizer.observe(this.root);
+    // Something appearing above the map (a notice, the replay slider) moves its top, and the space
+    // below the top bounds the map: the page's content changing size is when to look. Also a map
+    // drawn while a rerun still showed stale elements above it settles at its size.
+    this.page = this.root.closest(".stMainBlockContainer") || document.body;
+    this.mover = new ResizeObserver(() => this.moved());
+    this.mover.observe(this.page);
     this.redraw = () => this.draw(); // the window's height bounds the map's
     window.addEventListener("resize", this.redraw);
   }
@@ -63,12 +69,21 @@ class LiveMap {
     // the canvas sets the root's height, so only a new width calls for a redraw (a height would loop)
     if (this.root.clientWidth === this.width) return;
     this.width = this.root.clientWidth;
+    this.schedule();
+  }
+
+  moved() {
+    if (this.data && Math.round(this.root.getBoundingClientRect().top + window.scrollY) !== this.top) this.schedule();
+  }
+
+  schedule() {
     cancelAnimationFrame(this.frame);
     this.frame = requestAnimationFrame(this.redraw);
   }
 
   destroy() {
     this.resizer.disconnect();
+    this.mover.disconnect();
     window.removeEventListener("resize", this.redraw);
     cancelAnimationFrame(this.frame);
     this.root.remove();
@@ -111,6 +126,7 @@ class LiveMap {
     const width = this.root.clientWidth;
     const top = MARGIN.top + (this.titleLines.length - 1) * ((this.data.font || 14) + 6);
     const pageTop = this.root.getBoundingClientRect().top + window.scrollY;
+    this.top = Math.round(pageTop);
     const fits = window.innerHeight - pageTop - top - MARGIN.bottom - 8;
     const side = Math.max(240, Math.min(width - MARGIN.left - MARGIN.right, fits, 900));
     return { x: MARGIN.left, y: top, w: side, h: side, width, height: side + top + MARGIN.bottom };

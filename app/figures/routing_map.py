@@ -134,11 +134,17 @@ def _output_layer(output_RR: np.ndarray, value_kind: str, class_names: tuple[str
     }
 
 
+def winner_codes(grid: GridProbe, n_experts: int) -> np.ndarray:
+    """[R, R] uint8 codes of the winning expert shaded by how sure the gate is (its probability from
+    fair 1/E to certain 1): expert * levels + level, with `shade_levels(n_experts)` levels."""
+    sureness = None if n_experts == 1 else (grid.winner_prob_RR - 1 / n_experts) / (1 - 1 / n_experts)
+    return _expert_codes(grid.winner_RR, sureness, shade_levels(n_experts))
+
+
 def _layer(grid: GridProbe, mode: str, n_experts: int, value_kind: str, class_names: tuple[str, ...]) -> dict:
     levels = shade_levels(n_experts)
     if mode == "expert" and grid.winner_RR is not None:
-        sureness = None if n_experts == 1 else (grid.winner_prob_RR - 1 / n_experts) / (1 - 1 / n_experts)
-        return _expert_layer(_expert_codes(grid.winner_RR, sureness, levels), n_experts, "faint: unsure")
+        return _expert_layer(winner_codes(grid, n_experts), n_experts, "faint: unsure")
     if mode == "second" and grid.second_RR is not None:
         return _expert_layer(_expert_codes(grid.second_RR, None, levels), n_experts, "runner-up")
     if mode == "entropy" and grid.entropy_RR is not None:

@@ -1,0 +1,93 @@
+"""A run as it was at a recorded step, and what the Save and share section downloads (issue 14, Replay):
+the weights as safetensors, the metrics history as CSV, the flip-book of the routing map as HTML.
+
+No Streamlit here: the downloads are built on a thread of their own when clicked. Everything is read
+from the run under its lock, and past steps are drawn with a throwaway copy of the model, so the
+live model is never disturbed.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from moe_core import weights
+from moe_core.model import MoE
+from moe_core.probe import GridProbe, probe_grid
+from moe_core.results import history_csv
+from moe_core.train import Trainer, copy_state
+from moe_explorer_app import view_model
+from moe_explorer_app.figures.flipbook import flipbook, flipbook_html
+from moe_explorer_app.runs import Run
+from moe_explorer_app.timeline import Saved
+
+FLIPBOOK_FRAMES = 40  # enough to see the map form; a file that builds in about a second
+FLIPBOOK_RESOLUTION = 60
+
+
+def as_of(run: Run, saved: Saved) -> Run:
+    """The run as it was at a recorded step: its own copy of the model holding that step's weights, and
+    the histories and live changes up to that step. It is drawn, never trained."""
+    with run.lock:
+        model = copy.deepcopy(run.trainer.model)
+        trainer = _cut(run.trainer, saved.step)
+        baseline = None if run.baseline is None else _cut(run.baseline, saved.step)
+    _load(model, saved)
+    trainer.model, trainer.cfg = model, saved.cfg
+    return Run(run.number, trainer, baseline)
+
+
+def _cut(trainer: Trainer, step: int) -> Trainer:
+    """A shallow copy of a trainer (data and settings shared, read only) whose record ends at `step`."""
+    past = copy.copy(trainer)
+    past.history = [m for m in trainer.history if m.step <= step]
+    past.events = [event for event in trainer.events if event[0] <= step]
+    past.step_count, past.diverged = step, None
+    return past
+
+
+def _load(model: nn.Module, saved: Saved) -> None:
+    model.load_state_dict(saved.state)
+    if isinstance(model, MoE):
+        model.set_config(saved.cfg.model)  # the live options of then (a balance strategy's bias, say)
+
+
+def map_frames(
+    run: Run, count: int = FLIPBOOK_FRAMES, resolution: int = FLIPBOOK_RESOLUTION
+) -> list[tuple[int, GridProbe]]:
+    """(step, routing map) at up to `count` recorded steps spread over the run, ending with its weights now."""
+    with run.lock:
+        model = copy.deepcopy(run.trainer.model)
+        now = Saved(run.trainer.step_count, copy_state(run.trainer.model.state_dict()), run.cfg)
+    chosen = run.timeline.spread(count - 1, before=now.step)
+    frames: list[tuple[int, GridProbe]] = []
+    for saved in [*chosen, now]:
+        _load(model, saved)
+        frames.append((saved.step, probe_grid(model, run.trainer.data, resolution, run.trainer.device)))
+    return frames
+
+
+def flipbook_file(run: Run) -> str:
+    """The flip-book of the run's routing map as one offline HTML page."""
+    data = run.trainer.data
+    fig = flipbook(
+        map_frames(run),
+        run.cfg.model.n_experts,
+        view_model.axis_names(data),
+        view_model.map_points(data),
+        f"Run {run.number}: routing map over training",
+    )
+    return flipbook_html(fig)
+
+
+def weights_file(run: Run) -> bytes:
+    """The model's weights now, as safetensors with the configuration and step in its metadata."""
+    with run.lock:
+        return weights.to_bytes(run.trainer.model, run.cfg, run.trainer.step_count)
+
+
+def metrics_file(run: Run) -> str:
+    """The run's metrics at every snapshot as CSV, with its dense baseline's losses beside them."""
+    history, baseline = view_model.histories(run)
+    return history_csv(history, baseline)
