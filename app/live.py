@@ -135,7 +135,7 @@ def _collapse_fragment() -> None:
     said = view_model.diagnosis(metrics[-1] if metrics else None, n_experts)
     if said is not None:
         level, text = said
-        (st.success if level == "success" else st.warning)(text)
+        {"success": st.success, "info": st.info}.get(level, st.warning)(text)
 
 
 def _lower_fragment() -> None:

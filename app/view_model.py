@@ -151,10 +151,17 @@ def readout(run: Run, step: int, latest: Metrics | None, rate: float, replay: bo
 
 
 def diagnosis(m: Metrics | None, n_experts: int) -> tuple[str, str] | None:
-    """("success" or "warning", a sentence) when the load tells a story worth saying, else None."""
+    """("success", "info" or "warning", a sentence) when the load tells a story worth saying, else None."""
     if m is None or m.load_entropy is None or n_experts == 1 or m.step < JUDGE_AFTER:
         return None
     n_clusters = 0 if m.contingency is None else len(m.contingency[0])
+    if m.tie_rate is not None and m.tie_rate > 0.5:
+        return (
+            "info",
+            f"The router has learnt nothing yet: its scores tie on {m.tie_rate:.0%} of points, so without noise "
+            "every one goes to the first expert. That is not collapse; training still routes them by its noise. "
+            "A gate that gets no gradient (top-1 with weights renormalised to 1) needs a balance loss to learn.",
+        )
     if m.dead_experts and m.cluster_nmi is not None and m.cluster_nmi > 0.7 and n_experts > n_clusters:
         return (
             "success",

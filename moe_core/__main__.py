@@ -111,18 +111,40 @@ def summary(trainer) -> dict:
 def _train(args: argparse.Namespace) -> None:
     cfg = build_config(args.config, args.set or [], args.steps)
     # torch loads here, not at start-up, so that --help and the listings answer at once
+    from moe_core import weights
     from moe_core.fast import runtime
     from moe_core.train import Trainer
 
+    if args.save_weights:
+        _check_weights_path(args.save_weights)
     runtime.configure(cfg.train.threads)
     trainer = Trainer(cfg, probe_size=None)
+    if args.load_weights:
+        weights.load_into(trainer.model, _read_file(args.load_weights), cfg)
     trainer.fit(cfg.train.steps, snapshot_every=args.snapshot_every)
+    if args.save_weights:
+        weights.save(trainer.model, cfg, args.save_weights, trainer.step_count)
     doc = summary(trainer)
     print(_report(cfg, doc))
     if trainer.diverged:
         print(trainer.diverged, file=sys.stderr)
     if args.json:
         print(json.dumps(doc))
+
+
+def _check_weights_path(path_text: str) -> None:
+    path = Path(path_text)
+    if path.suffix != ".safetensors":
+        raise ConfigError(f"Weights are saved as .safetensors files, not '{path.name}'; name the file so.")
+    if not path.parent.is_dir():
+        raise ConfigError(f"The folder {path.parent} does not exist; create it or choose another path.")
+
+
+def _read_file(path_text: str) -> bytes:
+    try:
+        return Path(path_text).read_bytes()
+    except OSError as err:
+        raise ConfigError(f"The file {path_text} cannot be read ({err.strerror}); check the path.") from None
 
 
 def _sweep(args: argparse.Namespace) -> None:
@@ -239,6 +261,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="set an option, e.g. model.top_k=2")
     train.add_argument("--steps", type=_steps, help="training steps (sets train.steps)")
     train.add_argument("--snapshot-every", type=_positive, help="steps between metric snapshots (default: at the end)")
+    train.add_argument("--load-weights", metavar="PATH", help="start from weights saved as .safetensors")
+    train.add_argument("--save-weights", metavar="PATH", help="save the trained weights as .safetensors")
     train.add_argument("--json", action="store_true", help="end with one JSON line of results")
     train.set_defaults(run=_train)
     grid = commands.add_parser("sweep", help="train every combination of a grid of options over seeds; a table")

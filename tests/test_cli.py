@@ -296,3 +296,18 @@ def test_replicate_kawata_reports_the_alignment_beside_the_loss(capsys):
     assert code == 0 and [r["model"] for r in rows] == ["MoE, 8 experts x 16 neurons", "dense network, same size"]
     for row in rows:
         assert row["test_loss_mean"] > 0 and 0 <= row["alignment_mean"] <= 1 and row["alignment_std"] is not None
+
+
+def test_train_saves_its_weights_and_starts_again_from_them(capsys, tmp_path):
+    path = tmp_path / "run.safetensors"
+    code, out, _ = run(capsys, "train", *SMALL, "--steps", "30", "--save-weights", str(path), "--json")
+    assert code == 0 and path.stat().st_size > 0
+    trained = json.loads(out.splitlines()[-1])
+    code, out, _ = run(capsys, "train", *SMALL, "--steps", "0", "--load-weights", str(path), "--json")
+    assert code == 0 and json.loads(out.splitlines()[-1])["test_loss"] == pytest.approx(trained["test_loss"])
+    code, _, err = run(
+        capsys, "train", *SMALL, "--set", "model.n_experts=8", "--steps", "1", "--load-weights", str(path)
+    )
+    assert code == 2 and err.startswith("error: The weights file has 4 experts' weights") and err.count("\n") == 1
+    code, _, err = run(capsys, "train", *SMALL, "--steps", "1", "--save-weights", str(tmp_path / "run.pt"))
+    assert code == 2 and "not 'run.pt'" in err

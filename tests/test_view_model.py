@@ -1,6 +1,8 @@
 """What the live panel shows, checked without a server: the map's data, the readout, the diagnosis
 line and the inspector's values."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -40,6 +42,12 @@ def metrics(step=500, entropy=1.0, effective=4.0, dead=0, nmi=None, clusters=4) 
         (metrics(entropy=0.8, dead=1, nmi=0.9, clusters=4), 4, None),
         (metrics(entropy=0.95), 4, None),
         (metrics(entropy=0.3, effective=1.3), 1, None),
+        # an untrained gate: every score ties, so evaluation sends everything to expert 0; not collapse
+        (
+            dataclasses.replace(metrics(entropy=0.0, effective=1.0), tie_rate=1.0),
+            4,
+            ("info", "The router has learnt nothing yet: its scores tie on 100% of points"),
+        ),
     ],
 )
 def test_the_diagnosis_line(m, n_experts, expected):
