@@ -25,7 +25,6 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         (
             "data.name",
             "data.target",
-            "data.sampling",
             "data.n_train",
             "data.n_test",
             "data.noise",
@@ -34,6 +33,7 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "data.gamma_max",
             "data.dim",
             "data.input_scale",
+            "data.sampling",
             "data.seed",
         ),
     ),
