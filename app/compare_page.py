@@ -13,7 +13,7 @@ from moe_core.align import align_assignments, first_choices
 from moe_core.config import ConfigError, parse_assignment
 from moe_core.options import OPTIONS
 from moe_core.probe import probe_grid
-from moe_explorer_app import components, session
+from moe_explorer_app import components, session, view_model
 from moe_explorer_app.figures import compare as figures
 from moe_explorer_app.runs import Run
 from moe_explorer_app.sweep_page import SWEEPABLE
@@ -114,7 +114,7 @@ def _live(numbers: list[int], playing: bool) -> None:
     names = [_run_name(run, d) for run, d in zip(runs, differences, strict=True)]
     maps, agreements, extents = _maps(runs)
     n_experts = max(int(m.max()) + 1 for m in maps)
-    axes = ("x1", "x2") if runs[0].trainer.data.dim == 2 else ("PC1", "PC2")
+    axes = view_model.axis_names(runs[0].trainer.data.dim)
     titles = [
         f"{name}<br>step {run.trainer.step_count:,} · "
         + ("the reference" if i == 0 else _agreement(agree, runs[0].number))

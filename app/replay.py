@@ -74,7 +74,7 @@ def flipbook_file(run: Run) -> str:
     fig = flipbook(
         map_frames(run),
         run.cfg.model.n_experts,
-        view_model.axis_names(data),
+        view_model.axis_names(data.dim),
         view_model.map_points(data),
         f"Run {run.number}: routing map over training",
     )

@@ -14,7 +14,7 @@ from moe_core import results
 from moe_core.config import ConfigError, RunConfig, run_label
 from moe_core.options import OPTIONS
 from moe_core.sweep import SweepResult, parse_grid, plan
-from moe_explorer_app import components, session
+from moe_explorer_app import components, session, view_model
 from moe_explorer_app.figures import sweep as figures
 from moe_explorer_app.sweeps import SweepJob
 
@@ -179,5 +179,5 @@ def render() -> None:
     if job is not None and job.stopped and result is job.result:
         st.info(f"Stopped after {len(result.rows)} of {job.total} runs; the views show those.")
     n_experts = max([base.model.n_experts, *(max(map(max, r.map["winner"])) + 1 for r in result.rows if r.map)])
-    axes = ("x1", "x2") if base.data.dim == 2 else ("PC1", "PC2")
+    axes = view_model.axis_names(base.data.dim)
     _views(result, n_experts, axes)

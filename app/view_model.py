@@ -66,7 +66,7 @@ def map_view(run: Run, resolution: int = MAP_RESOLUTION) -> MapView:
             dropped, unchosen = ~probe.kept_NK.any(axis=1), ~probe.assigned_NK.any(axis=1)
         latest = trainer.history[-1] if trainer.history else None
         step, diverged = trainer.step_count, trainer.diverged
-    return MapView(grid, map_points(data, dropped), step, latest, diverged, axis_names(data), unchosen)
+    return MapView(grid, map_points(data, dropped), step, latest, diverged, axis_names(data.dim), unchosen)
 
 
 def map_points(data: Dataset, dropped_N: np.ndarray | None = None) -> MapPoints:
@@ -77,9 +77,10 @@ def map_points(data: Dataset, dropped_N: np.ndarray | None = None) -> MapPoints:
     return MapPoints(data.projection.to_view(x).numpy(), y.numpy(), dropped_N, np.arange(len(x)), names)
 
 
-def axis_names(data: Dataset) -> tuple[str, str]:
-    """The map's axes: the inputs themselves, or their first two principal components."""
-    return ("x1", "x2") if data.dim == 2 else ("PC1", "PC2")
+def axis_names(dim: int) -> tuple[str, str]:
+    """The map's axes for inputs of `dim` dimensions: the inputs themselves, or their first two
+    principal components."""
+    return ("x1", "x2") if dim == 2 else ("PC1", "PC2")
 
 
 def thumbnail_grid(run: Run, side: int) -> GridProbe:
