@@ -9,7 +9,7 @@ import os
 
 import streamlit as st
 
-from moe_explorer_app import compare_page, sidebar, sweep_page, train_page
+from moe_explorer_app import compare_page, lessons_page, sidebar, sweep_page, train_page
 
 logging.basicConfig(level=os.environ.get("MOE_EXPLORER_LOG", "WARNING").upper(), format="%(name)s %(message)s")
 
@@ -23,5 +23,6 @@ pages = [
     st.Page(train_page.render, title="Train", icon=":material/play_arrow:", url_path="train", default=True),
     st.Page(compare_page.render, title="Compare", icon=":material/compare:", url_path="compare"),
     st.Page(sweep_page.render, title="Sweep", icon=":material/bar_chart:", url_path="sweep"),
+    st.Page(lessons_page.render, title="Lessons", icon=":material/school:", url_path="lessons"),
 ]
 st.navigation(pages).run()

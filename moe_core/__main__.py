@@ -16,6 +16,7 @@ from pathlib import Path
 from moe_core.balance import BALANCE
 from moe_core.config import ConfigError, RunConfig, parse_assignment, run_label, split_key
 from moe_core.datasets import describe_datasets, with_dataset_defaults
+from moe_core.lessons import LESSONS, run_lesson
 from moe_core.options import describe_options
 from moe_core.replications import REPLICATIONS, replicate, table
 from moe_core.routers import ROUTERS
@@ -241,6 +242,22 @@ def _replicate(args: argparse.Namespace) -> None:
     print(table(args.name, rows))
 
 
+def _lesson(args: argparse.Namespace) -> None:
+    lesson = LESSONS[args.name]
+    if not args.json:
+        print(f"{lesson.label}\n{lesson.help}\nWatch: {lesson.watch}", flush=True)
+    from moe_core.fast import runtime  # torch loads here, not at start-up
+
+    runtime.configure(None)
+    outcome = run_lesson(args.name, args.seed)
+    if args.json:
+        verdict = outcome.verdict
+        print(json.dumps({"lesson": args.name, "seed": args.seed, "verdict": verdict.held,
+                          "sentence": verdict.sentence, **verdict.numbers}))  # fmt: skip
+        return
+    print(("As expected: " if outcome.verdict.held else "Not this time: ") + outcome.verdict.sentence)
+
+
 def _app(args: argparse.Namespace) -> None:
     spec = importlib.util.find_spec("moe_explorer_app")
     if spec is None or spec.origin is None:
@@ -295,6 +312,14 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument("--set", action="append", metavar="KEY=VALUE", help="change an option of every model")
     again.add_argument("--json", action="store_true", help="end with one JSON line: a list, one object per model")
     again.set_defaults(run=_replicate)
+    commands.add_parser("lessons", help="list the lessons, one name a line").set_defaults(
+        run=lambda _: print("\n".join(LESSONS))
+    )
+    teach = commands.add_parser("lesson", help="run one lesson headless and say whether its point showed")
+    teach.add_argument("name", choices=list(LESSONS), help="the lesson: " + ", ".join(LESSONS))
+    teach.add_argument("--seed", type=int, default=0, help="the training seed (train.seed)")
+    teach.add_argument("--json", action="store_true", help="end with one JSON line: lesson, verdict, numbers")
+    teach.set_defaults(run=_lesson)
     app = commands.add_parser(
         "app", help="start the app in the browser; further arguments go to streamlit run (e.g. --server.port 8502)"
     )

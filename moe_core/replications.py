@@ -55,7 +55,7 @@ def _scaled(changes: dict[str, Any], quick: dict[str, Any]) -> dict[str, Any]:
 # 4 patches of 50, noise 1/sqrt(50), inputs times 10, 16,000 points trained full batch; MoE: 8 experts
 # of 8 filters per class, started at 0.001 of the default, normalised GD at 1e-3; the router shared by
 # the patches, zero at start, U(0, 1) noise, top-1, SGD at 0.1, no balancing.
-_CHEN_MOE = {
+CHEN_MOE = {
     "model.n_experts": 8,
     "model.expert_hidden": 16,
     "model.expert_init_scale": 0.001,
@@ -100,12 +100,12 @@ REPLICATIONS: Registry[Replication] = Registry(
             models=(
                 PaperModel(
                     "MoE, cubic experts",
-                    {**_CHEN_MOE, "model.expert_activation": "cubic"},
+                    {**CHEN_MOE, "model.expert_activation": "cubic"},
                     {"test_accuracy": "99.46 ± 0.55 %", "dispatch_entropy": "0.098 ± 0.100"},
                 ),
                 PaperModel(
                     "MoE, linear experts",
-                    {**_CHEN_MOE, "model.expert_activation": "linear"},
+                    {**CHEN_MOE, "model.expert_activation": "linear"},
                     {"test_accuracy": "93.00 ± 2.11 %", "dispatch_entropy": "1.300 ± 0.044"},
                 ),
                 PaperModel(

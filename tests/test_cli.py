@@ -311,3 +311,21 @@ def test_train_saves_its_weights_and_starts_again_from_them(capsys, tmp_path):
     assert code == 2 and err.startswith("error: The weights file has 4 experts' weights") and err.count("\n") == 1
     code, _, err = run(capsys, "train", *SMALL, "--steps", "1", "--save-weights", str(tmp_path / "run.pt"))
     assert code == 2 and "not 'run.pt'" in err
+
+
+def test_lessons_are_listed_one_a_line_and_one_runs_headless_with_a_json_verdict(capsys):
+    code, out, _ = run(capsys, "lessons")
+    assert code == 0 and out.split() == [
+        "routing",
+        "sparsity",
+        "collapse",
+        "capacity",
+        "expert_choice",
+        "nonlinear_experts",
+        "latent_clusters",
+    ]
+    code, out, _ = run(capsys, "lesson", "expert_choice", "--seed", "1", "--json")
+    doc = json.loads(out.splitlines()[-1])
+    assert code == 0 and doc["lesson"] == "expert_choice" and doc["verdict"] is True and doc["load_cv2"] < 1e-6
+    code, out, _ = run(capsys, "lesson", "expert_choice")
+    assert code == 0 and out.splitlines()[0].startswith("Expert choice") and "As expected: Load CV²" in out

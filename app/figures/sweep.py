@@ -30,6 +30,9 @@ METRIC_LABELS = {
     "drop_rate": "drop rate",
     "max_vio": "MaxVio",
     "load_cv2": "CV² of load",
+    "unrouted_rate": "share of points no expert took",
+    "global_alignment": "alignment with the global direction",
+    "local_alignment": "alignment with the clusters' directions",
 }
 
 
