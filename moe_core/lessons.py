@@ -189,7 +189,10 @@ LESSONS: Registry[Lesson] = Registry(
             "With top-1 routing and nothing to stop it, the expert that starts a little better gets more points, "
             "learns faster, and gets more still, until a few experts do all the work. Here each expert is tiny "
             "(two hidden units) and the task, handwritten digits, needs many of them: collapse costs accuracy. "
-            "The auxiliary loss, Shazeer's importance loss and DeepSeek-V3's bias each try to keep the load even.",
+            "The auxiliary loss, Shazeer's importance loss and DeepSeek-V3's bias each try to keep the load even. "
+            "Watch the bias fail here: it moves which expert is picked, never the weights, so at top-1 an expert "
+            "picked for the bias gets its small softmax weight (40% accurate), and with weights renormalised to 1 "
+            "the router gets no gradient at all (66%); DeepSeek-V3 picks 8 of 256.",
             formula=r"\mathcal{L}_{\mathrm{aux}} = \alpha\, E \sum_{i=1}^{E} f_i\, P_i, \quad "
             r"f_i = \frac{\#\{x \to i\}}{N}, \quad P_i = \frac{1}{N}\sum_x p_i(x)",
             watch="Load entropy over training: it sinks towards 0 without balancing and stays near 1 with it.",
