@@ -35,20 +35,20 @@ class Replication(Entry):
     models: tuple[PaperModel, ...] = ()
     metrics: tuple[str, ...] = ()  # the final metrics the paper reports, in its order
     aliases: dict[str, str] = field(default_factory=dict)  # a name the paper's readers know -> our metric
-    quick: dict[str, Any] = field(default_factory=dict)  # a lesson-sized version: fewer points and steps
+    # The lesson-sized version: these settings, and every model's steps times quick_steps.
+    quick: dict[str, Any] = field(default_factory=dict)
+    quick_steps: float = 1.0
 
     def configs(self, quick: bool = False, overrides: dict | None = None) -> list[tuple[PaperModel, RunConfig]]:
         """Each model's RunConfig; `overrides` ({"section.name": value}) apply last, to every model."""
-        size = self.quick if quick else {}
-        base = RunConfig().replace(**{**self.base, **size})
-        return [(model, base.replace(**{**_scaled(model.changes, size), **(overrides or {})})) for model in self.models]
-
-
-def _scaled(changes: dict[str, Any], quick: dict[str, Any]) -> dict[str, Any]:
-    """A model's own changes; in a quick run its own step count shrinks as the base's does."""
-    if "train.steps" not in changes or "train.steps" not in quick:
-        return changes
-    return {**changes, "train.steps": max(1, changes["train.steps"] * quick["train.steps"] // 500)}
+        base = RunConfig().replace(**{**self.base, **(self.quick if quick else {})})
+        out = []
+        for model in self.models:
+            cfg = base.replace(**model.changes)
+            if quick:
+                cfg = cfg.replace(**{"train.steps": max(1, round(cfg.train.steps * self.quick_steps))})
+            out.append((model, cfg.replace(**(overrides or {}))))
+        return out
 
 
 # Chen et al.'s setting 1, from their released notebooks (../shared/reference, section 4b): 4 clusters,
@@ -120,7 +120,8 @@ REPLICATIONS: Registry[Replication] = Registry(
                 ),
             ),
             metrics=("test_accuracy", "dispatch_entropy"),
-            quick={"data.n_train": 4000, "data.n_test": 2000, "train.batch_size": 4000, "train.steps": 150},
+            quick={"data.n_train": 4000, "data.n_test": 2000, "train.batch_size": 4000},
+            quick_steps=0.3,
         ),
         Replication(
             "kawata2025",
@@ -161,7 +162,7 @@ REPLICATIONS: Registry[Replication] = Registry(
             ),
             metrics=("test_loss", "global_alignment", "local_alignment"),
             aliases={"alignment": "global_alignment"},
-            quick={"train.steps": 3000},
+            quick_steps=0.75,
         ),
     ],
 )
