@@ -102,12 +102,7 @@ def _taken(key: str, identity: str) -> None:
 
 def take_new_files() -> None:
     """Take any file the uploaders hold that this session has not taken; call before the sidebar."""
-    uploaded = st.session_state.get("ui.upload")
-    if uploaded is None:
-        st.session_state[CSV_ERROR] = None  # the file it was about is gone
-    elif _new("ui.upload", uploaded.file_id):
-        _store_csv(uploaded.getvalue(), uploaded.name)
-        _taken("ui.upload", uploaded.file_id)
+    _take("ui.upload", CSV_ERROR, _store_csv)
     sample = st.session_state.get("ui.sample")
     if sample:  # the list goes back to blank once taken, ready to give the same sample again
         _store_csv((SAMPLES / sample).read_bytes(), sample)
@@ -116,12 +111,17 @@ def take_new_files() -> None:
     if config is not None and _new("ui.config_upload", config.file_id):
         _open_config(config.getvalue())
         _taken("ui.config_upload", config.file_id)
-    weights = st.session_state.get("ui.weights_upload")
-    if weights is None:
-        st.session_state[WEIGHTS_ERROR] = None  # the file it was about is gone
-    elif _new("ui.weights_upload", weights.file_id):
-        _open_weights(weights.getvalue(), weights.name)
-        _taken("ui.weights_upload", weights.file_id)
+    _take("ui.weights_upload", WEIGHTS_ERROR, _open_weights)
+
+
+def _take(key: str, error_key: str, open_file) -> None:
+    """Open the file an uploader holds once (`open_file(bytes, name)`); with none, its error goes."""
+    uploaded = st.session_state.get(key)
+    if uploaded is None:
+        st.session_state[error_key] = None  # the file it was about is gone
+    elif _new(key, uploaded.file_id):
+        open_file(uploaded.getvalue(), uploaded.name)
+        _taken(key, uploaded.file_id)
 
 
 def waiting_for_target() -> bool:
