@@ -14,11 +14,11 @@ from torch import nn
 
 from moe_core import weights
 from moe_core.model import MoE
-from moe_core.probe import GridProbe, probe_grid
+from moe_core.probe import probe_grid
 from moe_core.results import history_csv
 from moe_core.train import Trainer, copy_state
 from moe_explorer_app import view_model
-from moe_explorer_app.figures.flipbook import flipbook, flipbook_html
+from moe_explorer_app.figures.flipbook import MapFrame, flipbook, flipbook_html
 from moe_explorer_app.runs import Run
 from moe_explorer_app.timeline import Saved
 
@@ -53,18 +53,19 @@ def _load(model: nn.Module, saved: Saved) -> None:
         model.set_config(saved.cfg.model)  # the live options of then (a balance strategy's bias, say)
 
 
-def map_frames(
-    run: Run, count: int = FLIPBOOK_FRAMES, resolution: int = FLIPBOOK_RESOLUTION
-) -> list[tuple[int, GridProbe]]:
-    """(step, routing map) at up to `count` recorded steps spread over the run, ending with its weights now."""
+def map_frames(run: Run, count: int = FLIPBOOK_FRAMES, resolution: int = FLIPBOOK_RESOLUTION) -> list[MapFrame]:
+    """The routing map, and the test points no expert served, at up to `count` recorded steps spread over
+    the run, ending with its weights now."""
     with run.lock:
         model = copy.deepcopy(run.trainer.model)
         now = Saved(run.trainer.step_count, copy_state(run.trainer.model.state_dict()), run.cfg)
+    data, device = run.trainer.data, run.trainer.device
     chosen = run.timeline.spread(count - 1, before=now.step)
-    frames: list[tuple[int, GridProbe]] = []
+    frames: list[MapFrame] = []
     for saved in [*chosen, now]:
         _load(model, saved)
-        frames.append((saved.step, probe_grid(model, run.trainer.data, resolution, run.trainer.device)))
+        dropped = view_model.unserved(model, data, device)[0] if view_model.may_drop(model) else None
+        frames.append(MapFrame(saved.step, probe_grid(model, data, resolution, device), dropped))
     return frames
 
 

@@ -13,6 +13,7 @@ import torch
 
 from moe_core.datasets.dataset import Dataset
 from moe_core.metrics import Metrics
+from moe_core.model import MoE
 from moe_core.probe import GridProbe, Inspection, inspect_point, probe_grid, probe_points
 from moe_explorer_app.figures.palette import expert_name
 from moe_explorer_app.figures.routing_map import MapPoints
@@ -57,16 +58,27 @@ def map_view(run: Run, resolution: int = MAP_RESOLUTION) -> MapView:
     """The routing map's grid, the test points on it (and which of them capacity leaves without an
     expert), and the run's step and latest metrics."""
     trainer, data = run.trainer, run.trainer.data
-    x, y = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
-    dropped, unchosen = np.zeros(len(x), bool), np.zeros(len(x), bool)
     with run.lock:
         grid = probe_grid(trainer.model, data, resolution, trainer.device)
-        if trainer.is_moe and trainer.model.router.may_drop:  # only then can a point go unserved
-            probe = probe_points(trainer.model, x.to(trainer.device), y.to(trainer.device), data.classification)
-            dropped, unchosen = ~probe.kept_NK.any(axis=1), ~probe.assigned_NK.any(axis=1)
+        dropped, unchosen = unserved(trainer.model, data, trainer.device)
         latest = trainer.history[-1] if trainer.history else None
         step, diverged = trainer.step_count, trainer.diverged
     return MapView(grid, map_points(data, dropped), step, latest, diverged, axis_names(data.dim), unchosen)
+
+
+def may_drop(model: torch.nn.Module) -> bool:
+    """Whether the model's routing can leave a point without an expert (a capacity, expert choice)."""
+    return isinstance(model, MoE) and model.router.may_drop
+
+
+def unserved(model: torch.nn.Module, data: Dataset, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """Per map point: no expert served it (capacity was full or no expert chose it), and no expert chose
+    it (expert choice); all False for a model whose routing never leaves a point out."""
+    x, y = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
+    if not may_drop(model):
+        return np.zeros(len(x), bool), np.zeros(len(x), bool)
+    probe = probe_points(model, x.to(device), y.to(device), data.classification)
+    return ~probe.kept_NK.any(axis=1), ~probe.assigned_NK.any(axis=1)
 
 
 def map_points(data: Dataset, dropped_N: np.ndarray | None = None) -> MapPoints:

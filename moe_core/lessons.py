@@ -15,17 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from moe_core import verdicts
 from moe_core.config import RunConfig
 from moe_core.registry import Entry, Registry
 from moe_core.replications import CHEN_MOE, REPLICATIONS
 from moe_core.trials import Row
-
-
-@dataclass(frozen=True)
-class Verdict:
-    held: bool  # whether the run showed what the lesson expects
-    sentence: str  # what happened, with the numbers
-    numbers: dict[str, float] = field(default_factory=dict)
+from moe_core.verdicts import Verdict
 
 
 @dataclass(frozen=True)
@@ -59,102 +54,6 @@ def run_lesson(name: str, seed: int = 0, small: bool = False) -> Outcome:
     return Outcome(name, seed, result.rows, lesson.judge(result.rows))
 
 
-def _metric(row: Row, name: str) -> float:
-    value = row.metrics[name]
-    return float("nan") if value is None else float(value)
-
-
-def _routing(rows: Sequence[Row]) -> Verdict:
-    (row,) = rows
-    early, last = row.history[0], _metric(row, "cluster_nmi")
-    held = last >= 0.6
-    what = "the gate sends each cluster to its own expert" if held else "the map has not split by cluster"
-    sentence = f"Cluster NMI is {last:.2f} (at step {early['step']} it was {early['cluster_nmi']:.2f}): {what}."
-    return Verdict(held, sentence, {"nmi_early": float(early["cluster_nmi"]), "nmi_end": last})
-
-
-def _sparsity(rows: Sequence[Row]) -> Verdict:
-    accuracy = {row.settings["model.top_k"]: _metric(row, "test_accuracy") for row in rows}
-    held = accuracy[1] >= accuracy[4] - 0.02
-    parts = ", ".join(f"top-{k} {a:.1%}" for k, a in accuracy.items())
-    tail = "the same quality for a quarter of the expert compute" if held else "top-1 falls short of top-4"
-    return Verdict(held, f"{parts}: {tail}.", {f"accuracy_top{k}": a for k, a in accuracy.items()})
-
-
-def _collapse(rows: Sequence[Row]) -> Verdict:
-    by = {row.settings["model.balance"]: row for row in rows}
-    accuracy = {name: _metric(row, "test_accuracy") for name, row in by.items()}
-    entropy = {name: _metric(row, "load_entropy") for name, row in by.items()}
-    held = entropy["none"] < 0.5 and accuracy["aux_loss"] - accuracy["none"] >= 0.10
-    cures = ", ".join(
-        f"{name} {accuracy[name]:.1%} ({'recovers' if accuracy[name] >= accuracy['none'] + 0.05 else 'does not'})"
-        for name in by
-        if name != "none"
-    )
-    sentence = (
-        f"Without balancing the load entropy fell to {entropy['none']:.2f} and accuracy to {accuracy['none']:.1%}"
-        + (": the router collapsed and it cost accuracy" if held else "")
-        + f". With balancing: {cures}"
-    )
-    numbers = {f"accuracy_{name}": a for name, a in accuracy.items()}
-    numbers |= {f"load_entropy_{name}": h for name, h in entropy.items()}
-    return Verdict(held, sentence + ".", numbers)
-
-
-def _capacity(rows: Sequence[Row]) -> Verdict:
-    by = {row.settings["model.capacity_factor"]: row for row in rows}
-    drops = {cf: _metric(row, "drop_rate") for cf, row in by.items()}
-    accuracy = {cf: _metric(row, "test_accuracy") for cf, row in by.items()}
-    held = drops[0.5] > 0.3 and drops[2.0] < 0.01 and accuracy[0.5] < accuracy[2.0] - 0.05
-    parts = "; ".join(f"capacity {cf:g}: {drops[cf]:.0%} dropped, {accuracy[cf]:.1%} accurate" for cf in by)
-    tail = "too little capacity drops points and costs accuracy" if held else "capacity made no clear difference"
-    numbers = {f"drop_rate_{cf:g}": drops[cf] for cf in by} | {f"accuracy_{cf:g}": accuracy[cf] for cf in by}
-    return Verdict(held, f"{parts}: {tail}.", numbers)
-
-
-def _expert_choice(rows: Sequence[Row]) -> Verdict:
-    (row,) = rows
-    cv2, unrouted = _metric(row, "load_cv2"), _metric(row, "unrouted_rate")
-    held = cv2 < 1e-6 and unrouted > 0
-    sentence = (
-        f"Load CV² is {cv2:.3f} (every expert took exactly its capacity) and {unrouted:.1%} of points were taken "
-        f"by no expert{': balance is perfect by design, at the price of unserved points' if held else ''}."
-    )
-    return Verdict(held, sentence, {"load_cv2": cv2, "unrouted_rate": unrouted})
-
-
-def _nonlinear_experts(rows: Sequence[Row]) -> Verdict:
-    by = {row.settings["model.expert_activation"]: row for row in rows}
-    cubic_acc, cubic_h = _metric(by["cubic"], "test_accuracy"), _metric(by["cubic"], "dispatch_entropy")
-    linear_acc, linear_h = _metric(by["linear"], "test_accuracy"), _metric(by["linear"], "dispatch_entropy")
-    held = cubic_acc >= 0.95 and cubic_h < 0.2 and linear_h > 1.0
-    sentence = (
-        f"Cubic experts: {cubic_acc:.1%} accurate, dispatch entropy {cubic_h:.2f}; linear experts: {linear_acc:.1%}, "
-        f"entropy {linear_h:.2f} (log 4 = 1.39 is no specialisation): "
-        + ("nonlinear experts each took one cluster, linear ones mixed them" if held else "the pattern did not show")
-    )
-    numbers = {"accuracy_cubic": cubic_acc, "dispatch_entropy_cubic": cubic_h}
-    numbers |= {"accuracy_linear": linear_acc, "dispatch_entropy_linear": linear_h}
-    return Verdict(held, sentence + ".", numbers)
-
-
-def _latent_clusters(rows: Sequence[Row]) -> Verdict:
-    by = {row.settings["model.arch"]: row for row in rows}
-    moe_loss, dense_loss = _metric(by["moe"], "test_loss"), _metric(by["dense"], "test_loss")
-    moe_align, dense_align = _metric(by["moe"], "global_alignment"), _metric(by["dense"], "global_alignment")
-    held = moe_align >= 0.9 and moe_align >= dense_align - 0.05
-    missed = dense_align < moe_align - 0.2
-    sentence = (
-        f"The MoE's best neuron points along the global direction with |cos| {moe_align:.2f} (test loss "
-        f"{moe_loss:.2f}); the dense network's with {dense_align:.2f} (test loss {dense_loss:.2f}): "
-        + ("the experts found the global direction within their clusters" if held else "the MoE missed it this time")
-        + ("; the dense network missed it" if held and missed else "")
-    )
-    numbers = {"test_loss_moe": moe_loss, "test_loss_dense": dense_loss}
-    numbers |= {"alignment_moe": moe_align, "alignment_dense": dense_align}
-    return Verdict(held, sentence + ".", numbers)
-
-
 LESSONS: Registry[Lesson] = Registry(
     "lesson",
     [
@@ -167,7 +66,7 @@ LESSONS: Registry[Lesson] = Registry(
             formula=r"y(x) = \sum_{i=1}^{E} p_i(x)\, f_i(x), \qquad p(x) = \mathrm{softmax}(W_g x + b_g)",
             watch="The routing map: colours sort themselves into one region per cluster; cluster NMI climbs.",
             base={"model.router": "dense", "model.n_experts": 4, "train.steps": 1000},
-            judge=_routing,
+            judge=verdicts.routing,
             metric="cluster_nmi",
             small={"data.n_train": 800, "data.n_test": 400, "train.steps": 500},
         ),
@@ -180,7 +79,7 @@ LESSONS: Registry[Lesson] = Registry(
             watch="Accuracy of the three runs side by side, against the expert compute per point (k).",
             base={"model.n_experts": 4, "train.steps": 1500},
             grid={"model.top_k": [1, 2, 4]},
-            judge=_sparsity,
+            judge=verdicts.sparsity,
             small={"data.n_train": 800, "data.n_test": 400, "train.steps": 600},
         ),
         Lesson(
@@ -207,9 +106,35 @@ LESSONS: Registry[Lesson] = Registry(
                 "train.steps": 1500,
             },
             grid={"model.balance": ["none", "aux_loss", "importance", "bias"]},
-            judge=_collapse,
+            judge=verdicts.collapse,
             metric="load_entropy",
             small={"train.steps": 800},
+        ),
+        Lesson(
+            "exploration",
+            "Noise helps exploration",
+            "Chen et al.'s router (and Shazeer et al.'s) starts at zero, so at first every expert scores the same. "
+            "Without noise the tie goes to expert 0: it takes every point, the others never train, and they join "
+            "one at a time, only where expert 0 fails. With noise added to the scores while training, every expert "
+            "gets a random share of every cluster from the first step, trains on it, and the router can learn "
+            "which expert is good where. Both runs start from the same weights; four experts for four clusters.",
+            formula=r"i^*(x) = \arg\max_i \big(h_i(x) + r_i\big), \qquad "
+            r"r_i \sim U(0, 1) \text{ while training, } r_i = 0 \text{ at test}",
+            watch="Load entropy in the first steps: near 1 with noise (all four experts in use), lower without; "
+            "then accuracy, which rises sooner with noise.",
+            base={
+                **REPLICATIONS["chen2022"].base,
+                **CHEN_MOE,
+                "model.n_experts": 4,
+                "model.expert_activation": "cubic",
+                "data.n_train": 4000,
+                "data.n_test": 2000,
+                "train.batch_size": 4000,
+                "train.steps": 150,
+            },
+            grid={"model.gate_noise": [1.0, 0.0]},
+            judge=verdicts.exploration,
+            metric="load_entropy",
         ),
         Lesson(
             "capacity",
@@ -220,7 +145,7 @@ LESSONS: Registry[Lesson] = Registry(
             watch="The drop rate of each run over training, and what it costs in accuracy (the verdict).",
             base={"model.router": "switch", "model.n_experts": 4, "train.steps": 1000},
             grid={"model.capacity_factor": [0.5, 1.0, 2.0]},
-            judge=_capacity,
+            judge=verdicts.capacity,
             metric="drop_rate",
             small={"data.n_train": 800, "data.n_test": 400, "train.steps": 500},
         ),
@@ -232,7 +157,7 @@ LESSONS: Registry[Lesson] = Registry(
             formula=r"\mathrm{chosen}_e = \mathrm{TopC}\big(p_e(x_1), \dots, p_e(x_N)\big), \quad C = \frac{k N}{E}",
             watch="The share of points that no expert took, over training; the load stays exactly even (CV² 0).",
             base={"model.router": "expert_choice", "model.n_experts": 4, "model.top_k": 1, "train.steps": 1000},
-            judge=_expert_choice,
+            judge=verdicts.expert_choice,
             metric="unrouted_rate",
             small={"data.n_train": 800, "data.n_test": 400, "train.steps": 500},
         ),
@@ -255,7 +180,7 @@ LESSONS: Registry[Lesson] = Registry(
                 "train.steps": 150,
             },
             grid={"model.expert_activation": ["cubic", "linear"]},
-            judge=_nonlinear_experts,
+            judge=verdicts.nonlinear_experts,
             metric="dispatch_entropy",
             small={"data.n_train": 2000, "train.batch_size": 2000, "train.steps": 100},
         ),
@@ -269,7 +194,7 @@ LESSONS: Registry[Lesson] = Registry(
             watch="Alignment with the global direction w_g over training, MoE against the same-size dense network.",
             base=REPLICATIONS["kawata2025"].base,
             grid={"model.arch": ["moe", "dense"]},
-            judge=_latent_clusters,
+            judge=verdicts.latent_clusters,
             metric="global_alignment",
             small={"train.steps": 3000},
         ),

@@ -319,6 +319,7 @@ def test_lessons_are_listed_one_a_line_and_one_runs_headless_with_a_json_verdict
         "routing",
         "sparsity",
         "collapse",
+        "exploration",
         "capacity",
         "expert_choice",
         "nonlinear_experts",

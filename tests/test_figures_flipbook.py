@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from moe_core.probe import GridProbe
-from moe_explorer_app.figures.flipbook import HOW_TO_READ, flipbook, flipbook_html
+from moe_explorer_app.figures.flipbook import DROPPED_COLOUR, HOW_TO_READ, MapFrame, flipbook, flipbook_html
 from moe_explorer_app.figures.palette import expert_colour
 from moe_explorer_app.figures.routing_map import MapPoints, winner_codes
 
@@ -22,12 +22,14 @@ def grid(step: int) -> GridProbe:
     return GridProbe(np.linspace(-1, 1, 3), np.linspace(-1, 1, 3), np.zeros((3, 3)), winner.astype(np.uint8), prob)
 
 
+POINTS = MapPoints(
+    np.array([[0.0, 0.0], [0.5, -0.5], [-0.5, 0.5]]), np.array([0, 1, 1]), np.zeros(3, bool), np.arange(3), ("a", "b")
+)
+
+
 @pytest.fixture
 def fig():
-    points = MapPoints(
-        np.array([[0.0, 0.0], [0.5, -0.5]]), np.array([0, 1]), np.zeros(2, bool), np.arange(2), ("a", "b")
-    )
-    return flipbook([(step, grid(step)) for step in STEPS], 3, ("x1", "x2"), points)
+    return flipbook([MapFrame(step, grid(step)) for step in STEPS], 3, ("x1", "x2"), POINTS)
 
 
 def test_one_frame_per_snapshot_each_with_its_map_and_step(fig):
@@ -66,6 +68,23 @@ def test_the_html_is_one_offline_page_holding_every_frame(fig):
     added = re.search(r"Plotly\.addFrames\('[^']+', (\[.*?\])\);", page, re.S)
     frames = json.loads(added.group(1))
     assert [f["name"] for f in frames] == [str(s) for s in STEPS]
+
+
+def test_where_capacity_drops_points_each_frame_crosses_out_the_points_no_expert_served_then():
+    dropped = {0: [True, True, False], 150: [False, True, False], 300: [False, False, False]}
+    frames = [MapFrame(step, grid(step), np.array(d)) for step, d in dropped.items()]
+    fig = flipbook(frames, 3, ("x1", "x2"), POINTS)
+    crosses = fig.data[-1]
+    assert crosses.name == "got no expert (dropped)" and crosses.marker.line.color == DROPPED_COLOUR
+    assert list(zip(crosses.x, crosses.y, strict=True)) == [(0.0, 0.0), (0.5, -0.5)]  # it opens on the first
+    for frame, marks in zip(fig.frames, dropped.values(), strict=True):
+        assert list(frame.traces) == [0, len(fig.data) - 1]
+        expected = POINTS.xy_N2[np.array(marks)]
+        assert np.array_equal(np.c_[frame.data[1].x, frame.data[1].y].reshape(-1, 2), expected)
+
+
+def test_without_a_capacity_there_is_nothing_to_cross_out(fig):
+    assert all(t.legendgroup != "dropped" for t in fig.data)
 
 
 def test_no_maps_is_a_mistake():

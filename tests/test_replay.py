@@ -5,6 +5,7 @@ downloads, and weights loaded into a run."""
 import csv
 import io
 
+import numpy as np
 import pytest
 import torch
 
@@ -96,11 +97,21 @@ def test_the_flipbooks_maps_spread_over_the_run_and_end_now():
     run = trained_run(8)
     run.advance(3)  # past the last snapshot
     frames = replay.map_frames(run, count=4, resolution=12)
-    steps = [step for step, _ in frames]
+    steps = [frame.step for frame in frames]
     assert steps[0] == 0 and steps[-1] == 83 and len(steps) == 4 and steps == sorted(steps)
-    assert frames[-1][1].winner_RR.shape == (12, 12)
+    assert frames[-1].grid.winner_RR.shape == (12, 12) and frames[-1].dropped_N is None  # top-k drops nothing
     page = replay.flipbook_file(run)
     assert page.count('"name":"') >= 4 and "Run 1: routing map over training" in page
+
+
+def test_with_a_capacity_the_flipbook_crosses_out_what_the_live_map_does_at_each_step():
+    run = trained_run(3, changes={"model.router": "switch", "model.capacity_factor": 0.5})
+    frames = replay.map_frames(run, count=4, resolution=12)
+    live = view_model.map_view(run, resolution=12)
+    assert np.array_equal(frames[-1].dropped_N, live.points.dropped_N) and frames[-1].dropped_N.mean() > 0.3
+    assert all(frame.dropped_N is not None for frame in frames)
+    page = replay.flipbook_file(run)
+    assert "got no expert (dropped)" in page
 
 
 def test_the_downloads_hold_the_weights_and_the_history():

@@ -3,13 +3,16 @@ a slider labelled with the steps and Play / Pause, and as a single HTML file tha
 it opens offline on a classroom projector (issue 14, Replay).
 
 Maps are moe_core.probe GridProbes ([R, R], row = view y upwards), coloured as the live map colours
-them (`routing_map.winner_codes`: the winning expert, faint where the gate is unsure).
+them (`routing_map.winner_codes`: the winning expert, faint where the gate is unsure). Where routing
+has a capacity, each frame also marks the test points that no expert served at that step, with the
+live map's red cross.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,6 +28,17 @@ HOW_TO_READ = (
 )
 FRAME_MS = 350  # Play's pace: about three frames a second, slow enough to talk over
 STEP_SEPARATOR = " · step "
+DROPPED_COLOUR = "#C00000"  # the live map's red cross
+
+
+@dataclass(frozen=True)
+class MapFrame:
+    """The routing map at one step, and which of the drawn test points no expert served then (None where
+    routing never leaves a point out)."""
+
+    step: int
+    grid: GridProbe
+    dropped_N: np.ndarray | None = None
 
 
 def _colorscale(n_experts: int) -> list[list]:
@@ -88,6 +102,21 @@ def _points(points: MapPoints) -> list[dict]:
     return traces
 
 
+def _dropped(points: MapPoints, dropped_N: np.ndarray) -> dict:
+    """The points no expert served, as red crosses over their markers (one trace, redrawn per frame)."""
+    xy = points.xy_N2[dropped_N.astype(bool)]
+    return {
+        "type": "scatter",
+        "x": xy[:, 0],
+        "y": xy[:, 1],
+        "mode": "markers",
+        "name": "got no expert (dropped)",
+        "legendgroup": "dropped",
+        "marker": {"symbol": "x-thin", "size": 12, "line": {"color": DROPPED_COLOUR, "width": 2.5}},
+        "hoverinfo": "skip",
+    }
+
+
 def _title(title: str, step: int) -> dict:
     """The title with the frame's step, and under it how to read the map."""
     return {"text": f"{title}{STEP_SEPARATOR}{step:,}", "subtitle": {"text": HOW_TO_READ, "font": {"size": 13}}}
@@ -133,18 +162,17 @@ def _controls(steps: Sequence[int]) -> dict:
 
 
 def flipbook(
-    frames: Sequence[tuple[int, GridProbe]],
+    frames: Sequence[MapFrame],
     n_experts: int,
     axis_names: tuple[str, str] = ("x1", "x2"),
     points: MapPoints | None = None,
     title: str = "Routing map over training",
 ) -> go.Figure:
-    """One frame per (step, map), oldest first; the figure opens on the first. Frames change only the
-    map: the legend, the points and the axes stay put."""
+    """One frame per map, oldest first; the figure opens on the first. Frames change only the map and,
+    where points can go unserved, their crosses: the legend, the points and the axes stay put."""
     if not frames:
         raise ValueError("a flip-book needs at least one map")
-    steps = [step for step, _ in frames]
-    first = frames[0][1]
+    first = frames[0].grid
     heatmap = {
         "type": "heatmap",
         "x": first.xs_R,
@@ -157,23 +185,31 @@ def flipbook(
         "hovertemplate": f"{axis_names[0]} %{{x:.2f}}, {axis_names[1]} %{{y:.2f}}: E%{{customdata}}<extra></extra>",
     }
     layout = base_layout("", 820)
-    layout["title"].update(_title(title, steps[0]))
-    layout.update(_controls(steps))
+    layout["title"].update(_title(title, frames[0].step))
+    layout.update(_controls([frame.step for frame in frames]))
     layout["margin"] = {"l": 70, "r": 30, "t": 96, "b": 140}
     layout["legend"] = {"x": 1.02, "y": 1, "xanchor": "left", "yanchor": "top", "font": {"size": 13}}
     layout["xaxis"].update(title={"text": axis_names[0]}, constrain="domain", showgrid=False)
     layout["yaxis"].update(title={"text": axis_names[1]}, scaleanchor="x", constrain="domain", showgrid=False)
     traces = [heatmap, *_legend(n_experts), *(_points(points) if points is not None else [])]
+    crosses = points is not None and any(frame.dropped_N is not None for frame in frames)
+    if crosses:
+        traces.append(_dropped(points, _or_none(frames[0].dropped_N, points)))
     animated = [
         {
-            "name": str(step),
-            "data": [_map_data(grid, n_experts)],
-            "traces": [0],
-            "layout": {"title": _title(title, step)},
+            "name": str(frame.step),
+            "data": [_map_data(frame.grid, n_experts)]
+            + ([_dropped(points, _or_none(frame.dropped_N, points))] if crosses else []),
+            "traces": [0, len(traces) - 1] if crosses else [0],
+            "layout": {"title": _title(title, frame.step)},
         }
-        for step, grid in frames
+        for frame in frames
     ]
     return go.Figure({"data": traces, "layout": layout, "frames": animated})
+
+
+def _or_none(dropped_N: np.ndarray | None, points: MapPoints) -> np.ndarray:
+    return np.zeros(len(points.xy_N2), bool) if dropped_N is None else dropped_N
 
 
 def flipbook_html(fig: go.Figure) -> str:

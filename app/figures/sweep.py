@@ -113,8 +113,9 @@ def metric_over_training(grid: dict[str, list], rows: Sequence[Row], metric: str
         traces.append({"type": "scatter", "mode": "lines", "x": steps, "y": mean.tolist(), "name": name,
                        "legendgroup": name, "line": {"color": colour, "width": 2},
                        "hovertemplate": f"{name}<br>{label} %{{y:.3f}} at step %{{x}}<extra></extra>"})  # fmt: skip
-    seeds = len({row.seed for row in rows})
-    layout = base_layout(f"{label} over training: mean ± 1 std over {seeds} seed{'s' * (seeds > 1)}", 400)
+    seeds = sorted({row.seed for row in rows})
+    over = f"mean ± 1 std over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}" if seeds else "no runs"
+    layout = base_layout(f"{label} over training: {over}", 400)
     layout["xaxis"].update(title={"text": "step"})
     layout["yaxis"].update(title={"text": label})
     return go.Figure({"data": traces, "layout": layout})

@@ -1,0 +1,148 @@
+"""The lessons' verdicts: each reads the rows of a lesson's runs (in grid order) and says whether the
+expected thing happened, in one sentence with the numbers it rests on. Thresholds come from runs over
+several seeds (the session notes of issue 14)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from moe_core.trials import Row
+
+
+@dataclass(frozen=True)
+class Verdict:
+    held: bool  # whether the run showed what the lesson expects
+    sentence: str  # what happened, with the numbers
+    numbers: dict[str, float] = field(default_factory=dict)
+
+
+def _metric(row: Row, name: str) -> float:
+    value = row.metrics[name]
+    return float("nan") if value is None else float(value)
+
+
+def routing(rows: Sequence[Row]) -> Verdict:
+    (row,) = rows
+    early, last = row.history[0], _metric(row, "cluster_nmi")
+    held = last >= 0.6
+    what = "the gate sends each cluster to its own expert" if held else "the map has not split by cluster"
+    sentence = f"Cluster NMI is {last:.2f} (at step {early['step']} it was {early['cluster_nmi']:.2f}): {what}."
+    return Verdict(held, sentence, {"nmi_early": float(early["cluster_nmi"]), "nmi_end": last})
+
+
+def sparsity(rows: Sequence[Row]) -> Verdict:
+    accuracy = {row.settings["model.top_k"]: _metric(row, "test_accuracy") for row in rows}
+    held = accuracy[1] >= accuracy[4] - 0.02
+    parts = ", ".join(f"top-{k} {a:.1%}" for k, a in accuracy.items())
+    tail = "the same quality for a quarter of the expert compute" if held else "top-1 falls short of top-4"
+    return Verdict(held, f"{parts}: {tail}.", {f"accuracy_top{k}": a for k, a in accuracy.items()})
+
+
+def collapse(rows: Sequence[Row]) -> Verdict:
+    by = {row.settings["model.balance"]: row for row in rows}
+    accuracy = {name: _metric(row, "test_accuracy") for name, row in by.items()}
+    entropy = {name: _metric(row, "load_entropy") for name, row in by.items()}
+    held = entropy["none"] < 0.5 and accuracy["aux_loss"] - accuracy["none"] >= 0.10
+    cures = ", ".join(
+        f"{name} {accuracy[name]:.1%} ({'recovers' if accuracy[name] >= accuracy['none'] + 0.05 else 'does not'})"
+        for name in by
+        if name != "none"
+    )
+    sentence = (
+        f"Without balancing the load entropy fell to {entropy['none']:.2f} and accuracy to {accuracy['none']:.1%}"
+        + (": the router collapsed and it cost accuracy" if held else "")
+        + f". With balancing: {cures}"
+    )
+    numbers = {f"accuracy_{name}": a for name, a in accuracy.items()}
+    numbers |= {f"load_entropy_{name}": h for name, h in entropy.items()}
+    return Verdict(held, sentence + ".", numbers)
+
+
+def capacity(rows: Sequence[Row]) -> Verdict:
+    by = {row.settings["model.capacity_factor"]: row for row in rows}
+    drops = {cf: _metric(row, "drop_rate") for cf, row in by.items()}
+    accuracy = {cf: _metric(row, "test_accuracy") for cf, row in by.items()}
+    held = drops[0.5] > 0.3 and drops[2.0] < 0.01 and accuracy[0.5] < accuracy[2.0] - 0.05
+    parts = "; ".join(f"capacity {cf:g}: {drops[cf]:.0%} dropped, {accuracy[cf]:.1%} accurate" for cf in by)
+    tail = "too little capacity drops points and costs accuracy" if held else "capacity made no clear difference"
+    numbers = {f"drop_rate_{cf:g}": drops[cf] for cf in by} | {f"accuracy_{cf:g}": accuracy[cf] for cf in by}
+    return Verdict(held, f"{parts}: {tail}.", numbers)
+
+
+def expert_choice(rows: Sequence[Row]) -> Verdict:
+    (row,) = rows
+    cv2, unrouted = _metric(row, "load_cv2"), _metric(row, "unrouted_rate")
+    held = cv2 < 1e-6 and unrouted > 0
+    sentence = (
+        f"Load CV² is {cv2:.3f} (every expert took exactly its capacity) and {unrouted:.1%} of points were taken "
+        f"by no expert{': balance is perfect by design, at the price of unserved points' if held else ''}."
+    )
+    return Verdict(held, sentence, {"load_cv2": cv2, "unrouted_rate": unrouted})
+
+
+def nonlinear_experts(rows: Sequence[Row]) -> Verdict:
+    by = {row.settings["model.expert_activation"]: row for row in rows}
+    cubic_acc, cubic_h = _metric(by["cubic"], "test_accuracy"), _metric(by["cubic"], "dispatch_entropy")
+    linear_acc, linear_h = _metric(by["linear"], "test_accuracy"), _metric(by["linear"], "dispatch_entropy")
+    held = cubic_acc >= 0.95 and cubic_h < 0.2 and linear_h > 1.0
+    sentence = (
+        f"Cubic experts: {cubic_acc:.1%} accurate, dispatch entropy {cubic_h:.2f}; linear experts: {linear_acc:.1%}, "
+        f"entropy {linear_h:.2f} (log 4 = 1.39 is no specialisation): "
+        + ("nonlinear experts each took one cluster, linear ones mixed them" if held else "the pattern did not show")
+    )
+    numbers = {"accuracy_cubic": cubic_acc, "dispatch_entropy_cubic": cubic_h}
+    numbers |= {"accuracy_linear": linear_acc, "dispatch_entropy_linear": linear_h}
+    return Verdict(held, sentence + ".", numbers)
+
+
+def latent_clusters(rows: Sequence[Row]) -> Verdict:
+    by = {row.settings["model.arch"]: row for row in rows}
+    moe_loss, dense_loss = _metric(by["moe"], "test_loss"), _metric(by["dense"], "test_loss")
+    moe_align, dense_align = _metric(by["moe"], "global_alignment"), _metric(by["dense"], "global_alignment")
+    held = moe_align >= 0.9 and moe_align >= dense_align - 0.05
+    missed = dense_align < moe_align - 0.2
+    sentence = (
+        f"The MoE's best neuron points along the global direction with |cos| {moe_align:.2f} (test loss "
+        f"{moe_loss:.2f}); the dense network's with {dense_align:.2f} (test loss {dense_loss:.2f}): "
+        + ("the experts found the global direction within their clusters" if held else "the MoE missed it this time")
+        + ("; the dense network missed it" if held and missed else "")
+    )
+    numbers = {"test_loss_moe": moe_loss, "test_loss_dense": dense_loss}
+    numbers |= {"alignment_moe": moe_align, "alignment_dense": dense_align}
+    return Verdict(held, sentence + ".", numbers)
+
+
+def exploration(rows: Sequence[Row]) -> Verdict:
+    by = {row.settings["model.gate_noise"] > 0: row for row in rows}
+    early = {noisy: _early(row, "load_entropy") for noisy, row in by.items()}
+    speed = {noisy: _mean(row, "test_accuracy") for noisy, row in by.items()}
+    final = {noisy: _metric(row, "test_accuracy") for noisy, row in by.items()}
+    dispatch = {noisy: _metric(row, "dispatch_entropy") for noisy, row in by.items()}
+    held = early[True] >= early[False] + 0.2 and speed[True] > speed[False] and final[True] >= final[False] - 0.01
+    sentence = (
+        f"Over the first quarter of training the load entropy was {early[True]:.2f} with noise and "
+        f"{early[False]:.2f} without; accuracy averaged over training {speed[True]:.1%} against {speed[False]:.1%}, "
+        f"and ended at {final[True]:.1%} against {final[False]:.1%} (dispatch entropy {dispatch[True]:.2f} against "
+        f"{dispatch[False]:.2f}): "
+        + (
+            "noise let every expert try every cluster early, and each found its own sooner"
+            if held
+            else "noise made no clear difference this time"
+        )
+    )
+    numbers = {f"{key}_{'noise' if noisy else 'plain'}": value[noisy] for noisy in (True, False)
+               for key, value in (("early_load_entropy", early), ("mean_accuracy", speed),
+                                  ("accuracy", final), ("dispatch_entropy", dispatch))}  # fmt: skip
+    return Verdict(held, sentence + ".", numbers)
+
+
+def _early(row: Row, name: str) -> float:
+    """The metric's mean over the first quarter of the run's snapshots."""
+    values = [float(s[name]) for s in row.history[: max(1, len(row.history) // 4)]]
+    return sum(values) / len(values)
+
+
+def _mean(row: Row, name: str) -> float:
+    """The metric's mean over all the run's snapshots: how soon it got there, not only where it ended."""
+    return sum(float(s[name]) for s in row.history) / len(row.history)
