@@ -13,7 +13,7 @@ import streamlit as st
 from moe_core.config import ConfigError, RunConfig
 from moe_core.datasets import DATASETS
 from moe_core.datasets.csv_file import header_columns
-from moe_core.options import OPTIONS, DataConfig, Option, applies
+from moe_core.options import OPTIONS, DataConfig, ModelConfig, Option, applies
 from moe_core.routers import ROUTERS
 from moe_explorer_app import widget_state
 
@@ -44,6 +44,8 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "model.n_experts",
             "model.top_k",
             "model.router",
+            "model.top_p",
+            "model.n_groups",
             "model.normalize",
             "model.gate_noise",
             "model.noise_kind",
@@ -59,7 +61,17 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "model.objective",
         ),
     ),
-    ("Balancing", True, ("model.balance", "model.aux_loss_coef", "model.bias_update_rate", "model.z_loss_coef")),
+    (
+        "Balancing",
+        True,
+        (
+            "model.balance",
+            "model.aux_loss_coef",
+            "model.bias_update_rate",
+            "model.z_loss_coef",
+            "model.entropy_loss_coef",
+        ),
+    ),
     (
         "Training",
         False,
@@ -172,10 +184,12 @@ def _on_router_change() -> None:
         return
     spec = ROUTERS[st.session_state["model.router"]]
     widget_state.assign(spec.fixed)
+    current = values()
     try:
-        RunConfig.from_flat(values())
+        RunConfig.from_flat(current)
     except ConfigError:
-        widget_state.assign(spec.suggested)
+        model = {key.partition(".")[2]: value for key, value in current.items() if key.startswith("model.")}
+        widget_state.assign(spec.fitting(ModelConfig(**model)))
 
 
 ON_CHANGE = {"data.name": _on_dataset_change, "model.router": _on_router_change}

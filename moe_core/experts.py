@@ -65,6 +65,11 @@ class Experts(nn.Module):
         """Floats one point makes on its way through an expert: its input, then each layer's output."""
         return self.w_in_EDH.shape[1] + sum(w.shape[2] for w, _ in self.layers())
 
+    def flops_E(self) -> torch.Tensor:
+        """Multiply-adds one point costs in each expert, [E]: every layer's weights once."""
+        per_point = sum(w.shape[1] * w.shape[2] for w, _ in self.layers())
+        return torch.full((self.n_experts,), float(per_point))
+
     def reset_parameters(self) -> None:
         """nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, per expert."""
         for weight, bias in self.layers():
@@ -135,6 +140,10 @@ class PatchExperts(nn.Module):
     @property
     def n_out(self) -> int:
         return self._n_out
+
+    def flops_E(self) -> torch.Tensor:
+        """Multiply-adds one point costs in each expert, [E]: every filter on every patch."""
+        return torch.full((self.n_experts,), float(self.patches * self.w_ELH.shape[1] * self.w_ELH.shape[2]))
 
     def reset_parameters(self) -> None:
         """nn.Conv1d's default: U(-1/sqrt(L), 1/sqrt(L))."""

@@ -62,6 +62,13 @@ def z_loss(logits_NE: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(logits_NE.float(), dim=-1).pow(2).mean(dim=-1).sum()
 
 
+def router_entropy(probs_SBE: torch.Tensor) -> torch.Tensor:
+    """Huang et al. 2024's dynamic loss: the mean entropy -sum_e p_e log p_e of the router's
+    probabilities over a seed's points, summed over stacked seeds ([S, B, E] in)."""
+    p = probs_SBE.float().clamp_min(1e-12)
+    return -(p * p.log()).sum(dim=-1).mean(dim=-1).sum()
+
+
 def task_loss(
     output_NO: torch.Tensor,
     y_N: torch.Tensor,

@@ -170,6 +170,8 @@ class Metrics:
     dead_experts: int | None = None
     drop_rate: float | None = None  # dropped slots / routed slots (capacity)
     unrouted_rate: float | None = None  # points that reached no expert (expert choice, or all slots dropped)
+    experts_per_point: float | None = None  # kept slots per point: k for top-k, varying for top-p
+    expert_flops: float | None = None  # multiply-adds per point in the experts it reached
     router_z: float | None = None
     confidence: float | None = None
     margin: float | None = None
@@ -235,6 +237,8 @@ def _routing_metrics(test: PointProbe, y_N, classification: bool, previous_first
         dead_experts=dead_experts(share_E),
         drop_rate=float(dropped / assigned) if assigned else 0.0,
         unrouted_rate=float((~test.kept_NK.any(axis=1)).mean()),
+        experts_per_point=float(test.kept_NK.sum(axis=1).mean()),
+        expert_flops=None if test.flops_N is None else float(test.flops_N.mean()),
         router_z=router_z(test.logits_NE),
         confidence=confidence(test.probs_NE),
         margin=margin(test.probs_NE),

@@ -21,7 +21,29 @@ class ModelConfig:
         low=1,
         depends_on="model.router",
     )
+    top_p: float = _option(
+        0.5,
+        "Top-p threshold",
+        "Each point takes the fewest experts whose probabilities reach this (Huang et al. 2024 use 0.4).",
+        low=0,
+        above=True,
+        high=1,
+        ui_low=0.05,
+        ui_high=1.0,
+        ui_step=0.05,
+        live=True,
+        depends_on="model.router",
+    )
     router: str = _option("topk", "Router", "The routing rule.", choices=ROUTERS)
+    n_groups: int = _option(
+        2,
+        "Expert groups",
+        "Hierarchical routing: the experts split into this many equal groups (the tutorial draws 3 of 2).",
+        low=1,
+        high=64,
+        ui_high=8,
+        depends_on="model.router",
+    )
     gate_noise: float = _option(
         0.0,
         "Gate noise",
@@ -109,6 +131,15 @@ class ModelConfig:
         0.0,
         "Router z-loss weight",
         "ST-MoE's z-loss keeps router logits small; it does not balance.",
+        low=0,
+        steps=(0.0, 0.0001, 0.001, 0.01, 0.1),
+        live=True,
+    )
+    entropy_loss_coef: float = _option(
+        0.0,
+        "Router entropy loss weight",
+        "Adds the mean entropy of the router's probabilities to the loss, pushing the gate to be sure "
+        "(Huang et al. 2024's dynamic loss, which keeps top-p from taking every expert).",
         low=0,
         steps=(0.0, 0.0001, 0.001, 0.01, 0.1),
         live=True,

@@ -38,6 +38,7 @@ class PointProbe:
     own_out_NO: np.ndarray | None = None  # the first-choice expert's own output (shared experts added)
     balance_loss: float | None = None  # the balance strategy's loss, where it has one
     executed_N: np.ndarray | None = None  # the kept slot of largest weight, as executed; -1 where none is kept
+    flops_N: np.ndarray | None = None  # multiply-adds each point cost in the experts it reached (shared ones too)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def probe_points(model: nn.Module, x_ND: torch.Tensor, y_N: torch.Tensor, classi
             own_out_NO=_np(_with_shared(model, own_NO, x_ND)),
             balance_loss=None if balance is None else float(balance),
             executed_N=_np(executed_expert(r)),
+            flops_N=_np(expert_flops(model, r)),
         )
 
 
@@ -144,6 +146,17 @@ def executed_expert(r) -> torch.Tensor:
     weights_NK = torch.where(r.kept_NK, r.weights_NK.detach().float(), -1.0)
     best_N1 = weights_NK.argmax(dim=1, keepdim=True)
     return torch.where(r.kept_NK.any(dim=1), r.topk_ids_NK.gather(1, best_N1)[:, 0], -1)
+
+
+def expert_flops(model: MoE, r) -> torch.Tensor:
+    """Each point's multiply-adds in the experts it reached, [N]: its kept slots' experts, plus the
+    always-on shared experts (the router's own cost is left out)."""
+    cost_E = model.experts.flops_E().to(r.weights_NK.device)
+    ids_NK = model.router.expert_ids(r.topk_ids_NK)
+    flops_N = (cost_E[ids_NK] * r.kept_NK).sum(dim=1)
+    if model.shared is not None:
+        flops_N = flops_N + model.shared.flops_E().sum() / model.stack
+    return flops_N
 
 
 def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float, float]:

@@ -23,6 +23,8 @@ METRICS = (
     "dead_experts",
     "drop_rate",
     "unrouted_rate",
+    "experts_per_point",
+    "expert_flops",
     "load_cv2",
     "max_vio",
     "router_z",

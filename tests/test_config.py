@@ -111,8 +111,9 @@ def test_wrong_keys_and_types_are_named(doc, expected):
             "spiral, moons, checkerboard, cluster_signals, cluster_single_index, digits, csv.",
         ),
         (
-            {"model.router": "soft"},
-            "model.router 'soft' is unknown; choose one of topk, noisy_topk, switch, expert_choice, dense, hash.",
+            {"model.router": "base"},
+            "model.router 'base' is unknown; choose one of topk, noisy_topk, top_p, hierarchical, switch, "
+            "expert_choice, dense, hash.",
         ),
         ({"model.normalize": "l1"}, "model.normalize 'l1' is unknown; choose one of softmax, softmax_topk, sigmoid."),
         (

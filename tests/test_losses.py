@@ -99,3 +99,12 @@ def test_task_loss_takes_the_kernels_log_softmax_for_classes_only():
     # A regression has no softmax to take.
     values, targets = torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0])
     assert losses.task_loss(values, targets, False, "mean", log_softmax=lambda o: o / 0).item() == pytest.approx(2.5)
+
+
+def test_router_entropy_is_the_mean_entropy_per_seed_summed_over_seeds():
+    certain = torch.tensor([[1.0, 0.0, 0.0, 0.0]]).expand(5, 4)
+    uniform = torch.full((5, 4), 0.25)
+    assert float(losses.router_entropy(certain.unsqueeze(0))) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.router_entropy(uniform.unsqueeze(0))) == pytest.approx(math.log(4))
+    both = torch.stack([certain, uniform])  # two stacked seeds: each its own mean, added
+    assert float(losses.router_entropy(both)) == pytest.approx(math.log(4))

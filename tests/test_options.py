@@ -76,6 +76,8 @@ def test_live_options_are_the_ones_a_running_model_can_take():
         "model.z_loss_coef",
         "model.bias_update_rate",
         "model.gate_noise",
+        "model.top_p",
+        "model.entropy_loss_coef",
         "train.lr",
         "train.weight_decay",
         "train.batch_size",

@@ -179,3 +179,23 @@ def test_specialisation_follows_the_routing_as_executed_and_an_untrained_gate_sh
     m = untrained.history[-1]
     assert m.tie_rate == 1.0 and m.load_entropy == 0.0  # every point to expert 0: ties, not collapse
     assert Trainer(cfg, probe_size=None).snapshot().metrics.tie_rate < 1.0
+
+
+@pytest.mark.parametrize(
+    ("changes", "per_point"),
+    [
+        ({"model.top_k": 2}, lambda k: k == 2),
+        ({"model.router": "dense"}, lambda k: k == 4),
+        ({"model.router": "top_p", "model.top_p": 0.9}, lambda k: 1 <= k <= 4),
+        ({"model.router": "switch", "model.capacity_factor": 0.5}, lambda k: k < 1),
+    ],
+)
+def test_experts_per_point_and_their_cost_follow_the_routing_as_executed(changes, per_point):
+    trainer = Trainer(RunConfig().replace(**{"data.n_train": 300, "data.n_test": 200, **changes}))
+    trainer.fit(30)
+    m = trainer.history[-1]
+    assert per_point(m.experts_per_point)
+    per_expert = 2 * 16 + 16 * 2  # an expert's multiply-adds: D x H, then H x O
+    assert m.expert_flops == pytest.approx(m.experts_per_point * per_expert)
+    shared = Trainer(RunConfig().replace(**{"data.n_train": 300, "data.n_test": 200, "model.shared_experts": 1}))
+    assert shared.snapshot().metrics.expert_flops == pytest.approx(2 * per_expert)  # top-1 plus the shared one

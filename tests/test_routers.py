@@ -18,8 +18,8 @@ def router_for(name: str, n_experts: int, top_k: int, dim: int, seed: int = 0, x
     spec = ROUTERS[name]
     values = {"n_experts": n_experts, "top_k": top_k, "router": name, **changes}
     values.update({key.partition(".")[2]: value for key, value in spec.fixed.items()})
-    if spec.check and spec.check(ModelConfig(**{**values, "router": "topk"})):
-        values["gate_noise"] = 1.0
+    if spec.check and spec.check(ModelConfig(**values)):
+        values.update({key.partition(".")[2]: value for key, value in spec.fitting(ModelConfig(**values)).items()})
     torch.manual_seed(seed)
     return spec.load()(ModelConfig(**values), dim, kernels, x, seed)
 
@@ -252,3 +252,44 @@ def test_each_noise_kind_moves_the_training_scores_as_its_paper_says(kind):
         u = 0.5 + torch.rand(x.shape, generator=router.generator)
         torch.testing.assert_close(scores, router.logits(x * u))
     assert torch.equal(router.eval().add_noise(x, logits)[0], logits)  # evaluation is noise-free
+
+
+class FixedGate(torch.nn.Module):
+    """A gate that scores every point the same: log-probabilities given in advance."""
+
+    def __init__(self, probs_E):
+        super().__init__()
+        self.logits_E = torch.log(torch.tensor(probs_E))
+
+    def forward(self, x):
+        return self.logits_E.expand(len(x), -1)
+
+
+@pytest.mark.parametrize(
+    ("p", "taken"), [(0.45, [2]), (0.5, [2]), (0.51, [2, 0]), (0.8, [2, 0]), (0.81, [2, 0, 3]), (1.0, [2, 0, 3, 1])]
+)
+def test_top_p_takes_the_fewest_experts_whose_probabilities_reach_p(p, taken):
+    router = router_for("top_p", 4, 1, 2, top_p=p)
+    router.gate = FixedGate([0.3, 0.05, 0.5, 0.15])
+    r = router.eval()(torch.zeros(3, 2))
+    assert [int(e) for e, kept in zip(r.topk_ids_NK[0], r.kept_NK[0], strict=True) if kept] == taken
+    probs = torch.tensor([0.3, 0.05, 0.5, 0.15])
+    torch.testing.assert_close(r.weights_NK[0][r.kept_NK[0]], probs[taken])  # the paper's weights: probabilities
+    assert not r.dropped_NK.any()  # experts beyond p were never chosen: nothing is dropped
+
+
+def test_hierarchical_probabilities_are_the_group_gate_times_the_gate_within_the_group():
+    router = spread(router_for("hierarchical", 6, 2, 3, n_groups=3), 1.0, 4).eval()
+    x = torch.randn(50, 3, generator=torch.Generator().manual_seed(1))
+    group_NG = torch.softmax(router.group_gate(x), dim=1)
+    within_NGJ = torch.softmax(router.gate(x).view(50, 3, 2), dim=2)
+    r = router(x)
+    torch.testing.assert_close(r.probs_NE, (group_NG.unsqueeze(2) * within_NGJ).view(50, 6))
+    torch.testing.assert_close(r.probs_NE.sum(dim=1), torch.ones(50))
+    assert [int(router.group_of(torch.tensor(e))) for e in range(6)] == [0, 0, 1, 1, 2, 2]
+
+
+def test_hierarchical_needs_groups_that_divide_the_experts_and_suggests_some():
+    spec = ROUTERS["hierarchical"]
+    assert "divides model.n_experts" in spec.check(ModelConfig(router="hierarchical", n_experts=6, n_groups=4))
+    assert spec.fitting(ModelConfig(router="hierarchical", n_experts=6, n_groups=4)) == {"model.n_groups": 3}

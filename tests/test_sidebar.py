@@ -66,7 +66,7 @@ def test_a_control_is_enabled_exactly_where_the_chosen_rule_uses_it(router):
     spec = ROUTERS[router]
     values = {key: at.session_state[key] for key in OPTIONS if not OPTIONS[key].null_toggle}
     values["model.capacity_factor"] = None
-    routing_keys = ("model.top_k", "model.normalize", "model.gate_noise", "model.noise_kind")
+    routing_keys = [key for key, o in OPTIONS.items() if o.depends_on == "model.router" and not o.null_toggle]
     for key in routing_keys:
         expected_disabled = not applies(key, values) or key in spec.fixed
         assert widget(at, key).disabled == expected_disabled, (router, key)

@@ -15,7 +15,7 @@ from typing import Any
 from moe_core.registry import Entry, Registry
 
 K, NORMALIZE, CAPACITY, NOISE = "model.top_k", "model.normalize", "model.capacity_factor", "model.gate_noise"
-NOISE_KIND = "model.noise_kind"
+NOISE_KIND, TOP_P, GROUPS = "model.noise_kind", "model.top_p", "model.n_groups"
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,14 @@ class RouterSpec(Entry):
     # values that satisfy it, which the sidebar sets when the rule is chosen and its check fails.
     check: Callable[[Any], str | None] | None = None
     suggested: dict[str, Any] = field(default_factory=dict)
+    suggest: Callable[[Any], dict[str, Any]] | None = None  # such values computed from the ModelConfig instead
     invariants: tuple[str, ...] = ()
     short: str = ""  # the rule in a run's label; {fields} of the ModelConfig are filled in
+    views: tuple[str, ...] = ()  # map views that only this rule has: "experts_per_point", "group"
+
+    def fitting(self, model_cfg) -> dict[str, Any]:
+        """Values ({"model.name": value}) that satisfy the rule's check, for a ModelConfig that breaks it."""
+        return self.suggest(model_cfg) if self.suggest else dict(self.suggested)
 
     def describe(self, model_cfg) -> str:
         """The rule as a run's label names it, e.g. "top-2" or "expert choice"."""
@@ -41,6 +47,25 @@ def _noise_needed(m) -> str | None:
     return (
         "model.gate_noise must be greater than 0 for router 'noisy_topk'; its gates start at zero and need the noise."
     )
+
+
+def _groups_divide_experts(m) -> str | None:
+    if m.n_experts % m.n_groups == 0:
+        return None
+    return (
+        f"Router 'hierarchical' splits the {m.n_experts} experts into {m.n_groups} equal groups; choose a "
+        "model.n_groups that divides model.n_experts."
+    )
+
+
+def _dividing_groups(m) -> dict[str, Any]:
+    return {GROUPS: max(g for g in range(1, min(m.n_groups, m.n_experts) + 1) if m.n_experts % g == 0)}
+
+
+def _probabilities_needed(m) -> str | None:
+    if m.normalize != "sigmoid":
+        return None
+    return "Router 'top_p' adds up probabilities; use model.normalize softmax or softmax_topk, not sigmoid."
 
 
 ROUTERS: Registry[RouterSpec] = Registry(
@@ -67,6 +92,38 @@ ROUTERS: Registry[RouterSpec] = Registry(
             suggested={NOISE: 1.0},
             invariants=("k_distinct_experts", "weights_follow_normalize", "capacity_respected"),
             short="noisy top-{top_k}",
+        ),
+        RouterSpec(
+            "top_p",
+            "top-p (Huang 2024): as many experts as the point needs",
+            "Each point takes the fewest experts whose probabilities add up to p: more where the gate is unsure.",
+            "moe_core.routers.top_p:TopP",
+            frozenset({TOP_P, NORMALIZE, NOISE, NOISE_KIND}),
+            citation="Huang et al. 2024, Harder Tasks Need More Experts: Dynamic Routing in MoE Models",
+            check=_probabilities_needed,
+            suggested={NORMALIZE: "softmax"},
+            invariants=("fewest_experts_reaching_p",),
+            short="top-p {top_p:g}",
+            views=("experts_per_point",),
+        ),
+        RouterSpec(
+            "hierarchical",
+            "hierarchical (Jordan & Jacobs 1994): groups, then experts",
+            "A gate picks among groups of experts, a second gate among the experts of each group; an expert's "
+            "probability is the product, and the top k of those are used.",
+            "moe_core.routers.hierarchical:Hierarchical",
+            frozenset({K, GROUPS, NORMALIZE, CAPACITY, NOISE, NOISE_KIND}),
+            citation="Jordan & Jacobs 1994, Hierarchical Mixtures of Experts and the EM Algorithm",
+            check=_groups_divide_experts,
+            suggest=_dividing_groups,
+            invariants=(
+                "k_distinct_experts",
+                "weights_follow_normalize",
+                "capacity_respected",
+                "probabilities_are_two_level",
+            ),
+            short="hierarchical top-{top_k} of {n_groups} groups",
+            views=("group",),
         ),
         RouterSpec(
             "switch",

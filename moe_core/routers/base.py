@@ -85,8 +85,9 @@ class Router(nn.Module):
         self.kernels = kernels
         self.balance = BALANCE[cfg.balance].load()()
         self.stack = stack  # seeds stacked in this router (moe_core.stacking); 1 for a run of its own
+        self.patches = patches  # the data's patches, which a patch gate shares its weights across
         if self.learned:
-            self.gate = _gate(cfg, dim, stack, patches)
+            self.gate = make_gate(cfg, dim, stack, patches)
         # DeepSeek-V3's selection bias; only the `bias` balance strategy reads and moves it.
         self.register_buffer("bias_E", torch.zeros(cfg.n_experts * stack))
         # The trainer's, so gate noise is seeded per run; stacked seeds give one generator each.
@@ -98,17 +99,9 @@ class Router(nn.Module):
         """Modules and buffers a rule adds to the gate (noisy top-k's noise layer, hash's centroids)."""
 
     def reset_parameters(self) -> None:
-        """Switch Transformer: truncated normal with std sqrt(0.1 / fan_in), zero bias; Chen et al.'s
-        patch gate starts at zero."""
-        if not self.learned:
-            return
-        if isinstance(self.gate, PatchGate):
-            nn.init.zeros_(self.gate.linear.weight)
-            return
-        last = self.gate[-1] if isinstance(self.gate, nn.Sequential) else self.gate
-        std = math.sqrt(0.1 / last.weight.shape[1])
-        nn.init.trunc_normal_(last.weight, std=std, a=-2 * std, b=2 * std)
-        nn.init.zeros_(last.bias)
+        """The gate's initial weights (`init_gate`)."""
+        if self.learned:
+            init_gate(self.gate)
 
     def set_config(self, cfg: ModelConfig) -> None:
         """Take a config that differs only in options a running model reads live (balance, noise)."""
@@ -213,17 +206,15 @@ class Router(nn.Module):
 
     # --- training -----------------------------------------------------------------------------
     def loss(self, routing: Routing) -> RouterLoss:
-        """The balance strategy's loss and the z-loss, weighted by their coefficients (stacked seeds:
-        each the sum of the seeds' own)."""
+        """The balance strategy's loss, the z-loss and the entropy loss, weighted by their coefficients
+        (stacked seeds: each the sum of the seeds' own)."""
         cfg = self.cfg
         balance = self.balance.loss(self, routing)
         z = losses.z_loss(self.per_seed(routing.logits_NE)) if cfg.z_loss_coef > 0 else None
-        total = None
-        if balance is not None:
-            total = cfg.aux_loss_coef * balance
-        if z is not None:
-            total = cfg.z_loss_coef * z if total is None else total + cfg.z_loss_coef * z
-        return RouterLoss(total, balance, z)
+        entropy = losses.router_entropy(self.per_seed(routing.probs_NE)) if cfg.entropy_loss_coef > 0 else None
+        parts = [(cfg.aux_loss_coef, balance), (cfg.z_loss_coef, z), (cfg.entropy_loss_coef, entropy)]
+        weighted = [coef * loss for coef, loss in parts if loss is not None]
+        return RouterLoss(sum(weighted[1:], weighted[0]) if weighted else None, balance, z)
 
     def after_step(self, routing: Routing) -> None:
         """State the balance strategy keeps outside the gradient (DeepSeek-V3's bias)."""
@@ -270,10 +261,24 @@ class PatchGate(nn.Module):
         return self.linear(x_ND.unflatten(1, (self.patches, -1)).sum(dim=1))  # Θ is linear: sum, then map
 
 
-def _gate(cfg: ModelConfig, dim: int, stack: int, patches: int) -> nn.Module:
+def make_gate(cfg: ModelConfig, dim: int, stack: int, patches: int, n_out: int | None = None) -> nn.Module:
+    """The configured gate (`model.gate`, `model.gate_hidden`) from the input to n_out scores (E)."""
+    n_out = cfg.n_experts if n_out is None else n_out
     if cfg.gate == "patch":
-        return PatchGate(dim, cfg.n_experts, stack, patches)
+        return PatchGate(dim, n_out, stack, patches)
     if cfg.gate_hidden > 0:
         hidden = cfg.gate_hidden
-        return nn.Sequential(StackedLinear(dim, hidden, stack), nn.ReLU(), StackedLinear(hidden, cfg.n_experts, stack))
-    return StackedLinear(dim, cfg.n_experts, stack)
+        return nn.Sequential(StackedLinear(dim, hidden, stack), nn.ReLU(), StackedLinear(hidden, n_out, stack))
+    return StackedLinear(dim, n_out, stack)
+
+
+def init_gate(gate: nn.Module) -> None:
+    """Switch Transformer: truncated normal with std sqrt(0.1 / fan_in), zero bias; Chen et al.'s
+    patch gate starts at zero."""
+    if isinstance(gate, PatchGate):
+        nn.init.zeros_(gate.linear.weight)
+        return
+    last = gate[-1] if isinstance(gate, nn.Sequential) else gate
+    std = math.sqrt(0.1 / last.weight.shape[1])
+    nn.init.trunc_normal_(last.weight, std=std, a=-2 * std, b=2 * std)
+    nn.init.zeros_(last.bias)

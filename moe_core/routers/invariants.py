@@ -106,6 +106,41 @@ def nearest_centroids(router: Router, r: Routing) -> str | None:
     return _close(chosen_NK, best_NK, "the chosen centroids' scores") or _close(r.weights_NK, uniform_NK, "the weights")
 
 
+def fewest_experts_reaching_p(router: Router, r: Routing) -> str | None:
+    """Each point takes its most probable experts (by the selection scores, which a balancing bias may
+    move), as few as reach top_p: their probabilities sum to p
+    or more, and without the least of them they would not (the first is always taken); weighted by
+    their probabilities, renormalised over those taken unless `normalize` is softmax."""
+    probs_NK = r.probs_NE.gather(1, r.topk_ids_NK)
+    order_NK = router.select(r.probs_NE).gather(1, r.topk_ids_NK)  # a balancing bias may reorder them
+    taken_NK = r.kept_NK
+    if (order_NK[:, :-1] < order_NK[:, 1:] - TOL).any() or (taken_NK[:, 1:] & ~taken_NK[:, :-1]).any():
+        return "a point took a less probable expert before a more probable one"
+    mass_N = (probs_NK * taken_NK).sum(dim=1)
+    count_N = taken_NK.sum(dim=1)
+    last_N = probs_NK.gather(1, (count_N - 1).unsqueeze(1))[:, 0]
+    if ((mass_N < router.cfg.top_p - TOL) & (count_N < probs_NK.shape[1])).any():
+        return "a point's experts fall short of p"
+    if ((count_N > 1) & (mass_N - last_N >= router.cfg.top_p + TOL)).any():
+        return "a point took more experts than it needed to reach p"
+    weights_NK = probs_NK * taken_NK
+    if router.cfg.normalize != "softmax":
+        weights_NK = weights_NK / mass_N.unsqueeze(1)
+    return _close(r.weights_NK, weights_NK, "the weights")
+
+
+def probabilities_are_two_level(router: Router, r: Routing) -> str | None:
+    """Hierarchical gating: the experts' probabilities sum to 1, and each group's total is spread over
+    its experts in proportions that sum to 1 (a product of two softmaxes)."""
+    probs_NE = torch.softmax(r.logits_NE, dim=1)
+    group_NG = probs_NE.unflatten(1, (router.cfg.n_groups, -1)).sum(dim=2)
+    return (
+        _close(probs_NE.sum(dim=1), torch.ones(len(probs_NE)), "the probabilities' sums")
+        or _close(torch.exp(r.logits_NE).sum(dim=1), torch.ones(len(probs_NE)), "the logits (log-probabilities)")
+        or _close(group_NG.sum(dim=1), torch.ones(len(probs_NE)), "the groups' probabilities")
+    )
+
+
 def _close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> str | None:
     if torch.allclose(actual, expected, rtol=1e-4, atol=TOL):
         return None
@@ -123,6 +158,8 @@ INVARIANTS: dict[str, Callable[[Router, Routing], str | None]] = {
         experts_take_their_best_points,
         every_expert_runs,
         nearest_centroids,
+        fewest_experts_reaching_p,
+        probabilities_are_two_level,
     )
 }
 
