@@ -41,15 +41,18 @@ def _remember_click(event: dict) -> None:
 
 
 def _map(run: Run, view: view_model.MapView) -> None:
+    modes = view_model.map_modes(run)
+    if st.session_state.get("ui.map_mode") not in modes:  # a view the run's router lacks
+        st.session_state["ui.map_mode"] = modes[0]
     mode = (
         st.segmented_control(
             "Colour the map by",
-            list(routing_map.MAP_MODES),
+            modes,
             format_func=routing_map.MAP_MODES.get,
             key="ui.map_mode",
             label_visibility="collapsed",
         )
-        or "expert"
+        or modes[0]
     )
     if st.query_params.get("view.map") != mode:  # the link follows the view, also from inside this fragment
         st.query_params["view.map"] = mode
@@ -64,6 +67,7 @@ def _map(run: Run, view: view_model.MapView) -> None:
         st.session_state.get("inspect.point"),
         view.step,
         font,
+        run.cfg.model.n_groups,
     )
     components.live_map(spec, "routing_map", _remember_click)
     st.caption(f"{view_model.MAP_CAPTIONS[mode]} Zoom: Ctrl + scroll; pan: drag; reset: double-click.")

@@ -15,8 +15,9 @@ from moe_core.datasets.dataset import Dataset
 from moe_core.metrics import Metrics
 from moe_core.model import MoE
 from moe_core.probe import GridProbe, Inspection, inspect_point, probe_grid, probe_points
+from moe_core.routers import ROUTERS
 from moe_explorer_app.figures.palette import expert_name
-from moe_explorer_app.figures.routing_map import MapPoints
+from moe_explorer_app.figures.routing_map import BASE_MODES, MapPoints
 from moe_explorer_app.runs import Run
 
 MAP_RESOLUTION = 100
@@ -34,6 +35,10 @@ MAP_CAPTIONS = {
     "sure. Borders between experts are dark.",
     "output": "The whole model's prediction over the plane (after mixing the experts). Compare it with the "
     "winning-expert view to see which expert draws which part of the boundary.",
+    "experts_per_point": "Darker means more experts: each region takes as many as it needs to reach the "
+    "threshold p. Where the gate is unsure (near borders) points take more; where it is sure, one.",
+    "group": "The coarse level: the group the first gate picks. Switch to Winning expert for the fine level, "
+    "the expert picked within each group.",
 }
 CONSTANT_GATE = (
     "With top-1 and the weight renormalised over the chosen expert the gate is always 1: the router "
@@ -52,6 +57,12 @@ class MapView:
     diverged: str | None
     axis_names: tuple[str, str]
     unchosen: np.ndarray  # per map point: no expert chose it (expert choice), as opposed to chosen but full
+
+
+def map_modes(run: Run) -> list[str]:
+    """The map's views for this run: the ones every router has, then its rule's own (top-p's experts
+    per point, hierarchical routing's groups)."""
+    return [*BASE_MODES, *ROUTERS[run.cfg.model.router].views]
 
 
 def map_view(run: Run, resolution: int = MAP_RESOLUTION) -> MapView:

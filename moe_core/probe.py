@@ -50,7 +50,9 @@ class GridProbe:
     winner_prob_RR: np.ndarray | None = None  # its router probability
     second_RR: np.ndarray | None = None  # uint8 second choice (the winner again with one expert)
     entropy_RR: np.ndarray | None = None  # router entropy / log E
-    routed_ERR: np.ndarray | None = None  # bool: expert e is among the cell's top-k choices
+    routed_ERR: np.ndarray | None = None  # bool: expert e is among the experts the cell reaches
+    group_RR: np.ndarray | None = None  # uint8 first-choice group (hierarchical routing only)
+    group_prob_RR: np.ndarray | None = None  # that group's probability
     expert_value_ERR: np.ndarray | None = None  # each expert's own value (only when asked for)
 
     @property
@@ -197,7 +199,7 @@ def _routing_grids(model: MoE, x_GD, routing, data: Dataset, shape: tuple[int, i
     _, probs_GE, ranking_GK = _first_two(model, x_GD)
     n_experts = probs_GE.shape[1]
     routed_EG = torch.zeros(n_experts, len(x_GD), dtype=torch.bool, device=x_GD.device)
-    routed_EG.scatter_(0, routing.topk_ids_NK.T, True)
+    routed_EG.scatter_(0, routing.topk_ids_NK.T, routing.kept_NK.T.contiguous())
     values_ERR = None
     if with_experts:
         out_GEO = _with_shared(model, model.experts.forward_all(x_GD), x_GD)
@@ -210,6 +212,20 @@ def _routing_grids(model: MoE, x_GD, routing, data: Dataset, shape: tuple[int, i
         entropy_RR=gate_entropy(_np(probs_GE)).astype(np.float32).reshape(shape),
         routed_ERR=_np(routed_EG).reshape(n_experts, *shape),
         expert_value_ERR=values_ERR,
+        **_group_grids(model, x_GD, shape),
+    )
+
+
+def _group_grids(model: MoE, x_GD: torch.Tensor, shape: tuple[int, int]) -> dict:
+    """The coarse level of hierarchical routing: each cell's most probable group and its probability."""
+    levels = getattr(model.router, "levels", None)
+    if levels is None:
+        return {}
+    group_probs = torch.exp(levels(x_GD)[0])
+    best_G1 = group_probs.argmax(dim=1, keepdim=True)
+    return dict(
+        group_RR=_np(best_G1[:, 0]).astype(np.uint8).reshape(shape),
+        group_prob_RR=_np(group_probs.gather(1, best_G1)[:, 0]).reshape(shape),
     )
 
 

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from devtools.apptest import active_run, kept_runs, open_page
 from moe_core.config import RunConfig
 from moe_explorer_app import url_state
+from moe_explorer_app.figures.routing_map import MAP_MODES
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "moe_core" / "sample_data"
@@ -297,3 +298,22 @@ def test_play_returns_from_a_replayed_step_to_the_run_now(at):
     at.button(key="btn.pause").click().run()
     (routing_map,) = [d for name, d in drawn(at) if name == "moe_live_map"]
     assert routing_map["step"] == run.trainer.step_count > 2 and not at.exception
+
+
+@pytest.mark.parametrize(
+    ("changes", "view", "title"),
+    [
+        ({"model.router": "top_p", "model.n_experts": 6}, "experts_per_point", "how many experts each region uses"),
+        ({"model.router": "hierarchical", "model.n_experts": 6, "model.n_groups": 3}, "group", "which group"),
+    ],
+)
+def test_a_routers_own_map_view_is_offered_with_that_router_only(changes, view, title):
+    cfg = RunConfig().replace(**changes)
+    at = open_page(url_state.encode(cfg.flat(), {"view.map": view}))
+    assert MAP_MODES[view] in at.segmented_control(key="ui.map_mode").options
+    assert at.session_state["ui.map_mode"] == view
+    (spec,) = [data for name, data in drawn(at) if name == "moe_live_map"]
+    assert title in spec["title"] and spec["legend"]
+    at.selectbox(key="model.router").set_value("topk").run()  # a router without that view: back to the winner
+    assert MAP_MODES[view] not in at.segmented_control(key="ui.map_mode").options
+    assert at.session_state["ui.map_mode"] == "expert" and not at.exception

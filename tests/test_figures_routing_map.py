@@ -23,6 +23,7 @@ from moe_explorer_app.figures.routing_map import (
 
 R = 8  # cells per side: 64 cells, enough for every expert and every confidence level to appear
 E = 4
+GROUPS = 2
 VALUE_KINDS = {"probability": 2, "class": 3, "value": 0}  # value kind -> classes (0: a regression)
 
 
@@ -48,8 +49,9 @@ def grid(n_experts: int = E, value_kind: str = "probability", seed: int = 0) -> 
         output = rng.normal(0, 3, (R, R)).astype(np.float32)
     else:
         output = rng.random((R, R)).astype(np.float32)  # P(class 1)
-    routed = np.zeros((n_experts, R, R), bool)
+    routed = rng.random((n_experts, R, R)) < 0.5  # top-p: some cells reach several experts
     routed[winner, np.arange(R)[:, None], np.arange(R)[None, :]] = True
+    group = rng.integers(0, GROUPS, (R, R)).astype(np.uint8)  # hierarchical: its own picture
     return GridProbe(
         xs_R=np.linspace(-1, 1, R),
         ys_R=np.linspace(-2, 3, R),  # not the x range: a swapped axis shows
@@ -60,6 +62,8 @@ def grid(n_experts: int = E, value_kind: str = "probability", seed: int = 0) -> 
         entropy_RR=(rng.integers(0, 101, (R, R)) / 100).astype(np.float32),
         routed_ERR=routed,
         expert_value_ERR=rng.random((n_experts, R, R)).astype(np.float32),
+        group_RR=group,
+        group_prob_RR=1 / GROUPS + (1 - 1 / GROUPS) * (LEVEL_RR[::-1] + 0.5) / LEVELS,
     )
 
 
@@ -71,6 +75,10 @@ def expected_z(g: GridProbe, mode: str, value_kind: str) -> np.ndarray:
         return g.second_RR.astype(int) * LEVELS + (LEVELS - 1)  # no confidence: always the full colour
     if mode == "entropy":
         return np.rint(g.entropy_RR.astype(float) * 100).astype(int)  # percent of log E
+    if mode == "experts_per_point":
+        return g.routed_ERR.sum(axis=0)
+    if mode == "group":
+        return g.group_RR.astype(int) * LEVELS + LEVEL_RR[::-1]
     if value_kind == "probability":
         return np.rint(g.output_RR * 100).astype(int)
     if value_kind == "class":
@@ -117,14 +125,14 @@ def test_the_fixture_gives_every_mode_a_different_picture():
     for a in MAP_MODES:
         for b in MAP_MODES:
             if a < b:
-                assert (pictures[a] != pictures[b]).mean() > 0.9, (a, b)
+                assert (pictures[a] != pictures[b]).mean() > 0.85, (a, b)
     assert set(LEVEL_RR.ravel()) == set(range(LEVELS)) and set(g.winner_RR.ravel()) == set(range(E))
 
 
 @pytest.mark.parametrize("mode", list(MAP_MODES))
 def test_routing_map_draws_the_field_of_its_mode(mode):
     g = grid()
-    spec = routing_map(g, points(("0", "1")), mode, E, "probability", ("x1", "x2"), selected=58, step=12)
+    spec = routing_map(g, points(("0", "1")), mode, E, "probability", ("x1", "x2"), 58, 12, n_groups=GROUPS)
     assert_labelled(spec, ("x1", "x2"))
     assert spec["title"] == MAP_TITLES[mode] and spec["step"] == 12 and spec["selected"] == 58
     np.testing.assert_array_equal(codes(spec), expected_z(g, mode, "probability"))
@@ -137,6 +145,14 @@ def test_routing_map_draws_the_field_of_its_mode(mode):
         drawn = g.winner_RR if mode == "expert" else g.second_RR
         labels = np.array(spec["code_labels"])[codes(spec)]
         assert all(label.startswith(f"expert E{e},") for label, e in zip(labels.ravel(), drawn.ravel(), strict=True))
+    elif mode == "experts_per_point":  # a legend from 1 expert to E, darker with more
+        assert [row["label"] for row in spec["legend"]] == ["1 expert", "2 experts", "3 experts", "4 experts"]
+        assert spec["legend_title"] == "experts used" and len(spec["lut"]) == E + 1
+    elif mode == "group":
+        assert [row["label"] for row in spec["legend"]] == ["G0: E0-E1", "G1: E2-E3"]  # each group's experts
+        labels = np.array(spec["code_labels"])[codes(spec)]
+        groups = g.group_RR.ravel()
+        assert all(label.startswith(f"group G{n},") for label, n in zip(labels.ravel(), groups, strict=True))
     else:
         assert spec["colorbar"]["title"] in ("entropy", "P(class 1)")
 

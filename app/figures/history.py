@@ -111,7 +111,11 @@ COLLAPSE_PANELS = (  # one question per panel: (question, [(metric, label, colou
     ("Is the load even?", [("load_entropy", "load entropy / log E", "#0072B2", None)], "unit"),
     (
         "How many experts work?",
-        [("effective_experts", "effective experts", "#009E73", None), ("dead_experts", "dead", "#D55E00", "dash")],
+        [
+            ("effective_experts", "effective experts", "#009E73", None),
+            ("dead_experts", "dead", "#D55E00", "dash"),
+            ("experts_per_point", "per point", "#0072B2", "dot"),
+        ],
         "experts",
     ),
     ("How uneven?", [("load_cv2", "CV² of load", "#CC79A7", None), ("max_vio", "MaxVio", "#E69F00", "dash")], "zero"),

@@ -31,13 +31,19 @@ MAP_MODES = {
     "second": "2nd choice",
     "entropy": "Gate entropy",
     "output": "Model output",
+    "experts_per_point": "Experts per point",
+    "group": "Expert group",
 }
 MAP_TITLES = {
     "expert": "Routing map: which expert the gate picks",
     "second": "Routing map: the gate's second choice",
     "entropy": "Routing map: how undecided the gate is",
     "output": "Routing map: the model's prediction",
+    "experts_per_point": "Routing map: how many experts each region uses",
+    "group": "Routing map: which group the first gate picks",
 }
+BASE_MODES = ("expert", "second", "entropy", "output")  # every router has these; the others come with their rule
+COUNT_SCALE = "Blues"
 SYMBOLS = ("circle", "square", "diamond", "triangle")
 VALUE_LEVELS = 256
 
@@ -134,6 +140,33 @@ def _output_layer(output_RR: np.ndarray, value_kind: str, class_names: tuple[str
     }
 
 
+def _count_layer(routed_ERR: np.ndarray) -> dict:
+    """Experts each cell reaches, 1 to E, light to dark; a legend up to 12 experts, a colour bar above."""
+    n_experts = len(routed_ERR)
+    codes = routed_ERR.sum(axis=0).astype(np.uint8)
+    lut = _scale(COUNT_SCALE, n_experts + 2)[1:]  # code 0 (no expert) the lightest; the scale's white skipped
+    labels = [f"{n} expert{'s' * (n != 1)}" for n in range(n_experts + 1)]
+    if n_experts <= 12:
+        legend = [{"label": labels[n], "colour": "rgb({},{},{})".format(*lut[n])} for n in range(1, n_experts + 1)]
+        return {"codes": codes, "lut": lut, "code_labels": labels, "legend": legend, "legend_title": "experts used"}
+    ticks = [(0, "0"), (0.5, f"{n_experts // 2}"), (1, f"{n_experts}")]
+    return {"codes": codes, "lut": lut, "code_labels": labels, "colorbar": _bar(COUNT_SCALE, "experts", ticks)}
+
+
+def _group_layer(grid: GridProbe, n_groups: int, n_experts: int) -> dict:
+    """The first gate's choice of group, shaded by how sure it is, as the expert view shades experts;
+    the legend names each group's experts."""
+    levels = shade_levels(n_groups)
+    sureness = None if n_groups == 1 else (grid.group_prob_RR - 1 / n_groups) / (1 - 1 / n_groups)
+    layer = _expert_layer(_expert_codes(grid.group_RR, sureness, levels), n_groups, "faint: unsure")
+    layer["code_labels"] = [label.replace("expert E", "group G") for label in layer["code_labels"]]
+    size = n_experts // n_groups
+    for g, item in enumerate(layer["legend"]):
+        first, last = g * size, g * size + size - 1
+        item["label"] = f"G{g}: E{first}" + (f"-E{last}" if last > first else "")
+    return layer
+
+
 def winner_codes(grid: GridProbe, n_experts: int) -> np.ndarray:
     """[R, R] uint8 codes of the winning expert shaded by how sure the gate is (its probability from
     fair 1/E to certain 1): expert * levels + level, with `shade_levels(n_experts)` levels."""
@@ -141,7 +174,9 @@ def winner_codes(grid: GridProbe, n_experts: int) -> np.ndarray:
     return _expert_codes(grid.winner_RR, sureness, shade_levels(n_experts))
 
 
-def _layer(grid: GridProbe, mode: str, n_experts: int, value_kind: str, class_names: tuple[str, ...]) -> dict:
+def _layer(
+    grid: GridProbe, mode: str, n_experts: int, value_kind: str, class_names: tuple[str, ...], n_groups: int
+) -> dict:
     levels = shade_levels(n_experts)
     if mode == "expert" and grid.winner_RR is not None:
         return _expert_layer(winner_codes(grid, n_experts), n_experts, "faint: unsure")
@@ -149,6 +184,10 @@ def _layer(grid: GridProbe, mode: str, n_experts: int, value_kind: str, class_na
         return _expert_layer(_expert_codes(grid.second_RR, None, levels), n_experts, "runner-up")
     if mode == "entropy" and grid.entropy_RR is not None:
         return _entropy_layer(grid.entropy_RR)
+    if mode == "experts_per_point" and grid.routed_ERR is not None:
+        return _count_layer(grid.routed_ERR)
+    if mode == "group" and grid.group_RR is not None:
+        return _group_layer(grid, n_groups, n_experts)
     return _output_layer(grid.output_RR, value_kind, class_names)
 
 
@@ -185,10 +224,11 @@ def routing_map(
     selected: int | None = None,
     step: int = 0,
     font: int = 14,
+    n_groups: int = 1,
 ) -> dict:
     """What the live map draws: the plane coloured by the gate's choice (or entropy, or the model's
     output) as codes and a colour per code, the points on top, a legend or colour bar."""
-    layer = _layer(grid, mode, n_experts, value_kind, points.class_names)
+    layer = _layer(grid, mode, n_experts, value_kind, points.class_names, n_groups)
     codes = np.ascontiguousarray(layer.pop("codes"), dtype=np.uint8)
     point_data, classes = _points(points)
     return {

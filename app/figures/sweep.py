@@ -31,6 +31,8 @@ METRIC_LABELS = {
     "max_vio": "MaxVio",
     "load_cv2": "CV² of load",
     "unrouted_rate": "share of points no expert took",
+    "experts_per_point": "experts per point",
+    "expert_flops": "expert multiply-adds per point",
     "global_alignment": "alignment with the global direction",
     "local_alignment": "alignment with the clusters' directions",
 }
