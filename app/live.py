@@ -14,7 +14,7 @@ from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from moe_core.metrics import Metrics
 from moe_explorer_app import components, session, view_model, widget_state
-from moe_explorer_app.figures import history, inspector, routing_map, thumbnails
+from moe_explorer_app.figures import compute, history, inspector, routing_map, thumbnails
 from moe_explorer_app.figures.style import presentation_fonts
 from moe_explorer_app.runs import Run, Worker
 
@@ -41,7 +41,7 @@ def _remember_click(event: dict) -> None:
 
 
 def _map(run: Run, view: view_model.MapView) -> None:
-    modes = view_model.map_modes(run)
+    modes, kinds = view_model.map_modes(run), view_model.expert_kinds(run)
     if st.session_state.get("ui.map_mode") not in modes:  # a view the run's router lacks
         st.session_state["ui.map_mode"] = modes[0]
     mode = (
@@ -68,6 +68,7 @@ def _map(run: Run, view: view_model.MapView) -> None:
         view.step,
         font,
         run.cfg.model.n_groups,
+        kinds[0] if kinds else None,
     )
     components.live_map(spec, "routing_map", _remember_click)
     st.caption(f"{view_model.MAP_CAPTIONS[mode]} Zoom: Ctrl + scroll; pan: drag; reset: double-click.")
@@ -131,6 +132,14 @@ def _collapse_fragment() -> None:
     n_experts = run.cfg.model.n_experts
     _show(history.load_share_area(metrics, events), "load_area")
     st.caption(view_model.collapse_caption(n_experts))
+    kinds = view_model.expert_kinds(run)
+    if kinds is not None:
+        labels, flops = kinds
+        _show(compute.compute_by_kind(labels, metrics[-1].load_share if metrics else None, flops), "kinds")
+        st.caption(
+            "Left: how much of the work each kind of expert gets; right: what one point costs in it. A cheap "
+            "kind taking a large share saves compute; the map's legend names each expert's kind."
+        )
     _show(history.collapse_panel(metrics, n_experts, events), "collapse")
     st.caption(
         "Entropy near 1 and effective experts near the expert count mean even use; dead experts get "

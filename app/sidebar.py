@@ -51,6 +51,7 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "model.noise_kind",
             "model.capacity_factor",
             "model.expert_kind",
+            "model.expert_mix",
             "model.expert_hidden",
             "model.expert_layers",
             "model.expert_activation",
@@ -285,6 +286,8 @@ def _widget(key: str, current: dict) -> None:
                 help=option.help,
                 disabled=disabled or off,
             )
+    elif option.kind is str:  # free text the config checks (mixed experts' list of kinds)
+        st.text_input(option.label, key=key, **common)
     elif option.steps is not None:
         st.select_slider(option.label, sorted({*option.steps, st.session_state[key]}), key=key, **common)
     elif key in NUMBER_INPUTS:

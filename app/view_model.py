@@ -59,6 +59,15 @@ class MapView:
     unchosen: np.ndarray  # per map point: no expert chose it (expert choice), as opposed to chosen but full
 
 
+def expert_kinds(run: Run) -> tuple[list[str], list[float]] | None:
+    """Each expert's kind in words and its multiply-adds per point, for a layer of mixed experts."""
+    experts = run.trainer.model.experts if run.trainer.is_moe else None
+    labels = getattr(experts, "labels", None)
+    if labels is None:
+        return None
+    return labels(), experts.flops_E().tolist()
+
+
 def map_modes(run: Run) -> list[str]:
     """The map's views for this run: the ones every router has, then its rule's own (top-p's experts
     per point, hierarchical routing's groups)."""

@@ -4,6 +4,10 @@ each a registry of entries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from moe_core.registry import Entry, Registry
 
 ARCHS: Registry[Entry] = Registry(
@@ -13,25 +17,48 @@ ARCHS: Registry[Entry] = Registry(
         Entry("dense", "dense MLP", "One MLP, as deep as an expert, with the MoE's total parameter count."),
     ],
 )
-EXPERT_KINDS: Registry[Entry] = Registry(
+
+
+@dataclass(frozen=True)
+class ExpertKind(Entry):
+    check: Callable[[Any], str | None] | None = None  # the ModelConfig in, a problem as one sentence out
+
+
+def _check_mix(m) -> str | None:
+    from moe_core.expert_mix import check_mix  # it reads ACTIVATIONS below
+
+    return check_mix(m)
+
+
+EXPERT_KINDS: Registry[ExpertKind] = Registry(
     "model.expert_kind",
     [
-        Entry(
+        ExpertKind(
             "mlp",
             "MLP on the whole input",
             "Each expert is an MLP with biases over the whole input.",
             "moe_core.experts:Experts",
             frozenset({"model.expert_layers"}),
         ),
-        Entry(
+        ExpertKind(
             "patch",
             "patch filters (Chen et al. 2022)",
             "Each expert is a set of filters shared by the input's patches, the activation applied per patch and "
             "summed, no biases; half the filters vote for each class (Chen et al. 2022's ConvNet).",
             "moe_core.experts:PatchExperts",
         ),
+        ExpertKind(
+            "mixed",
+            "mixed kinds (heterogeneous experts)",
+            "Experts of different widths, depths or activations, and linear ones, in one layer: model.expert_mix "
+            "lists the kinds, cycled over the experts.",
+            "moe_core.heterogeneous:MixedExperts",
+            frozenset({"model.expert_mix"}),
+            check=_check_mix,
+        ),
     ],
 )
+
 GATES: Registry[Entry] = Registry(
     "model.gate",
     [

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from moe_core.choices import EXPERT_KINDS
 from moe_core.datasets import DATASETS
 from moe_core.errors import ConfigError, closest, did_you_mean
 from moe_core.options import OPTIONS, SECTIONS, DataConfig, ModelConfig, Option, TrainConfig, number_text
@@ -209,9 +210,10 @@ def _validate(cfg: RunConfig) -> None:
         if values[key] != only:
             hint = f"; {router.fixed_hint}" if router.fixed_hint else ""
             raise ConfigError(f"{key} ({values[key]}) must be {only} for router '{m.router}'{hint}.")
-    problem = router.check(m) if router.check else None
-    if problem:
-        raise ConfigError(problem)
+    for entry in (router, EXPERT_KINDS[m.expert_kind]):
+        problem = entry.check(m) if entry.check else None
+        if problem:
+            raise ConfigError(problem)
     dataset = DATASETS[cfg.data.name]
     problem = dataset.check(cfg.data) if dataset.check else None
     if problem:

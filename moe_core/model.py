@@ -102,7 +102,10 @@ def make_experts(cfg: ModelConfig, count: int, dim: int, n_out: int, patches: in
     """`count` experts of the configured kind, their initial weights times `model.expert_init_scale`."""
     kind = EXPERT_KINDS[cfg.expert_kind].load()
     width = cfg.expert_hidden if hidden is None else hidden
-    experts = kind(count, dim, width, n_out, cfg.expert_layers, cfg.expert_activation, patches)
+    if hasattr(kind, "from_config"):  # a kind with settings of its own (mixed experts' list of kinds)
+        experts = kind.from_config(cfg, count, dim, n_out, patches, width)
+    else:
+        experts = kind(count, dim, width, n_out, cfg.expert_layers, cfg.expert_activation, patches)
     if cfg.expert_init_scale != 1:
         with torch.no_grad():
             for p in experts.parameters():

@@ -72,6 +72,13 @@ class ModelConfig:
         depends_on="model.router",
     )
     expert_kind: str = _option("mlp", "Expert kind", "What each expert is.", choices=EXPERT_KINDS)
+    expert_mix: str = _option(
+        "linear,16",
+        "Expert kinds (mixed)",
+        "Mixed experts: the kinds, cycled over the experts: linear, a width (16), width x depth (32x2), "
+        "optionally with an activation (16:tanh).",
+        depends_on="model.expert_kind",
+    )
     expert_hidden: int = _option(
         16, "Expert width", "Hidden units of each expert.", low=1, high=4096, steps=(2, 4, 8, 16, 32, 64, 128, 256)
     )

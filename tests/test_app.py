@@ -317,3 +317,14 @@ def test_a_routers_own_map_view_is_offered_with_that_router_only(changes, view, 
     at.selectbox(key="model.router").set_value("topk").run()  # a router without that view: back to the winner
     assert MAP_MODES[view] not in at.segmented_control(key="ui.map_mode").options
     assert at.session_state["ui.map_mode"] == "expert" and not at.exception
+
+
+def test_mixed_experts_show_each_kinds_share_and_cost_and_name_their_kind_on_the_map():
+    cfg = RunConfig().replace(**{"model.expert_kind": "mixed", "model.expert_mix": "linear,16", "model.n_experts": 4})
+    at = open_page(url_state.encode(cfg.flat(), {}))
+    at.button(key="btn.step").click().run()
+    assert "Expert kinds: who does the work, and what it costs" in titles(at)
+    (spec,) = [data for name, data in drawn(at) if name == "moe_live_map"]
+    assert [row["label"] for row in spec["legend"]] == ["E0 linear", "E1 MLP 16 relu", "E2 linear", "E3 MLP 16 relu"]
+    at.text_input(key="model.expert_mix").set_value("linear,16,8").run()  # 3 kinds for 4 experts: one sentence
+    assert any("multiple of 3" in e.value for e in at.error) and not at.exception

@@ -224,3 +224,9 @@ def test_past_64_experts_fewer_shades_keep_every_expert_apart_in_a_byte(n_expert
     labels = np.array(spec["code_labels"])[codes(spec)]
     assert all(label.startswith(f"expert E{e},") for label, e in zip(labels.ravel(), winner.ravel(), strict=True))
     assert_labelled(spec, ("x1", "x2"))
+
+
+def test_mixed_experts_are_named_with_their_kind_in_the_legend():
+    kinds = ["linear", "MLP 16 relu", "linear", "MLP 16 relu"]
+    spec = routing_map(grid(), points(("0", "1")), "expert", E, "probability", ("x1", "x2"), kinds=kinds)
+    assert [row["label"] for row in spec["legend"]] == ["E0 linear", "E1 MLP 16 relu", "E2 linear", "E3 MLP 16 relu"]

@@ -79,6 +79,8 @@ def test_a_batched_seeds_first_steps_equal_the_same_run_trained_alone(router, ba
         {"data.name": "cluster_signals", "data.dim": 32, "model.expert_kind": "patch", "model.arch": "dense"},
         {"model.noise_kind": "jitter", "model.gate_noise": 0.2},
         {"data.name": "cluster_single_index", "data.dim": 16, "data.sampling": "online"},
+        {"model.expert_kind": "mixed", "model.expert_mix": "linear,8:tanh", "model.router": "top_p"},
+        {"model.router": "hierarchical", "model.n_experts": 6, "model.n_groups": 3, "model.entropy_loss_coef": 0.1},
     ],
     ids=[
         "mlp_gate_and_shared",
@@ -90,6 +92,8 @@ def test_a_batched_seeds_first_steps_equal_the_same_run_trained_alone(router, ba
         "chen_single",
         "jitter",
         "online",
+        "mixed_top_p",
+        "hierarchical",
     ],
 )
 def test_every_model_shape_batches_exactly(extra):

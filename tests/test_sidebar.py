@@ -25,7 +25,7 @@ def at() -> AppTest:
 
 
 def widget(at: AppTest, key: str):
-    for kind in ("selectbox", "radio", "slider", "select_slider", "number_input", "toggle"):
+    for kind in ("selectbox", "radio", "slider", "select_slider", "number_input", "toggle", "text_input"):
         found = [w for w in at.get(kind) if getattr(w, "key", None) == key]
         if found:
             return found[0]

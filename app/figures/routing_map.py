@@ -9,6 +9,7 @@ Grid arrays follow moe_core.probe: [R, R] with row = view y (upwards) and column
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +80,7 @@ def _expert_codes(experts_RR: np.ndarray, sureness_RR: np.ndarray | None, levels
     return (experts_RR.astype(np.int32) * levels + level).astype(np.uint8)
 
 
-def _expert_layer(codes_RR: np.ndarray, n_experts: int, legend_title: str) -> dict:
+def _expert_layer(codes_RR: np.ndarray, n_experts: int, legend_title: str, kinds: Sequence[str] | None = None) -> dict:
     levels = shade_levels(n_experts)
     words = ("unsure", "hesitant", "fairly sure", "sure")[LEVELS - levels :]
     lut, labels = [], []
@@ -87,7 +88,8 @@ def _expert_layer(codes_RR: np.ndarray, n_experts: int, legend_title: str) -> di
         e, level = divmod(code, levels)
         lut.append(list(rgb(shaded_colour(e, level, levels))))
         labels.append(f"expert {expert_name(e)}, gate {words[level]}")
-    legend = [{"label": expert_name(e), "colour": expert_colour(e)} for e in range(n_experts)]
+    names = [expert_name(e) + ("" if kinds is None else f" {kinds[e]}") for e in range(n_experts)]
+    legend = [{"label": names[e], "colour": expert_colour(e)} for e in range(n_experts)]
     return {"codes": codes_RR, "lut": lut, "code_labels": labels, "legend": legend, "legend_title": legend_title}
 
 
@@ -175,13 +177,19 @@ def winner_codes(grid: GridProbe, n_experts: int) -> np.ndarray:
 
 
 def _layer(
-    grid: GridProbe, mode: str, n_experts: int, value_kind: str, class_names: tuple[str, ...], n_groups: int
+    grid: GridProbe,
+    mode: str,
+    n_experts: int,
+    value_kind: str,
+    class_names: tuple[str, ...],
+    n_groups: int,
+    kinds: Sequence[str] | None,
 ) -> dict:
     levels = shade_levels(n_experts)
     if mode == "expert" and grid.winner_RR is not None:
-        return _expert_layer(winner_codes(grid, n_experts), n_experts, "faint: unsure")
+        return _expert_layer(winner_codes(grid, n_experts), n_experts, "faint: unsure", kinds)
     if mode == "second" and grid.second_RR is not None:
-        return _expert_layer(_expert_codes(grid.second_RR, None, levels), n_experts, "runner-up")
+        return _expert_layer(_expert_codes(grid.second_RR, None, levels), n_experts, "runner-up", kinds)
     if mode == "entropy" and grid.entropy_RR is not None:
         return _entropy_layer(grid.entropy_RR)
     if mode == "experts_per_point" and grid.routed_ERR is not None:
@@ -225,10 +233,11 @@ def routing_map(
     step: int = 0,
     font: int = 14,
     n_groups: int = 1,
+    kinds: Sequence[str] | None = None,
 ) -> dict:
     """What the live map draws: the plane coloured by the gate's choice (or entropy, or the model's
     output) as codes and a colour per code, the points on top, a legend or colour bar."""
-    layer = _layer(grid, mode, n_experts, value_kind, points.class_names, n_groups)
+    layer = _layer(grid, mode, n_experts, value_kind, points.class_names, n_groups, kinds)
     codes = np.ascontiguousarray(layer.pop("codes"), dtype=np.uint8)
     point_data, classes = _points(points)
     return {
