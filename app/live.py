@@ -137,7 +137,7 @@ def _collapse_fragment() -> None:
         labels, flops = kinds
         _show(compute.compute_by_kind(labels, metrics[-1].load_share if metrics else None, flops), "kinds")
         st.caption(
-            "Left: how much of the work each kind of expert gets; right: what one point costs in it. A cheap "
+            "Top: how much of the work each kind of expert gets; bottom: what one point costs in it. A cheap "
             "kind taking a large share saves compute; the map's legend names each expert's kind."
         )
     _show(history.collapse_panel(metrics, n_experts, events), "collapse")

@@ -128,8 +128,17 @@ class LiveMap {
     const pageTop = this.root.getBoundingClientRect().top + window.scrollY;
     this.top = Math.round(pageTop);
     const fits = window.innerHeight - pageTop - top - MARGIN.bottom - 8;
-    const side = Math.max(240, Math.min(width - MARGIN.left - MARGIN.right, fits, 900));
+    const side = Math.max(240, Math.min(width - MARGIN.left - this.legendWidth(), fits, 900));
     return { x: MARGIN.left, y: top, w: side, h: side, width, height: side + top + MARGIN.bottom };
+  }
+
+  legendWidth() {
+    // room for the longest legend label (experts named with their kind run long), at least MARGIN.right
+    if (!this.data.legend) return MARGIN.right;
+    const ctx = this.canvas.getContext("2d");
+    ctx.font = `${(this.data.font || 14) - 1}px sans-serif`;
+    const longest = Math.max(...this.data.legend.map((row) => ctx.measureText(row.label).width));
+    return Math.max(MARGIN.right, 16 + 22 + longest + 8);
   }
 
   wrapTitle(ctx, font) {

@@ -9,20 +9,21 @@ import plotly.graph_objects as go
 
 from moe_explorer_app.figures.style import base_layout, placeholder, set_axes, subplot_grid
 
-TITLE = "Expert kinds: who does the work, and what it costs"
+TITLE = "Expert kinds: work and cost"
 SHARE_COLOUR, COST_COLOUR = "#0072B2", "#D55E00"
 
 
 def compute_by_kind(labels: Sequence[str], share_E: Sequence[float] | None, flops_E: Sequence[float]) -> go.Figure:
-    """Two bar panels, one bar per kind (in the order the kinds first appear): its experts' summed
-    share of routed points, and its multiply-adds per point."""
+    """Two bar panels, one above the other, one bar per kind (in the order the kinds first appear): its
+    experts' summed share of routed points, and its multiply-adds per point."""
     if share_E is None:
-        return go.Figure({"data": [], "layout": placeholder(TITLE, 300, "Appears once the run has trained.")})
+        return go.Figure({"data": [], "layout": placeholder(TITLE, 240, "Appears once the run has trained.")})
     kinds = list(dict.fromkeys(labels))
     share = [sum(s for s, label in zip(share_E, labels, strict=True) if label == kind) for kind in kinds]
     cost = [next(f for f, label in zip(flops_E, labels, strict=True) if label == kind) for kind in kinds]
-    layout = {**base_layout(TITLE, 300), **subplot_grid(1, 2, ["share of routed points", "multiply-adds per point"])}
-    layout["showlegend"] = False
+    height = 170 + 70 * len(kinds)
+    layout = {**base_layout(TITLE, height), **subplot_grid(2, 1, ["", ""], gap=(0, 0.32))}
+    layout["annotations"], layout["showlegend"] = [], False  # the axis titles say what each panel is
     traces = [
         {"type": "bar", "orientation": "h", "y": kinds, "x": share, "marker": {"color": SHARE_COLOUR},
          "text": [f"{s:.0%}" for s in share], "textposition": "auto", "name": "share of points",
@@ -32,10 +33,10 @@ def compute_by_kind(labels: Sequence[str], share_E: Sequence[float] | None, flop
          "yaxis": "y2", "hovertemplate": "%{y}: %{x:,.0f} multiply-adds per point<extra></extra>"},
     ]  # fmt: skip
     axes = {
-        "xaxis": {"range": [0, 1], "tickformat": ".0%", "title": {"text": "share"}},
-        "xaxis2": {"rangemode": "tozero", "title": {"text": "multiply-adds"}},
-        "yaxis": {"autorange": "reversed", "title": {"text": "expert kind"}},
-        "yaxis2": {"autorange": "reversed", "showticklabels": False},
+        "xaxis": {"range": [0, 1], "tickformat": ".0%", "title": {"text": "share of points", "font": {"size": 13}}},
+        "xaxis2": {"rangemode": "tozero", "title": {"text": "multiply-adds / point", "font": {"size": 13}}},
+        "yaxis": {"autorange": "reversed", "title": {"text": "expert kind", "font": {"size": 13}}},
+        "yaxis2": {"autorange": "reversed"},
     }
-    layout["margin"] = {**layout["margin"], "l": 130}
+    layout["margin"] = {**layout["margin"], "l": 110, "b": 50}
     return go.Figure({"data": traces, "layout": set_axes(layout, axes)})
