@@ -86,6 +86,11 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "train.seed",
         ),
     ),
+    (
+        "Curriculum",
+        False,
+        ("train.noise_schedule", "train.balance_schedule", "train.anneal_steps", "train.anneal_to"),
+    ),
 )
 # Options that have no widget, and why; tests/test_sidebar.py checks that every option is in LAYOUT or here.
 NOT_IN_SIDEBAR = {

@@ -1,6 +1,6 @@
 """The named choices of options that are not routers, balance strategies or datasets: architecture,
-expert kind, gate, gate normalisation, gate noise, expert activation, objective, optimiser and device,
-each a registry of entries."""
+expert kind, gate, gate normalisation, gate noise, expert activation, objective, optimiser, schedule
+and device, each a registry of entries."""
 
 from __future__ import annotations
 
@@ -147,6 +147,19 @@ OPTIMIZERS: Registry[Entry] = Registry(
             "normalised GD (Chen et al. 2022)",
             "Gradient descent with each expert's step divided by the sum of its gradients' norms.",
             impl="moe_core.optimizers:NormalizedGD",
+        ),
+    ],
+)
+SCHEDULES: Registry[Entry] = Registry(
+    "train.noise_schedule",
+    [
+        Entry("constant", "constant", "The value set, all through training.", "moe_core.schedules:constant"),
+        Entry("linear", "linear", "Falls in a straight line to the end value.", "moe_core.schedules:linear"),
+        Entry(
+            "cosine",
+            "cosine",
+            "Falls slowly, then fast, then slowly (Loshchilov & Hutter 2017).",
+            "moe_core.schedules:cosine",
         ),
     ],
 )

@@ -180,6 +180,8 @@ class Metrics:
     tie_rate: float | None = None
     flip_rate: float | None = None  # None at the first snapshot
     balance_loss: float | None = None
+    gate_noise: float | None = None  # the gate noise and balance weight in force (schedules move them)
+    balance_weight: float | None = None
     expert_loss: tuple[float | None, ...] | None = None  # mean loss of each expert's own output on its points
     # Specialisation, where the latent clusters are known.
     contingency: tuple[tuple[int, ...], ...] | None = None  # [E][C]

@@ -18,6 +18,7 @@ from moe_core.choices import (
     DEVICES,
     OPTIMIZERS,
     SAMPLING,
+    SCHEDULES,
 )
 from moe_core.datasets import DATASETS
 from moe_core.model_options import ModelConfig
@@ -136,6 +137,23 @@ class TrainConfig:
         null_toggle="Own router learning rate",
         toggle_value=0.1,
     )
+    noise_schedule: str = _option(
+        "constant", "Gate noise schedule", "How the gate noise changes over training: it starts at the value set.",
+        choices=SCHEDULES, live=True,
+    )  # fmt: skip
+    balance_schedule: str = _option(
+        "constant", "Balance weight schedule",
+        "How the balance loss's weight changes over training: it starts at the value set.",
+        choices=SCHEDULES, live=True,
+    )  # fmt: skip
+    anneal_steps: int = _option(
+        2000, "Schedule length (steps)", "The steps over which the schedules run; after them the end value holds.",
+        low=1, high=10**7, ui_low=100, ui_high=20_000, ui_step=100, live=True,
+    )  # fmt: skip
+    anneal_to: float = _option(
+        0.0, "Schedule end value", "What the schedules reach, as a fraction of the values they start from.",
+        low=0, high=1, ui_step=0.05, live=True,
+    )  # fmt: skip
     weight_decay: float = _option(
         0.0, "Weight decay", "L2 penalty (AdamW: decoupled).", low=0, steps=(0.0, 1e-5, 1e-4, 1e-3, 1e-2), live=True
     )

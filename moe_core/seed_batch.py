@@ -26,7 +26,17 @@ from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.model import build_model, objective_loss
 from moe_core.stacking import stack_axes, stack_states, unstack_state
-from moe_core.train import SEEDING, Snapshot, StepReport, Trainer, copy_state, diverged_message, optimise, run_optimizer
+from moe_core.train import (
+    SEEDING,
+    Snapshot,
+    StepReport,
+    Trainer,
+    copy_state,
+    diverged_message,
+    follow_schedule,
+    optimise,
+    run_optimizer,
+)
 
 
 class SeedBatch:
@@ -79,7 +89,7 @@ class SeedBatch:
             return [StepReport(run.step_count, float("nan"), run.diverged) for run in self.runs]
         started = time.perf_counter()
         saved = copy_state(self.model.state_dict())
-        losses_nS = torch.stack([self._one_step() for _ in range(n)]).cpu()  # one host synchronisation
+        losses_nS = torch.stack([self._one_step(self.step_count + i) for i in range(n)]).cpu()  # one host sync
         finite_nS = torch.isfinite(losses_nS)
         self.seconds += time.perf_counter() - started
         reports = [StepReport(run.step_count, float("nan"), run.diverged) for run in self.runs]
@@ -98,9 +108,10 @@ class SeedBatch:
         self.step_count += n
         return reports
 
-    def _one_step(self) -> torch.Tensor:
+    def _one_step(self, step: int) -> torch.Tensor:
         """One step of every seed; each seed's task loss, [S]."""
         cfg, first = self.cfg, self.runs[0]
+        follow_schedule(self.model, cfg, step)
         batches = [run.batch() for run in self.runs]  # each seed's own, as it would draw it alone
         out = self.model(torch.cat([x_B for x_B, _ in batches]))
         y_N = torch.cat([y_B for _, y_B in batches])

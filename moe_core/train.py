@@ -27,6 +27,7 @@ from moe_core.model import MoE, build_model, objective_loss
 from moe_core.optimizers import Optimizers
 from moe_core.options import LIVE_KEYS
 from moe_core.probe import GridProbe, probe_grid, probe_points
+from moe_core.schedules import scheduled
 
 # Models are initialised from torch's global generator, seeded per run: two threads building at once
 # (the app's page and a sweep) would draw from each other's seeds.
@@ -109,6 +110,8 @@ class Trainer:
     def reset(self) -> None:
         """Back to step 0 with the same initial weights, batches and noise."""
         self.model.load_state_dict(self._initial)
+        if self.is_moe:
+            self.model.set_config(self.cfg.model)  # the settings of step 0, before any schedule moved them
         self.model.train()
         self.optimizer = run_optimizer(self.cfg, self.model)
         self.generator = torch.Generator(self.device).manual_seed(self.cfg.train.seed + 1)
@@ -143,7 +146,7 @@ class Trainer:
             return StepReport(self.step_count, float("nan"), self.diverged)
         started = time.perf_counter()
         saved = (copy_state(self.model.state_dict()), copy_state(self.optimizer.state_dict()))
-        losses_n = torch.stack([self._one_step() for _ in range(n)])
+        losses_n = torch.stack([self._one_step(self.step_count + i) for i in range(n)])
         finite = torch.isfinite(losses_n)
         self.seconds += time.perf_counter() - started
         if bool(finite.all()):
@@ -166,7 +169,8 @@ class Trainer:
         index_B = torch.randint(len(self.x_train), (size,), generator=self.generator, device=self.device)
         return self.x_train[index_B], self.y_train[index_B]
 
-    def _one_step(self) -> torch.Tensor:
+    def _one_step(self, step: int) -> torch.Tensor:
+        follow_schedule(self.model, self.cfg, step)
         x_B, y_B = self.batch()
         out = self.model(x_B)
         task = objective_loss(out, y_B, self.classification, self.cfg.model.objective, "mean", self.kernels)
@@ -189,6 +193,11 @@ class Trainer:
         )
         if self.data.directions is not None:
             metrics = dataclasses.replace(metrics, **alignment(self.model, self.data.directions))
+        if self.is_moe:  # what the schedules had set for the last step
+            router_cfg = self.model.router.cfg
+            metrics = dataclasses.replace(
+                metrics, gate_noise=router_cfg.gate_noise, balance_weight=router_cfg.aux_loss_coef
+            )
         self._last_first = test.first_N
         self.history.append(metrics)
         grid = (
@@ -225,6 +234,15 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, kernels: 
     kernels.optimizer_step(optimizer)
     if out.routing is not None:
         model.router.after_step(out.routing)
+
+
+def follow_schedule(model: torch.nn.Module, cfg: RunConfig, step: int) -> None:
+    """Give the router the gate noise and balance weight the schedules set for `step` (no change
+    where nothing is scheduled)."""
+    if isinstance(model, MoE):
+        now = scheduled(cfg, step)
+        if now is not None:
+            model.router.cfg = now
 
 
 def diverged_message(step: int, lr: float) -> str:

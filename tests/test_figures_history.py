@@ -263,3 +263,13 @@ def test_specialisation_heatmap_shows_where_each_cluster_goes():
     z = np.asarray(fig.data[0].z, dtype=float)
     np.testing.assert_array_equal(z, [[80, 20], [0, 60], [20, 20]])  # each column is one cluster, in percent
     assert list(fig.data[0].y) == ["E0", "E1", "E2"] and list(fig.data[0].x) == ["0", "1"]
+
+
+def test_the_collapse_watch_shows_what_the_schedule_set_where_it_changed():
+    hist = [replace(m, gate_noise=1.0 - i / 10, balance_weight=0.1) for i, m in enumerate(history())]
+    fig = charts.collapse_panel(hist, n_experts=3)
+    assert len(fig.layout.annotations) == 6 and fig.layout.annotations[-1].text.startswith("<b>What the schedule sets")
+    noise = next(t for t in fig.data if t.name == "gate noise")
+    assert list(noise.y) == pytest.approx([1.0 - i / 10 for i in range(len(hist))]) and noise.yaxis == "y6"
+    steady = [replace(m, gate_noise=0.0, balance_weight=0.1) for m in history()]
+    assert len(charts.collapse_panel(steady, n_experts=3).layout.annotations) == 5  # nothing moved: no panel

@@ -132,6 +132,19 @@ COLLAPSE_PANELS = (  # one question per panel: (question, [(metric, label, colou
 )
 
 
+# Shown where the gate noise or the balance weight changed during the run (a schedule, or a live change).
+SCHEDULE_PANEL = (
+    "What the schedule sets",
+    [("gate_noise", "gate noise", "#009E73", None), ("balance_weight", "balance weight", "#56B4E9", "dash")],
+    "zero",
+)
+
+
+def _scheduled(history: Sequence[Metrics]) -> bool:
+    seen = {(m.gate_noise, m.balance_weight) for m in history if m.gate_noise is not None}
+    return len(seen) > 1
+
+
 def _keyed_title(question: str, series: list[tuple]) -> str:
     """The panel's question, then each series' name in its own colour: a legend that reads at a glance."""
     keys = " ".join(f"<span style='color:{colour}'>━ {label}</span>" for _, label, colour, _ in series)
@@ -140,17 +153,18 @@ def _keyed_title(question: str, series: list[tuple]) -> str:
 
 def collapse_panel(history: Sequence[Metrics], n_experts: int, events: Events = ()) -> go.Figure:
     """Balance over time, one question per panel: even use, experts in use, imbalance, flips and drops,
-    the router's losses."""
+    the router's losses; and the gate noise and balance weight in force, where they changed."""
     history = [m for m in thin(history) if m.load_share is not None]
-    rows = len(COLLAPSE_PANELS)
+    panels = (*COLLAPSE_PANELS, SCHEDULE_PANEL) if _scheduled(history) else COLLAPSE_PANELS
+    rows = len(panels)
     if not trained(history):
         return go.Figure({"data": [], "layout": placeholder("Collapse watch", 120 + 100 * rows, NOT_YET)})
-    titles = [_keyed_title(question, series) for question, series, _ in COLLAPSE_PANELS]
+    titles = [_keyed_title(question, series) for question, series, _ in panels]
     layout = {**base_layout("Collapse watch", 120 + 100 * rows), **subplot_grid(rows, 1, titles, gap=(0, 0.09))}
     layout["showlegend"] = False
     traces, axes = [], {}
     ranges = {"unit": {"range": [0, 1.05]}, "experts": {"range": [0, n_experts + 0.5]}, "zero": {"rangemode": "tozero"}}
-    for panel, (_, series, scale) in enumerate(COLLAPSE_PANELS, start=1):
+    for panel, (_, series, scale) in enumerate(panels, start=1):
         traces += [_line(history, name, label, colour, panel, dash=dash) for name, label, colour, dash in series]
         suffix = "" if panel == 1 else str(panel)
         axes[f"yaxis{suffix}"] = {**ranges[scale], "nticks": 3}
