@@ -198,7 +198,10 @@ def _specialisation(metrics: list[Metrics], events: list[tuple[int, str]]) -> No
         cols[1].metric("Purity", f"{m.purity:.2f}")
         cols[2].metric("Dispatch entropy", f"{m.dispatch_entropy:.2f}", help="0 when each expert sees one cluster.")
         _show(history.specialisation_curves(metrics, events), "spec_curves")
-        st.caption("NMI and purity rise towards 1 as experts specialise; dispatch entropy falls towards 0.")
+        st.caption(
+            "NMI and purity rise towards 1 as experts specialise; dispatch entropy falls towards 0. Likeness is "
+            "how alike the experts' outputs are (0: all different); a diversity penalty pushes it down."
+        )
 
 
 def panel(playing: bool) -> None:

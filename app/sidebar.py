@@ -86,6 +86,7 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "train.seed",
         ),
     ),
+    ("Expert regularisation", False, ("model.expert_decay", "model.diversity_coef", "model.diversity_kind")),
     (
         "Curriculum",
         False,

@@ -150,6 +150,13 @@ OPTIMIZERS: Registry[Entry] = Registry(
         ),
     ],
 )
+DIVERSITY: Registry[Entry] = Registry(
+    "model.diversity_kind",
+    [
+        Entry("weights", "by their weights", "Penalises experts whose weight vectors point the same way."),
+        Entry("outputs", "by their outputs", "Penalises experts whose outputs on the batch agree (E forward passes)."),
+    ],
+)
 SCHEDULES: Registry[Entry] = Registry(
     "train.noise_schedule",
     [

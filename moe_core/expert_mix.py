@@ -62,6 +62,8 @@ def check_mix(m) -> str | None:
         specs = parse_mix(m.expert_mix, m.expert_layers, m.expert_activation)
     except ConfigError as error:
         return str(error)
+    if m.diversity_coef > 0 and m.diversity_kind == "weights":
+        return "Mixed experts have weights of different shapes; set model.diversity_kind to outputs to keep them apart."
     if m.n_experts % len(specs):
         return (
             f"model.expert_mix names {len(specs)} kinds, cycled over the experts; choose a number of experts "

@@ -188,6 +188,7 @@ class Metrics:
     purity: float | None = None
     cluster_nmi: float | None = None
     dispatch_entropy: float | None = None
+    expert_similarity: float | None = None  # mean squared cosine between experts' outputs (1 alike, 0 apart)
     # Alignment with the data's hidden directions, where it has them (moe_core.directions, Kawata et al.).
     expert_alignment: tuple[tuple[float, ...], ...] | None = None  # [E][K]
     local_alignment: float | None = None

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from moe_core.balance import BALANCE
-from moe_core.choices import ACTIVATIONS, ARCHS, EXPERT_KINDS, GATES, NOISE_KINDS, NORMALIZE, OBJECTIVES
+from moe_core.choices import (
+    ACTIVATIONS,
+    ARCHS,
+    DIVERSITY,
+    EXPERT_KINDS,
+    GATES,
+    NOISE_KINDS,
+    NORMALIZE,
+    OBJECTIVES,
+)
 from moe_core.option import _option
 from moe_core.routers import ROUTERS
 
@@ -163,5 +172,25 @@ class ModelConfig:
     shared_experts: int = _option(
         0, "Shared experts (always on)", "Experts every point goes through besides its routed ones (DeepSeekMoE).",
         low=0, high=16, ui_high=4,
+    )  # fmt: skip
+    expert_decay: float = _option(
+        0.0,
+        "Expert weight decay",
+        "Adds decay x ||w||² / 2 over the experts' weights alone to the loss (the router is left free).",
+        low=0,
+        steps=(0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1),
+        live=True,
+    )
+    diversity_coef: float = _option(
+        0.0,
+        "Expert diversity weight",
+        "Adds this times the mean squared cosine similarity between experts to the loss: pushes them apart.",
+        low=0,
+        steps=(0.0, 0.001, 0.01, 0.1, 1.0),
+        live=True,
+    )
+    diversity_kind: str = _option(
+        "weights", "Diversity measured on", "Compare experts by their weights, or by their outputs on the batch.",
+        choices=DIVERSITY, live=True,
     )  # fmt: skip
     objective: str = _option("blend", "Objective", "What the experts are trained on.", choices=OBJECTIVES)

@@ -113,11 +113,12 @@ class SeedBatch:
         cfg, first = self.cfg, self.runs[0]
         follow_schedule(self.model, cfg, step)
         batches = [run.batch() for run in self.runs]  # each seed's own, as it would draw it alone
-        out = self.model(torch.cat([x_B for x_B, _ in batches]))
+        x_N = torch.cat([x_B for x_B, _ in batches])
+        out = self.model(x_N)
         y_N = torch.cat([y_B for _, y_B in batches])
         loss_N = objective_loss(out, y_N, first.classification, cfg.model.objective, "none", self.kernels)
         task_S = loss_N.view(self.stack, -1).mean(dim=1)  # each seed's mean: the loss it minimises alone
-        optimise(self.model, self.optimizer, self.kernels, out, task_S.sum())  # router losses: summed per seed
+        optimise(self.model, self.optimizer, self.kernels, out, task_S.sum(), x_N)  # other losses: summed per seed
         return task_S.detach()
 
     def sync(self) -> None:

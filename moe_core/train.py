@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from moe_core import regularisation
 from moe_core.choices import OPTIMIZERS
 from moe_core.config import RunConfig, config_changes
 from moe_core.datasets.dataset import Dataset, make_dataset
@@ -174,7 +175,7 @@ class Trainer:
         x_B, y_B = self.batch()
         out = self.model(x_B)
         task = objective_loss(out, y_B, self.classification, self.cfg.model.objective, "mean", self.kernels)
-        optimise(self.model, self.optimizer, self.kernels, out, task)
+        optimise(self.model, self.optimizer, self.kernels, out, task, x_B)
         return task.detach()
 
     def snapshot(self, grid_resolution: int | None = None) -> Snapshot:
@@ -195,8 +196,14 @@ class Trainer:
             metrics = dataclasses.replace(metrics, **alignment(self.model, self.data.directions))
         if self.is_moe:  # what the schedules had set for the last step
             router_cfg = self.model.router.cfg
+            with torch.no_grad():
+                outputs = regularisation.expert_outputs(self.model.experts, self._probe_x)
+                similarity = float(regularisation.mean_similarity(outputs))
             metrics = dataclasses.replace(
-                metrics, gate_noise=router_cfg.gate_noise, balance_weight=router_cfg.aux_loss_coef
+                metrics,
+                gate_noise=router_cfg.gate_noise,
+                balance_weight=router_cfg.aux_loss_coef,
+                expert_similarity=similarity,
             )
         self._last_first = test.first_N
         self.history.append(metrics)
@@ -221,14 +228,15 @@ class Trainer:
         return self.snapshot()
 
 
-def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, kernels: Kernels, out, task: torch.Tensor):
-    """One optimiser step on the task loss plus the router's losses, then the router's own update
-    (DeepSeek-V3's bias), for a model's output `out` on the batch."""
+def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, kernels: Kernels, out, task: torch.Tensor,
+             x_ND: torch.Tensor):  # fmt: skip
+    """One optimiser step on the task loss plus the router's losses and the experts' regularisation,
+    then the router's own update (DeepSeek-V3's bias), for a model's output `out` on the batch `x_ND`."""
     loss = task
     if out.routing is not None:
-        router_loss = model.router.loss(out.routing).total
-        if router_loss is not None:
-            loss = loss + router_loss
+        for extra in (model.router.loss(out.routing).total, regularisation.penalty(model, x_ND)):
+            if extra is not None:
+                loss = loss + extra
     kernels.zero_grad(optimizer)
     loss.backward()
     kernels.optimizer_step(optimizer)

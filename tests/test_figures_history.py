@@ -35,6 +35,7 @@ FLOATS = (
     "purity",
     "cluster_nmi",
     "dispatch_entropy",
+    "expert_similarity",
 )
 ROUTING = set(FLOATS) - {"train_loss", "test_loss", "test_accuracy"}
 
@@ -56,7 +57,7 @@ def history(
         if not classification:
             values["test_accuracy"] = None
         if not clusters:
-            values.update(purity=None, cluster_nmi=None, dispatch_entropy=None)
+            values.update(purity=None, cluster_nmi=None, dispatch_entropy=None, expert_similarity=None)
         routing = {
             "load_share": tuple(np.full(n_experts, 1 / n_experts)),
             "dead_experts": len(steps) - 1 - i,  # an integer, falling: unlike every float metric
@@ -251,10 +252,11 @@ def test_specialisation_curves_plot_nmi_and_purity_and_dispatch_entropy_on_its_o
     expected = {
         "NMI(expert; cluster)": "cluster_nmi",
         "purity": "purity",
+        "experts' likeness": "expert_similarity",
         "dispatch entropy (nats)": "dispatch_entropy",
     }
     traces = assert_traces(fig, hist[1:], expected)
-    assert [traces[n].yaxis for n in expected] == ["y", "y", "y2"]  # entropy in nats, not 0..1
+    assert [traces[n].yaxis for n in expected] == ["y", "y", "y", "y2"]  # entropy in nats, not 0..1
 
 
 def test_specialisation_heatmap_shows_where_each_cluster_goes():

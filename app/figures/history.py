@@ -235,13 +235,15 @@ def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_nam
 
 
 def specialisation_curves(history: Sequence[Metrics], events: Events = ()) -> go.Figure:
-    """Cluster NMI and purity (0..1, higher = more specialised) and dispatch entropy (0 = one cluster each)."""
+    """Cluster NMI and purity (0..1, higher = more specialised), how alike the experts' outputs are (mean
+    squared cosine, 0..1: what a diversity penalty pushes down) and dispatch entropy (0 = one cluster each)."""
     history = [m for m in thin(history) if m.cluster_nmi is not None]
     if not trained(history):
         return go.Figure({"data": [], "layout": placeholder("Specialisation over time", 330, NOT_YET)})
     traces = [
         _line(history, "cluster_nmi", "NMI(expert; cluster)", "#0072B2"),
         _line(history, "purity", "purity", "#009E73", dash="dash"),
+        _line(history, "expert_similarity", "experts' likeness", "#7F7F7F", dash="dashdot"),
         {**_line(history, "dispatch_entropy", "dispatch entropy (nats)", "#D55E00", dash="dot"), "yaxis": "y2"},
     ]
     layout = event_marks(base_layout("Specialisation over time", 330), events)
@@ -249,7 +251,7 @@ def specialisation_curves(history: Sequence[Metrics], events: Events = ()) -> go
         layout,
         {
             "xaxis": {"title": {"text": "training step"}, "domain": [0, 0.88]},
-            "yaxis": {"title": {"text": "NMI, purity"}, "range": [0, 1.05]},
+            "yaxis": {"title": {"text": "NMI, purity, likeness"}, "range": [0, 1.05]},
             "yaxis2": {
                 "title": {"text": "dispatch entropy"},
                 "rangemode": "tozero",
