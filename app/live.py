@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from moe_core.metrics import Metrics
+from moe_core.routers import ROUTERS
 from moe_explorer_app import components, session, view_model, widget_state
 from moe_explorer_app.figures import compute, history, inspector, routing_map, thumbnails
 from moe_explorer_app.figures.style import presentation_fonts
@@ -74,6 +75,9 @@ def _map(run: Run, view: view_model.MapView) -> None:
     st.caption(f"{view_model.MAP_CAPTIONS[mode]} Zoom: Ctrl + scroll; pan: drag; reset: double-click.")
     if run.trainer.model.router.constant_weights:
         st.info(view_model.CONSTANT_GATE)
+    note = ROUTERS[run.cfg.model.router].note
+    if note:
+        st.info(note)
 
 
 def _inspect(run: Run, view: view_model.MapView) -> None:

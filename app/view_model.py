@@ -247,22 +247,27 @@ def inspection_rows(result: Inspection, limit: int = 8) -> list[dict]:
     """The inspector's table: the most probable experts, whether the point goes to each, its weight
     and the expert's own output."""
     order = np.argsort(-result.probs_E, kind="stable")[:limit]
-    return [
-        {
-            "expert": expert_name(int(e)),
+    rows = []
+    for e in (int(e) for e in order):
+        row = {
+            "expert": expert_name(e),
             "probability": round(float(result.probs_E[e]), 3),
-            "chosen": "yes" if int(e) in result.chosen else "",
-            "weight": round(result.chosen.get(int(e), 0.0), 3),
-            "its own output": describe_value(float(result.expert_values_E[e]), result.value_kind),
+            "chosen": "yes" if e in result.chosen else "",
+            "weight": round(result.chosen.get(e, 0.0), 3),
         }
-        for e in order
-    ]
+        if result.mixing is not None:  # attention re-weighs the chosen experts
+            row["share after attention"] = round(result.mixing.get(e, 0.0), 3)
+        rows.append({**row, "its own output": describe_value(float(result.expert_values_E[e]), result.value_kind)})
+    return rows
 
 
 def combined_sentence(result: Inspection) -> str:
     """How the output is made: each chosen expert's output scaled by its weight, then summed (with the
     shared experts' output, where there are shared experts)."""
-    parts = [f"{w:.2f} × output of {expert_name(e)}" for e, w in result.chosen.items()]
+    shares = result.chosen if result.mixing is None else result.mixing
+    parts = [f"{w:.2f} × output of {expert_name(e)}" for e, w in shares.items()]
+    if result.correction:
+        parts.append("the learned combination's correction")
     if result.shared:
         parts.append("the shared experts' output")
     made = " + ".join(parts) if parts else "no expert takes this point"

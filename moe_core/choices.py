@@ -129,6 +129,29 @@ ACTIVATIONS: Registry[Entry] = Registry(
         Entry("linear", "linear (none)", impl="moe_core.experts:identity"),
     ],
 )
+COMBINES: Registry[Entry] = Registry(
+    "model.combine",
+    [
+        Entry(
+            "weighted",
+            "weighted sum",
+            "The chosen experts' outputs weighted by the router (every sparse MoE).",
+            "moe_core.combination:Weighted",
+        ),
+        Entry(
+            "attention",
+            "attention",
+            "The point's query against the experts' outputs as keys, the router's weights as a prior.",
+            "moe_core.combination:Attention",
+        ),
+        Entry(
+            "learned",
+            "learned",
+            "The weighted sum plus a small network over the weighted outputs, starting at zero.",
+            "moe_core.combination:Learned",
+        ),
+    ],
+)
 OBJECTIVES: Registry[Entry] = Registry(
     "model.objective",
     [

@@ -210,6 +210,8 @@ def _validate(cfg: RunConfig) -> None:
         if values[key] != only:
             hint = f"; {router.fixed_hint}" if router.fixed_hint else ""
             raise ConfigError(f"{key} ({values[key]}) must be {only} for router '{m.router}'{hint}.")
+    if m.objective == "mixture" and m.combine != "weighted":
+        raise ConfigError("The mixture objective weighs the experts by the router; set model.combine to weighted.")
     for entry in (router, EXPERT_KINDS[m.expert_kind]):
         problem = entry.check(m) if entry.check else None
         if problem:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from moe_core import losses
-from moe_core.choices import ACTIVATIONS, EXPERT_KINDS
+from moe_core.choices import ACTIVATIONS, COMBINES, EXPERT_KINDS
 from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.options import ModelConfig
@@ -57,6 +57,7 @@ class MoE(nn.Module):
         self.shared = None
         if cfg.shared_experts:
             self.shared = make_experts(cfg, cfg.shared_experts * stack, dim, n_out, patches)
+        self.combiner = COMBINES[cfg.combine].load()(dim, n_out, self.router.slots, stack)
 
     def set_config(self, cfg: ModelConfig) -> None:
         """Swap in a config that differs only in options the modules read at run time (the live ones)."""
@@ -76,6 +77,11 @@ class MoE(nn.Module):
 
     def forward(self, x_ND: torch.Tensor, batch_routing: bool = True) -> ModelOutput:
         routing = self.router(x_ND, batch_routing)
+        mix = getattr(self.router, "mix", None)
+        if mix is not None:  # Soft MoE: slots mix the points, so no point's slots run alone
+            shared_NO = self.shared_output(x_ND)
+            output_NO = mix(x_ND, self.experts)
+            return ModelOutput(output_NO if shared_NO is None else output_NO + shared_NO, None, routing)
         ids_NK = self.router.expert_ids(routing.topk_ids_NK)
         slot_out_NKO = self.kernels.run_experts(self.experts, x_ND, ids_NK, routing.kept_NK)
         shared_NO = self.shared_output(x_ND)
@@ -83,7 +89,7 @@ class MoE(nn.Module):
             if shared_NO is not None:
                 slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)
             return ModelOutput(self._mixture_prediction(slot_out_NKO, routing.weights_NK), slot_out_NKO, routing)
-        output_NO = self.kernels.combine(routing.weights_NK, slot_out_NKO)
+        output_NO = self.combiner(x_ND, routing.weights_NK, slot_out_NKO, routing.kept_NK, self.kernels)
         if shared_NO is not None:
             output_NO = output_NO + shared_NO
             slot_out_NKO = slot_out_NKO + shared_NO.unsqueeze(1)

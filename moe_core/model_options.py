@@ -8,6 +8,7 @@ from moe_core.balance import BALANCE
 from moe_core.choices import (
     ACTIVATIONS,
     ARCHS,
+    COMBINES,
     DIVERSITY,
     EXPERT_KINDS,
     GATES,
@@ -53,6 +54,14 @@ class ModelConfig:
         ui_high=8,
         depends_on="model.router",
     )
+    slots_per_expert: int = _option(
+        1, "Slots per expert", "Soft MoE: how many weighted averages of the group each expert processes.",
+        low=1, high=16, ui_high=4, depends_on="model.router",
+    )  # fmt: skip
+    soft_group: int = _option(
+        128, "Soft MoE group at test", "Soft MoE: a point is evaluated with this many minus one training points.",
+        low=2, high=4096, steps=(16, 32, 64, 128, 256, 512), depends_on="model.router",
+    )  # fmt: skip
     gate_noise: float = _option(
         0.0,
         "Gate noise",
@@ -193,4 +202,7 @@ class ModelConfig:
         "weights", "Diversity measured on", "Compare experts by their weights, or by their outputs on the batch.",
         choices=DIVERSITY, live=True,
     )  # fmt: skip
+    combine: str = _option(
+        "weighted", "Combination", "How the chosen experts' outputs become one output.", choices=COMBINES
+    )
     objective: str = _option("blend", "Objective", "What the experts are trained on.", choices=OBJECTIVES)

@@ -71,6 +71,8 @@ class Inspection:
     combined: float  # the model's value
     value_kind: str  # "probability", "class" or "value"
     shared: bool  # whether always-on shared experts add to every point's output
+    mixing: dict[int, float] | None = None  # expert -> its share of the output, where it is not the weight
+    correction: bool = False  # whether a learned combination adds a term of its own
 
 
 def output_value(out_NO: torch.Tensor, classification: bool) -> torch.Tensor:
@@ -153,9 +155,7 @@ def executed_expert(r) -> torch.Tensor:
 def expert_flops(model: MoE, r) -> torch.Tensor:
     """Each point's multiply-adds in the experts it reached, [N]: its kept slots' experts, plus the
     always-on shared experts (the router's own cost is left out)."""
-    cost_E = model.experts.flops_E().to(r.weights_NK.device)
-    ids_NK = model.router.expert_ids(r.topk_ids_NK)
-    flops_N = (cost_E[ids_NK] * r.kept_NK).sum(dim=1)
+    flops_N = model.router.expert_flops(r, model.experts.flops_E().to(r.weights_NK.device))
     if model.shared is not None:
         flops_N = flops_N + model.shared.flops_E().sum() / model.stack
     return flops_N
@@ -242,7 +242,16 @@ def inspect_point(model: MoE, data: Dataset, x_D: torch.Tensor) -> Inspection:
         per_expert_EO = _with_shared(model, model.experts.forward_all(x_1D), x_1D)[0]
         values_E = _np(output_value(per_expert_EO, classification))
         combined = float(output_value(out.output_NO, classification)[0])
-        return Inspection(_np(r.probs_NE[0]), chosen, values_E, combined, data.value_kind, model.shared is not None)
+        slot_out_1KO = model.kernels.run_experts(model.experts, x_1D, r.topk_ids_NK, r.kept_NK)
+        share_K = model.combiner.mixing(x_1D, r.weights_NK, slot_out_1KO, r.kept_NK)[0]
+        mixing = None
+        if not torch.equal(share_K, r.weights_NK[0]):
+            pairs = zip(r.topk_ids_NK[0].tolist(), share_K.tolist(), r.kept_NK[0].tolist(), strict=True)
+            mixing = {e: w for e, w, kept in pairs if kept}
+        return Inspection(
+            _np(r.probs_NE[0]), chosen, values_E, combined, data.value_kind, model.shared is not None, mixing,
+            model.combiner.adds_correction,
+        )  # fmt: skip
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

@@ -328,3 +328,14 @@ def test_mixed_experts_show_each_kinds_share_and_cost_and_name_their_kind_on_the
     assert [row["label"] for row in spec["legend"]] == ["E0 linear", "E1 MLP 16 relu", "E2 linear", "E3 MLP 16 relu"]
     at.text_input(key="model.expert_mix").set_value("linear,16,8").run()  # 3 kinds for 4 experts: one sentence
     assert any("multiple of 3" in e.value for e in at.error) and not at.exception
+
+
+def test_soft_moe_says_how_to_read_its_map_and_attention_shows_its_shares_in_the_inspector():
+    at = open_page(url_state.encode(RunConfig().replace(**{"model.router": "soft"}).flat(), {}))
+    assert any("Soft MoE: no point is routed" in i.value for i in at.info) and not at.exception
+    cfg = RunConfig().replace(**{"model.combine": "attention", "model.top_k": 2})
+    at = open_page(url_state.encode(cfg.flat(), {}))
+    at.session_state["inspect.point"] = 3
+    at.run()
+    (table,) = at.dataframe
+    assert "share after attention" in table.value.columns and not at.exception

@@ -113,7 +113,7 @@ def test_wrong_keys_and_types_are_named(doc, expected):
         (
             {"model.router": "base"},
             "model.router 'base' is unknown; choose one of topk, noisy_topk, top_p, hierarchical, switch, "
-            "expert_choice, dense, hash.",
+            "expert_choice, soft, dense, hash.",
         ),
         ({"model.normalize": "l1"}, "model.normalize 'l1' is unknown; choose one of softmax, softmax_topk, sigmoid."),
         (
@@ -239,7 +239,7 @@ def test_a_misspelt_name_gets_the_closest_registered_one(changes, hint):
 def test_the_hint_comes_before_the_list_and_only_when_a_name_is_close():
     message = error_of(lambda: RunConfig().replace(**{"model.router": "topkk"}))
     assert message.index("(did you mean") < message.index(";") < message.index("choose one of")
-    assert "did you mean" not in error_of(lambda: RunConfig().replace(**{"model.router": "soft"}))
+    assert "did you mean" not in error_of(lambda: RunConfig().replace(**{"model.router": "gshard"}))
 
 
 def test_every_registered_dataset_name_is_accepted():

@@ -84,6 +84,9 @@ def test_every_router_gives_the_same_outputs_and_gradients_with_fast_and_referen
         {"model.expert_kind": "mixed", "model.expert_mix": "linear,8:tanh,16x2", "model.n_experts": 6},
         {"model.expert_kind": "mixed", "model.router": "top_p", "model.top_p": 0.8, "model.entropy_loss_coef": 0.01},
         {"model.router": "hierarchical", "model.n_experts": 6, "model.n_groups": 3, "model.top_k": 2},
+        {"model.combine": "attention", "model.top_k": 2, "model.capacity_factor": 0.5},
+        {"model.combine": "learned", "model.router": "expert_choice", "model.diversity_coef": 0.1},
+        {"model.router": "soft", "model.slots_per_expert": 2, "model.shared_experts": 1},
     ],
 )
 def test_training_with_fast_kernels_follows_training_with_reference_kernels(changes):

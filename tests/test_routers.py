@@ -5,6 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from moe_core.experts import Experts
 from moe_core.fast import FAST
 from moe_core.options import ModelConfig
 from moe_core.reference import REFERENCE
@@ -293,3 +294,31 @@ def test_hierarchical_needs_groups_that_divide_the_experts_and_suggests_some():
     spec = ROUTERS["hierarchical"]
     assert "divides model.n_experts" in spec.check(ModelConfig(router="hierarchical", n_experts=6, n_groups=4))
     assert spec.fitting(ModelConfig(router="hierarchical", n_experts=6, n_groups=4)) == {"model.n_groups": 3}
+
+
+def test_soft_moe_slots_average_the_group_and_points_average_the_slots():
+    router = spread(router_for("soft", 3, 1, 2, slots_per_expert=2), 1.0, 3).train()
+    experts = Experts(3, 2, 4, 2)
+    x = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
+    logits = router.slot_logits(x)  # [G, S = 6]
+    dispatch, combine = torch.softmax(logits, dim=0), torch.softmax(logits, dim=1)
+    slot_in = dispatch.T @ x  # each slot's input: a weighted average of the group's points
+    slot_out = torch.stack([experts.forward_one(s // 2, slot_in[s : s + 1])[0] for s in range(6)])
+    torch.testing.assert_close(router.mix(x, experts), combine @ slot_out)
+    torch.testing.assert_close(dispatch.sum(dim=0), torch.ones(6))  # each slot's weights over the points
+    r = router(x)
+    torch.testing.assert_close(r.weights_NK.sum(dim=1), torch.ones(10))  # nothing dropped, shares sum to 1
+    torch.testing.assert_close(r.weights_NK[:, 1], combine[:, 2:4].sum(dim=1))  # expert 1 owns slots 2 and 3
+
+
+def test_soft_moe_evaluates_each_point_in_the_fixed_group_of_the_context_and_itself():
+    context = torch.randn(7, 2, generator=torch.Generator().manual_seed(1))
+    router = spread(router_for("soft", 3, 1, 2, x=context, soft_group=8), 2.0, 4)
+    experts = Experts(3, 2, 4, 2)
+    queries = torch.randn(5, 2, generator=torch.Generator().manual_seed(2)) * 3
+    alone = router.eval().mix(queries, experts)
+    for n in range(5):
+        group = torch.cat([context, queries[n : n + 1]])
+        as_trained = router.train().mix(group, experts)[-1]  # the same point, last of that group
+        torch.testing.assert_close(alone[n], as_trained, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(router.eval().mix(queries[2:3], experts)[0], alone[2])  # its own, whatever came with it

@@ -16,6 +16,7 @@ from moe_core.registry import Entry, Registry
 
 K, NORMALIZE, CAPACITY, NOISE = "model.top_k", "model.normalize", "model.capacity_factor", "model.gate_noise"
 NOISE_KIND, TOP_P, GROUPS = "model.noise_kind", "model.top_p", "model.n_groups"
+SLOTS, SOFT_GROUP = "model.slots_per_expert", "model.soft_group"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class RouterSpec(Entry):
     invariants: tuple[str, ...] = ()
     short: str = ""  # the rule in a run's label; {fields} of the ModelConfig are filled in
     views: tuple[str, ...] = ()  # map views that only this rule has: "experts_per_point", "group"
+    note: str = ""  # what to keep in mind reading the map under this rule, shown beneath it
 
     def fitting(self, model_cfg) -> dict[str, Any]:
         """Values ({"model.name": value}) that satisfy the rule's check, for a ModelConfig that breaks it."""
@@ -66,6 +68,12 @@ def _probabilities_needed(m) -> str | None:
     if m.normalize != "sigmoid":
         return None
     return "Router 'top_p' adds up probabilities; use model.normalize softmax or softmax_topk, not sigmoid."
+
+
+def _plain_objective(m) -> str | None:
+    if m.objective == "blend" and m.combine == "weighted":
+        return None
+    return "Soft MoE makes its own combination; set model.objective to blend and model.combine to weighted."
 
 
 ROUTERS: Registry[RouterSpec] = Registry(
@@ -146,6 +154,22 @@ ROUTERS: Registry[RouterSpec] = Registry(
             citation="Zhou et al. 2022, Mixture-of-Experts with Expert Choice Routing",
             invariants=("equal_expert_load", "experts_take_their_best_points", "weights_are_probabilities"),
             short="expert choice",
+        ),
+        RouterSpec(
+            "soft",
+            "Soft MoE (Puigcerver 2023): slots mix the points",
+            "Each expert's slots take weighted averages of a group of points; each point's output averages the "
+            "slots' outputs. Nothing is dropped; a point's output depends on its group.",
+            "moe_core.routers.soft:Soft",
+            frozenset({SLOTS, SOFT_GROUP}),
+            citation="Puigcerver, Riquelme, Mustafa, Houlsby 2023, From Sparse to Soft Mixtures of Experts",
+            check=_plain_objective,
+            suggested={"model.objective": "blend", "model.combine": "weighted"},
+            invariants=("every_expert_runs", "combine_weights_sum_to_one"),
+            short="Soft MoE, {slots_per_expert} slot(s) per expert",
+            note="Soft MoE: no point is routed; the colour is the expert with the largest share of the point's "
+            "output. A point's output depends on its group, so the map and the metrics evaluate every point with "
+            "the same model.soft_group - 1 training points.",
         ),
         RouterSpec(
             "dense",

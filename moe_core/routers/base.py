@@ -192,6 +192,15 @@ class Router(nn.Module):
         """Whether a batch can leave slots unserved (a capacity limit, or experts choosing their points)."""
         return False
 
+    def expert_flops(self, routing: Routing, cost_E: torch.Tensor) -> torch.Tensor:
+        """Each point's multiply-adds in the experts it reached, [N]: its kept slots' experts' costs."""
+        return (cost_E[self.expert_ids(routing.topk_ids_NK)] * routing.kept_NK).sum(dim=1)
+
+    @property
+    def slots(self) -> int:
+        """K, the slots each point's routing has: top_k, or E where every expert is a slot."""
+        return self.cfg.top_k
+
     @property
     def constant_weights(self) -> bool:
         """Whether every weight is exactly 1, so that the task loss gives the router no gradient."""

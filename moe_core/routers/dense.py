@@ -22,3 +22,7 @@ class Dense(Router):
     def load(self, routing: Routing) -> torch.Tensor:
         """Gate mass per expert: every expert serves every point, in proportion to its weight."""
         return self.per_seed(routing.weights_NK.detach()).sum(dim=1).view(-1)
+
+    @property
+    def slots(self) -> int:
+        return self.cfg.n_experts

@@ -40,3 +40,7 @@ class ExpertChoice(Router):
     @property
     def may_drop(self) -> bool:
         return True
+
+    @property
+    def slots(self) -> int:
+        return self.cfg.n_experts

@@ -141,6 +141,16 @@ def probabilities_are_two_level(router: Router, r: Routing) -> str | None:
     )
 
 
+def combine_weights_sum_to_one(router: Router, r: Routing) -> str | None:
+    """Soft MoE: every expert's weight is its slots' share of the point's output (the exponent of its
+    logit), the shares sum to 1, and nothing is dropped."""
+    if not bool(r.kept_NK.all()):
+        return "a slot was dropped"
+    return _close(r.weights_NK, torch.exp(r.logits_NE).gather(1, r.topk_ids_NK), "the weights") or _close(
+        r.weights_NK.sum(dim=1), torch.ones(len(r.weights_NK)), "the combine weights' sums"
+    )
+
+
 def _close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> str | None:
     if torch.allclose(actual, expected, rtol=1e-4, atol=TOL):
         return None
@@ -160,6 +170,7 @@ INVARIANTS: dict[str, Callable[[Router, Routing], str | None]] = {
         nearest_centroids,
         fewest_experts_reaching_p,
         probabilities_are_two_level,
+        combine_weights_sum_to_one,
     )
 }
 

@@ -25,3 +25,7 @@ class TopP(Router):
         if self.cfg.normalize != "softmax":
             weights_NE = weights_NE / weights_NE.sum(dim=1, keepdim=True)
         return self.routing(logits_NE, scores_NE, noise_std_NE, order_NE, weights_NE, taken_NE, taken_NE, probs_NE)
+
+    @property
+    def slots(self) -> int:
+        return self.cfg.n_experts
