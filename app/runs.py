@@ -21,8 +21,9 @@ from typing import ClassVar
 
 from moe_core import weights
 from moe_core.config import RunConfig, config_changes, run_label
+from moe_core.optimizers import run_optimizer
 from moe_core.options import LIVE_KEYS
-from moe_core.train import Trainer, run_optimizer
+from moe_core.train import Trainer
 from moe_explorer_app.timeline import WeightTimeline
 
 LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training pauses, for page benchmarks

@@ -34,6 +34,8 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
             "data.dim",
             "data.input_scale",
             "data.sampling",
+            "data.shift_step",
+            "data.shift_kind",
             "data.seed",
         ),
     ),

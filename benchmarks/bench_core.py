@@ -37,9 +37,9 @@ from tutorial_moe import MixtureOfExperts
 from moe_core import RunConfig, Trainer, losses
 from moe_core.fast import FAST, optim, runtime
 from moe_core.model import MoE
+from moe_core.optimizers import make_optimizer
 from moe_core.options import ModelConfig
 from moe_core.probe import probe_grid
-from moe_core.train import make_optimizer
 
 IMPLEMENTATIONS = ("ours", "tutorial", "loop")
 GRID = {

@@ -109,6 +109,13 @@ SAMPLING: Registry[Entry] = Registry(
         ),
     ],
 )
+SHIFTS: Registry[Entry] = Registry(
+    "data.shift_kind",
+    [
+        Entry("move", "clusters move", "Every cluster moves half the way to the next one, its rule with it."),
+        Entry("add", "clusters appear", "The last half of the clusters appear only at the shift."),
+    ],
+)
 NORMALIZE: Registry[Entry] = Registry(
     "model.normalize",
     [

@@ -1,5 +1,6 @@
 """Optimisers the product adds to torch's: normalised gradient descent, and a run's optimisers when
-the router has its own (Chen et al. 2022 train experts by normalised GD and the router by SGD).
+the router has its own (Chen et al. 2022 train experts by normalised GD and the router by SGD); and
+`run_optimizer`, which builds a run's optimiser from its settings.
 
 Shapes: E experts along a weight's expert axis.
 """
@@ -9,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+
+from moe_core.choices import OPTIMIZERS
+from moe_core.config import RunConfig
+from moe_core.model import MoE
 
 
 class NormalizedGD(torch.optim.Optimizer):
@@ -76,3 +81,48 @@ class Optimizers:
     def load_state_dict(self, state: dict) -> None:
         for part, own in zip(self.parts, state["parts"], strict=True):
             part.load_state_dict(own)
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Adam, AdamW, SGD or normalised GD, fused where torch has the kernel: one call per step for all
+    parameters. `params`: tensors, or param groups (dicts)."""
+    params = list(params)
+    tensors = [p for item in params for p in (item["params"] if isinstance(item, dict) else [item])]
+    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in tensors)
+    return OPTIMIZERS[name].load()(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
+
+
+def run_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer | Optimizers:
+    """The run's optimiser; with `train.router_optimizer` or `train.router_lr`, one for the router and one
+    for the rest (Chen et al. 2022: SGD at 0.1 for the router, normalised GD for the experts)."""
+    t = cfg.train
+    router = list(model.router.parameters()) if isinstance(model, MoE) else []
+    if not router or (t.router_optimizer is None and t.router_lr is None):
+        return make_optimizer(t.optimizer, _groups(t.optimizer, model, list(model.parameters())), t.lr, t.weight_decay)
+    own = {id(p) for p in router}
+    rest = [p for p in model.parameters() if id(p) not in own]
+    name = t.router_optimizer or t.optimizer
+    router_groups = [{**group, "router": True} for group in _groups(name, model, router)]
+    parts = [make_optimizer(name, router_groups, group_lr({"router": True}, cfg), t.weight_decay)]
+    if rest:
+        parts.insert(0, make_optimizer(t.optimizer, _groups(t.optimizer, model, rest), t.lr, t.weight_decay))
+    return Optimizers(parts)
+
+
+def _groups(name: str, model: torch.nn.Module, params: list[torch.nn.Parameter]) -> list[dict]:
+    """Param groups: the experts' own, with their expert axes, for an optimiser that steps expert by
+    expert (normalised GD); one group otherwise."""
+    experts = getattr(model, "experts", None)
+    if not getattr(OPTIMIZERS[name].load(), "per_expert", False) or experts is None:
+        return [{"params": params}]
+    chosen = {id(p) for p in params}
+    axes = [(p, axis) for p, axis in experts.param_axes() if id(p) in chosen]
+    taken = {id(p) for p, _ in axes}
+    groups = [{"params": [p for p, _ in axes], "expert_axes": [axis for _, axis in axes]}] if axes else []
+    rest = [p for p in params if id(p) not in taken]
+    return groups + ([{"params": rest}] if rest else [])
+
+
+def group_lr(group: dict, cfg: RunConfig) -> float:
+    t = cfg.train
+    return t.router_lr if group.get("router") and t.router_lr is not None else t.lr

@@ -19,6 +19,7 @@ from moe_core.choices import (
     OPTIMIZERS,
     SAMPLING,
     SCHEDULES,
+    SHIFTS,
 )
 from moe_core.datasets import DATASETS
 from moe_core.model_options import ModelConfig
@@ -68,6 +69,12 @@ class DataConfig:
     sampling: str = _option(
         "fixed", "Sampling", "Where training batches come from.", choices=SAMPLING, depends_on="data.name"
     )
+    shift_step: int | None = _option(
+        None, "Shift at step", "The step at which the data change (a distribution shift).",
+        nullable=True, null_means="never", low=1, high=10**7, ui_low=100, ui_high=10_000, ui_step=100,
+        null_toggle="Shift the data mid-run", toggle_value=1500, depends_on="data.name",
+    )  # fmt: skip
+    shift_kind: str = _option("move", "Shift", "What changes at the shift.", choices=SHIFTS, depends_on="data.name")
     gamma_max: float = _option(
         3.0,
         "Feature-noise strength, upper end",

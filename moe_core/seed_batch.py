@@ -25,6 +25,7 @@ from moe_core.errors import ConfigError
 from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.model import build_model, objective_loss
+from moe_core.optimizers import run_optimizer
 from moe_core.stacking import stack_axes, stack_states, unstack_state
 from moe_core.train import (
     SEEDING,
@@ -35,7 +36,6 @@ from moe_core.train import (
     diverged_message,
     follow_schedule,
     optimise,
-    run_optimizer,
 )
 
 
@@ -112,6 +112,8 @@ class SeedBatch:
         """One step of every seed; each seed's task loss, [S]."""
         cfg, first = self.cfg, self.runs[0]
         follow_schedule(self.model, cfg, step)
+        for run in self.runs:
+            run.follow_shift(step)
         batches = [run.batch() for run in self.runs]  # each seed's own, as it would draw it alone
         x_N = torch.cat([x_B for x_B, _ in batches])
         out = self.model(x_N)

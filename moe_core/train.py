@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from moe_core import regularisation
-from moe_core.choices import OPTIMIZERS
+from moe_core.choices import SHIFTS
 from moe_core.config import RunConfig, config_changes
 from moe_core.datasets.dataset import Dataset, make_dataset
 from moe_core.directions import alignment
@@ -25,7 +25,7 @@ from moe_core.fast import FAST
 from moe_core.kernels import Kernels
 from moe_core.metrics import Metrics, measure
 from moe_core.model import MoE, build_model, objective_loss
-from moe_core.optimizers import Optimizers
+from moe_core.optimizers import group_lr, run_optimizer
 from moe_core.options import LIVE_KEYS
 from moe_core.probe import GridProbe, probe_grid, probe_points
 from moe_core.schedules import scheduled
@@ -58,15 +58,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Adam, AdamW, SGD or normalised GD, fused where torch has the kernel: one call per step for all
-    parameters. `params`: tensors, or param groups (dicts)."""
-    params = list(params)
-    tensors = [p for item in params for p in (item["params"] if isinstance(item, dict) else [item])]
-    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in tensors)
-    return OPTIMIZERS[name].load()(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
-
-
 class Trainer:
     """Trains one run of a RunConfig on its dataset; holds the model, optimiser and history."""
 
@@ -92,24 +83,37 @@ class Trainer:
             )
         self.model = model.to(self.device)
         self._initial = copy_state(self.model.state_dict())
-        self.x_train, self.y_train = self.data.x_train.to(self.device), self.data.y_train.to(self.device)
-        # Metrics use the first probe_size test (and train) points; None uses them all.
-        probe = slice(probe_size)
-        self._probe_x, self._probe_y = self.data.x_test[probe].to(self.device), self.data.y_test[probe].to(self.device)
-        clusters = self.data.cluster_test
-        self._probe_clusters = None if clusters is None else clusters[probe].numpy()
-        self._train_x, self._train_y = (
-            self.data.x_train[probe].to(self.device),
-            self.data.y_train[probe].to(self.device),
-        )
+        self._start_data, self._probe_size = self.data, probe_size
         self.reset()
+
+    def _use(self, data: Dataset) -> None:
+        """Train and measure on `data` (the start's, or after a distribution shift)."""
+        self.data = data
+        self.x_train, self.y_train = data.x_train.to(self.device), data.y_train.to(self.device)
+        # Metrics use the first probe_size test (and train) points; None uses them all.
+        probe = slice(self._probe_size)
+        self._probe_x, self._probe_y = data.x_test[probe].to(self.device), data.y_test[probe].to(self.device)
+        clusters = data.cluster_test
+        self._probe_clusters = None if clusters is None else clusters[probe].numpy()
+        self._train_x, self._train_y = data.x_train[probe].to(self.device), data.y_train[probe].to(self.device)
+        self._last_first = None  # other probe points: no flips to count across the change
+
+    def follow_shift(self, step: int) -> None:
+        """The data of `step`: those after the distribution shift from its step on (`data.shift_step`)."""
+        start = self._start_data
+        wanted = start if start.shift_step is None or step < start.shift_step else start.after_shift
+        if self.data is not wanted:
+            self._use(wanted)
+            if wanted is not start:
+                self.events.append((step, f"data shift: {SHIFTS[self.cfg.data.shift_kind].label}"))
 
     @property
     def is_moe(self) -> bool:
         return isinstance(self.model, MoE)
 
     def reset(self) -> None:
-        """Back to step 0 with the same initial weights, batches and noise."""
+        """Back to step 0 with the same initial weights, batches, noise and data."""
+        self._use(self._start_data)
         self.model.load_state_dict(self._initial)
         if self.is_moe:
             self.model.set_config(self.cfg.model)  # the settings of step 0, before any schedule moved them
@@ -125,7 +129,6 @@ class Trainer:
         self.diverged: str | None = None
         self.diverged_at: int | None = None  # the step whose loss was not finite; the weights are the step before
         self.seconds = 0.0
-        self._last_first = None
 
     def apply_live(self, cfg: RunConfig) -> list[str]:
         """Take a config that differs only in live options mid-run; returns the changes as text, logged in events."""
@@ -136,7 +139,7 @@ class Trainer:
         if self.is_moe:
             self.model.set_config(cfg.model)
         for group in self.optimizer.param_groups:
-            group.update(lr=_group_lr(group, cfg), weight_decay=cfg.train.weight_decay)
+            group.update(lr=group_lr(group, cfg), weight_decay=cfg.train.weight_decay)
         texts = [f"{key.split('.')[1]} {old} → {new}" for key, (old, new) in changes.items() if key != "train.steps"]
         self.events.extend((self.step_count, text) for text in texts)
         return texts
@@ -172,6 +175,7 @@ class Trainer:
 
     def _one_step(self, step: int) -> torch.Tensor:
         follow_schedule(self.model, self.cfg, step)
+        self.follow_shift(step)
         x_B, y_B = self.batch()
         out = self.model(x_B)
         task = objective_loss(out, y_B, self.classification, self.cfg.model.objective, "mean", self.kernels)
@@ -270,39 +274,3 @@ def copy_state(state):
     if isinstance(state, list):
         return [copy_state(value) for value in state]
     return state
-
-
-def run_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer | Optimizers:
-    """The run's optimiser; with `train.router_optimizer` or `train.router_lr`, one for the router and one
-    for the rest (Chen et al. 2022: SGD at 0.1 for the router, normalised GD for the experts)."""
-    t = cfg.train
-    router = list(model.router.parameters()) if isinstance(model, MoE) else []
-    if not router or (t.router_optimizer is None and t.router_lr is None):
-        return make_optimizer(t.optimizer, _groups(t.optimizer, model, list(model.parameters())), t.lr, t.weight_decay)
-    own = {id(p) for p in router}
-    rest = [p for p in model.parameters() if id(p) not in own]
-    name = t.router_optimizer or t.optimizer
-    router_groups = [{**group, "router": True} for group in _groups(name, model, router)]
-    parts = [make_optimizer(name, router_groups, _group_lr({"router": True}, cfg), t.weight_decay)]
-    if rest:
-        parts.insert(0, make_optimizer(t.optimizer, _groups(t.optimizer, model, rest), t.lr, t.weight_decay))
-    return Optimizers(parts)
-
-
-def _groups(name: str, model: torch.nn.Module, params: list[torch.nn.Parameter]) -> list[dict]:
-    """Param groups: the experts' own, with their expert axes, for an optimiser that steps expert by
-    expert (normalised GD); one group otherwise."""
-    experts = getattr(model, "experts", None)
-    if not getattr(OPTIMIZERS[name].load(), "per_expert", False) or experts is None:
-        return [{"params": params}]
-    chosen = {id(p) for p in params}
-    axes = [(p, axis) for p, axis in experts.param_axes() if id(p) in chosen]
-    taken = {id(p) for p, _ in axes}
-    groups = [{"params": [p for p, _ in axes], "expert_axes": [axis for _, axis in axes]}] if axes else []
-    rest = [p for p in params if id(p) not in taken]
-    return groups + ([{"params": rest}] if rest else [])
-
-
-def _group_lr(group: dict, cfg: RunConfig) -> float:
-    t = cfg.train
-    return t.router_lr if group.get("router") and t.router_lr is not None else t.lr

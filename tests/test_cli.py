@@ -167,7 +167,7 @@ def test_datasets_lists_every_dataset_with_its_options(capsys):
     assert code == 0
     for name in ("clusters", "cluster_signals", "cluster_single_index", "digits", "csv", "spiral"):
         assert name in out
-    assert "Options: data.dim, data.n_clusters, data.noise, data.separation." in out
+    assert "Options: data.dim, data.n_clusters, data.noise, data.separation, data.shift_kind, data.shift_step." in out
 
 
 def test_help_and_listings_start_without_torch():

@@ -3,8 +3,8 @@ import torch
 
 from moe_core.fast import FAST, optim
 from moe_core.model import MoE
+from moe_core.optimizers import make_optimizer
 from moe_core.options import ModelConfig
-from moe_core.train import make_optimizer
 
 
 def twin_models(seed: int = 0) -> tuple[MoE, MoE]:

@@ -16,7 +16,7 @@ from moe_core import losses
 from moe_core.fast import optim, runtime
 from moe_core.model import MoE
 from moe_core.options import ModelConfig
-from moe_core.train import make_optimizer
+from moe_core.optimizers import make_optimizer
 runtime.configure(1)
 torch.manual_seed(0)
 cfg = ModelConfig(n_experts=16, top_k=2, balance="none", expert_hidden=128)

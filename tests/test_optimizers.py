@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from moe_core.config import RunConfig
-from moe_core.optimizers import NormalizedGD, Optimizers
-from moe_core.train import Trainer, run_optimizer
+from moe_core.optimizers import NormalizedGD, Optimizers, run_optimizer
+from moe_core.train import Trainer
 
 SMALL = {"data.n_train": 300, "data.n_test": 100}
 

@@ -17,6 +17,8 @@ from moe_core.registry import Entry, Registry
 Task = Literal["classification", "regression"]
 
 NOISE, DIM, CLUSTERS, SEPARATION = "data.noise", "data.dim", "data.n_clusters", "data.separation"
+SHIFT_STEP, SHIFT_KIND = "data.shift_step", "data.shift_kind"
+_SHIFTS = frozenset({SHIFT_STEP, SHIFT_KIND})
 _PLANAR_USES = frozenset({NOISE, DIM})
 _CLUSTER_USES = frozenset({NOISE, CLUSTERS, DIM, SEPARATION})
 _JITTER = "std of the jitter applied to coordinates before labelling (label noise near boundaries)"
@@ -40,8 +42,9 @@ class DatasetSpec(Entry):
 
     def knobs(self, cfg) -> dict[str, Any]:
         """The generator's keyword arguments from a DataConfig: the options it uses, less how batches are
-        drawn (data.sampling) and, for a planar one, the dimension that make_dataset embeds it in."""
-        skip = {"data.sampling"} | ({DIM} if self.planar else set())
+        drawn (data.sampling), the shift (make_dataset's) and, for a planar one, the dimension that
+        make_dataset embeds it in."""
+        skip = {"data.sampling"} | _SHIFTS | ({DIM} if self.planar else set())
         return {key.partition(".")[2]: getattr(cfg, key.partition(".")[2]) for key in self.uses - skip}
 
 
@@ -82,7 +85,12 @@ DATASETS: Registry[DatasetSpec] = Registry(
     "data.name",
     [
         _clustered(
-            "clusters", "K blobs, each with its own linear class boundary", "classification", _JITTER, "make_clusters"
+            "clusters",
+            "K blobs, each with its own linear class boundary",
+            "classification",
+            _JITTER,
+            "make_clusters",
+            _SHIFTS,
         ),
         _clustered(
             "clusters_regression",
@@ -90,6 +98,7 @@ DATASETS: Registry[DatasetSpec] = Registry(
             "regression",
             "std of Gaussian noise on the target",
             "make_clusters_regression",
+            _SHIFTS,
         ),
         _toy("circle", "a disc inside a ring", "scikit-learn make_circles noise", "make_circle"),
         _toy("xor", "four quadrants, opposite quadrants share a class", _JITTER, "make_xor"),

@@ -31,29 +31,46 @@ def _blobs(n: int, k: int, dim: int, separation: float, rng: np.random.Generator
     return x_ND, cluster_N, centres_KD
 
 
-def make_clusters(n_samples: int, *, n_clusters: int, dim: int, noise: float, separation: float, seed: int):
+def move_halfway(x_ND: np.ndarray, cluster_N: np.ndarray, centres_KD: np.ndarray) -> np.ndarray:
+    """Every cluster's points moved half the way to the next cluster's centre (its rule moves with them):
+    a distribution shift after which each cluster sits where two experts' regions met."""
+    step_KD = 0.5 * (np.roll(centres_KD, -1, axis=0) - centres_KD)
+    return x_ND + step_KD[cluster_N]
+
+
+def make_clusters(
+    n_samples: int, *, n_clusters: int, dim: int, noise: float, separation: float, seed: int, moved: bool = False
+):
     """K Gaussian blobs; inside each, the class is the side of the cluster's own random line.
 
     A linear rule per cluster, different in every cluster: one small expert per cluster solves it,
     a single small network has to learn all the boundaries at once. `noise` jitters the coordinates
-    used for the label, so points near a boundary may carry the other class.
+    used for the label, so points near a boundary may carry the other class. `moved`: the same points
+    after a distribution shift (`move_halfway`).
     """
     rng = np.random.default_rng(seed)
     x_ND, cluster_N, centres_KD = _blobs(n_samples, n_clusters, dim, separation, rng)
     normals_KD = rng.standard_normal((n_clusters, dim))
     jittered_ND = x_ND + noise * rng.standard_normal(x_ND.shape)
     side_N = np.einsum("nd,nd->n", jittered_ND - centres_KD[cluster_N], normals_KD[cluster_N])
+    if moved:
+        x_ND = move_halfway(x_ND, cluster_N, centres_KD)
     return x_ND.astype(np.float32), (side_N > 0).astype(np.int64), cluster_N.astype(np.int64)
 
 
-def make_clusters_regression(n_samples: int, *, n_clusters: int, dim: int, noise: float, separation: float, seed: int):
-    """K Gaussian blobs, each with its own linear function y = a_c . (x - mu_c) + b_c, plus N(0, noise^2)."""
+def make_clusters_regression(
+    n_samples: int, *, n_clusters: int, dim: int, noise: float, separation: float, seed: int, moved: bool = False
+):
+    """K Gaussian blobs, each with its own linear function y = a_c . (x - mu_c) + b_c, plus N(0, noise^2);
+    `moved`: after the shift (`move_halfway`)."""
     rng = np.random.default_rng(seed)
     x_ND, cluster_N, centres_KD = _blobs(n_samples, n_clusters, dim, separation, rng)
     slopes_KD = 1.5 * rng.standard_normal((n_clusters, dim)) / np.sqrt(dim / 2)
     offsets_K = rng.uniform(-1, 1, size=n_clusters)
     y_N = np.einsum("nd,nd->n", x_ND - centres_KD[cluster_N], slopes_KD[cluster_N]) + offsets_K[cluster_N]
     y_N += noise * rng.standard_normal(n_samples)
+    if moved:
+        x_ND = move_halfway(x_ND, cluster_N, centres_KD)
     return x_ND.astype(np.float32), y_N.astype(np.float32), cluster_N.astype(np.int64)
 
 

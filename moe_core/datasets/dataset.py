@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from moe_core.datasets import DATASETS, Task
+from moe_core.datasets import DATASETS, SHIFT_STEP, Task
+from moe_core.datasets.shift import shifted, with_view_of
 from moe_core.datasets.toy2d import embed
 from moe_core.errors import ConfigError
 from moe_core.options import DataConfig
@@ -55,6 +56,9 @@ class Dataset:
     directions: dict[str, np.ndarray] | None = None
     # Fresh training points from the generator, (x [B, D], y [B]) from a numpy Generator; None for a fixed set.
     draw: Callable[[int, np.random.Generator], tuple[torch.Tensor, torch.Tensor]] | None = None
+    # The data from `shift_step` on (`moe_core.datasets.shift`), in this dataset's view; None without a shift.
+    after_shift: Dataset | None = None
+    shift_step: int | None = None
 
     @property
     def dim(self) -> int:
@@ -91,6 +95,10 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     if spec.loader:
         return spec.load()(cfg)
     knobs = spec.knobs(cfg)
+    if cfg.shift_step is not None and SHIFT_STEP in spec.uses:
+        build = functools.partial(_assemble_all, cfg, spec)
+        before, after = shifted(cfg, spec, build)
+        return dataclasses.replace(before, after_shift=with_view_of(after, before), shift_step=cfg.shift_step)
     if spec.planar:
         x, y, cluster = spec.load()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)
         x = embed(x, cfg.dim, noise=cfg.noise, seed=cfg.seed)
@@ -106,6 +114,10 @@ def make_dataset(cfg: DataConfig) -> Dataset:
             _draw_online, Entry("", "", impl=spec.draw).load(), directions, cfg.noise, cfg.separation, cfg.input_scale
         )
     return dataclasses.replace(data, directions=directions, draw=draw)
+
+
+def _assemble_all(cfg: DataConfig, spec, x, y, cluster) -> Dataset:
+    return assemble(cfg, spec.task, x, y, cluster, train=np.arange(cfg.n_train), patches=spec.patches)
 
 
 def _draw_online(draw, directions, noise: float, separation: float, scale: float, n: int, rng: np.random.Generator):
