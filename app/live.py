@@ -144,6 +144,8 @@ def _collapse_fragment() -> None:
             "Top: how much of the work each kind of expert gets; bottom: what one point costs in it. A cheap "
             "kind taking a large share saves compute; the map's legend names each expert's kind."
         )
+    if ROUTERS[run.cfg.model.router].resizable and metrics and metrics[-1].load_share:
+        _resize_buttons(run, metrics[-1].load_share)
     _show(history.collapse_panel(metrics, n_experts, events), "collapse")
     st.caption(
         "Entropy near 1 and effective experts near the expert count mean even use; dead experts get "
@@ -153,6 +155,19 @@ def _collapse_fragment() -> None:
     if said is not None:
         level, text = said
         {"success": st.success, "info": st.info}.get(level, st.warning)(text)
+
+
+def _resize_buttons(run: Run, share: tuple[float, ...]) -> None:
+    """Split the busiest expert or remove the idlest one, by hand (the Curriculum section's rule does
+    it by itself); the charts mark each change."""
+    busy, idle = view_model.busiest_and_idlest(share)
+    left, right = st.columns(2)
+    if left.button(f"Split E{busy} ({share[busy]:.0%})", help="Split the busiest expert in two.", key="btn.split"):
+        st.toast(run.resize(True, busy))
+    removable = len(share) > max(1, run.cfg.model.top_k)
+    label, tip = f"Remove E{idle} ({share[idle]:.0%})", "Remove the idlest expert."
+    if right.button(label, help=tip, disabled=not removable, key="btn.remove"):
+        st.toast(run.resize(False, idle))
 
 
 def _lower_fragment() -> None:

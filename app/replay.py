@@ -30,7 +30,7 @@ def as_of(run: Run, saved: Saved) -> Run:
     """The run as it was at a recorded step: its own copy of the model holding that step's weights, and
     the histories and live changes up to that step. It is drawn, never trained."""
     with run.lock:
-        model = copy.deepcopy(run.trainer.model)
+        model = _model_for(run, saved)
         trainer = _cut(run.trainer, saved.step)
         baseline = None if run.baseline is None else _cut(run.baseline, saved.step)
     _load(model, saved)
@@ -47,6 +47,14 @@ def _cut(trainer: Trainer, step: int) -> Trainer:
     return past
 
 
+def _model_for(run: Run, saved: Saved) -> nn.Module:
+    """A throwaway model to hold a recorded step's weights: a copy of the run's, or, where experts have
+    been split or removed since, one built for that step's expert count."""
+    if saved.cfg.model.n_experts == run.cfg.model.n_experts:
+        return copy.deepcopy(run.trainer.model)
+    return run.trainer.new_model(saved.cfg)
+
+
 def _load(model: nn.Module, saved: Saved) -> None:
     model.load_state_dict(saved.state)
     if isinstance(model, MoE):
@@ -57,12 +65,12 @@ def map_frames(run: Run, count: int = FLIPBOOK_FRAMES, resolution: int = FLIPBOO
     """The routing map, and the test points no expert served, at up to `count` recorded steps spread over
     the run, ending with its weights now."""
     with run.lock:
-        model = copy.deepcopy(run.trainer.model)
         now = Saved(run.trainer.step_count, copy_state(run.trainer.model.state_dict()), run.cfg)
     data, device = run.trainer.data, run.trainer.device
     chosen = run.timeline.spread(count - 1, before=now.step)
     frames: list[MapFrame] = []
     for saved in [*chosen, now]:
+        model = _model_for(run, saved)
         _load(model, saved)
         dropped = view_model.unserved(model, data, device)[0] if view_model.may_drop(model) else None
         frames.append(MapFrame(saved.step, probe_grid(model, data, resolution, device), dropped))
@@ -72,9 +80,12 @@ def map_frames(run: Run, count: int = FLIPBOOK_FRAMES, resolution: int = FLIPBOO
 def flipbook_file(run: Run) -> str:
     """The flip-book of the run's routing map as one offline HTML page."""
     data = run.trainer.data
+    frames = map_frames(run)
+    # where experts were removed, earlier frames had more than the run has now
+    experts = max(run.cfg.model.n_experts, *(int(frame.grid.winner_RR.max()) + 1 for frame in frames))
     fig = flipbook(
-        map_frames(run),
-        run.cfg.model.n_experts,
+        frames,
+        experts,
         view_model.axis_names(data.dim),
         view_model.map_points(data),
         f"Run {run.number}: routing map over training",

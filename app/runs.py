@@ -99,6 +99,13 @@ class Run:
             self.snapshot()
             return self.trainer.step_count
 
+    def resize(self, split: bool, e: int) -> str:
+        """Split expert e, or remove it, now; the event's text."""
+        with self.lock:
+            text = self.trainer.split_expert(e) if split else self.trainer.remove_expert(e)
+            self.snapshot()
+            return text
+
     def steps_per_second(self) -> float:
         """Training speed over the last RATE_WINDOW seconds of chunks; 0 when none came in the last half second."""
         now = self.clock()
@@ -251,12 +258,12 @@ class RunBook:
         what happened, if anything did; a ConfigError from building the run leaves everything as it was."""
         current = self.active
         if current is not None:
-            changes = config_changes(current.cfg, cfg)
+            changes = config_changes(current.trainer.settings, cfg)  # not the experts it has split or removed
             same_baseline = (current.baseline is not None) == with_baseline
             if not changes and same_baseline:
                 return None
             if set(changes) <= LIVE_KEYS and same_baseline:
-                return self._apply_live(current, cfg)
+                return self._apply_live(current, cfg.replace(**{"model.n_experts": current.cfg.model.n_experts}))
         was_playing = worker.playing
         worker.pause()  # before reading the step count, so the run cannot train past step 0 meanwhile
         try:

@@ -93,6 +93,11 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
     ),
     ("Expert regularisation", False, ("model.expert_decay", "model.diversity_coef", "model.diversity_kind")),
     (
+        "Dynamic experts",
+        False,
+        ("train.split_above", "train.remove_below", "train.grow_every", "train.max_experts"),
+    ),
+    (
         "Curriculum",
         False,
         ("train.noise_schedule", "train.balance_schedule", "train.anneal_steps", "train.anneal_to"),

@@ -68,6 +68,11 @@ def expert_kinds(run: Run) -> tuple[list[str], list[float]] | None:
     return labels(), experts.flops_E().tolist()
 
 
+def busiest_and_idlest(share: tuple[float, ...]) -> tuple[int, int]:
+    """The experts with the largest and the smallest load share (the first of equals)."""
+    return int(np.argmax(share)), int(np.argmin(share))
+
+
 def map_modes(run: Run) -> list[str]:
     """The map's views for this run: the ones every router has, then its rule's own (top-p's experts
     per point, hierarchical routing's groups)."""

@@ -212,6 +212,10 @@ def _validate(cfg: RunConfig) -> None:
             raise ConfigError(f"{key} ({values[key]}) must be {only} for router '{m.router}'{hint}.")
     if m.objective == "mixture" and m.combine != "weighted":
         raise ConfigError("The mixture objective weighs the experts by the router; set model.combine to weighted.")
+    if cfg.train.resizes_experts:
+        problem = _resizing_problem(m)
+        if problem:
+            raise ConfigError(problem)
     for entry in (router, EXPERT_KINDS[m.expert_kind]):
         problem = entry.check(m) if entry.check else None
         if problem:
@@ -220,3 +224,16 @@ def _validate(cfg: RunConfig) -> None:
     problem = dataset.check(cfg.data) if dataset.check else None
     if problem:
         raise ConfigError(problem)
+
+
+def _resizing_problem(m: ModelConfig) -> str | None:
+    """Why the experts of a model cannot be split or removed (`moe_core.dynamic`), in one sentence."""
+    resizable = [spec.name for spec in ROUTERS.entries() if spec.resizable]
+    if m.router not in resizable:
+        return f"Experts can be split or removed with the routers {', '.join(resizable)}, not '{m.router}'."
+    if m.gate != "linear" or m.expert_kind == "mixed" or m.combine == "learned":
+        return (
+            "Experts can be split or removed with a linear gate, one expert kind, and a weighted or attention "
+            "combination."
+        )
+    return None

@@ -161,6 +161,25 @@ class TrainConfig:
         0.0, "Schedule end value", "What the schedules reach, as a fraction of the values they start from.",
         low=0, high=1, ui_step=0.05, live=True,
     )  # fmt: skip
+    split_above: float | None = _option(
+        None, "Split above (x fair share)",
+        "Every grow_every steps, split the busiest expert if its load share is above this many times 1/E.",
+        nullable=True, null_means="never split", low=1, above=True, ui_low=1.25, ui_high=4.0, ui_step=0.25,
+        null_toggle="Split busy experts", toggle_value=2.0, live=True,
+    )  # fmt: skip
+    remove_below: float | None = _option(
+        None, "Remove below (x fair share)",
+        "Every grow_every steps, remove the idlest expert if its load share is below this times 1/E.",
+        nullable=True, null_means="never remove", low=0, above=True, high=1, ui_step=0.01,
+        null_toggle="Remove idle experts", toggle_value=0.05, live=True,
+    )  # fmt: skip
+    grow_every: int = _option(
+        250, "Check experts every (steps)", "How often the split and remove rules look at the load.",
+        low=1, high=10**6, ui_low=50, ui_high=2000, ui_step=50, live=True,
+    )  # fmt: skip
+    max_experts: int = _option(
+        16, "At most (experts)", "The split rule stops at this many experts.", low=1, high=256, ui_high=64, live=True
+    )
     weight_decay: float = _option(
         0.0, "Weight decay", "L2 penalty (AdamW: decoupled).", low=0, steps=(0.0, 1e-5, 1e-4, 1e-3, 1e-2), live=True
     )
@@ -178,6 +197,11 @@ class TrainConfig:
         low=1,
         high=256,
     )
+
+    @property
+    def resizes_experts(self) -> bool:
+        """Whether a rule may split or remove experts as the run trains (`moe_core.dynamic`)."""
+        return self.split_above is not None or self.remove_below is not None
 
 
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}

@@ -158,6 +158,8 @@ def _check_same_setting(cfgs: Sequence[RunConfig]) -> None:
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"A batch of seeds needs different seeds, got {seeds}.")
     first = cfgs[0]
+    if first.train.resizes_experts:
+        raise ConfigError("Seeds whose experts split or go each change shape on their own; train them one by one.")
     for cfg in cfgs[1:]:
         if cfg.replace(**{"train.seed": first.train.seed}) != first:
             raise ConfigError("A batch of seeds trains one setting: its runs may differ only in train.seed.")

@@ -101,13 +101,17 @@ BACKENDS = ("local", "ray")
 def units(trials: Sequence[Trial], batch_seeds: bool = True, workers: int = 1) -> list[list[Trial]]:
     """The sweep's units of work: each combination's seeds batched (in plan order), or every trial on
     its own. A combination's seeds split into batches of nearly equal size, as few as keep each within
-    BATCH_LIMIT and give every worker a unit where there are fewer combinations than workers."""
+    BATCH_LIMIT and give every worker a unit where there are fewer combinations than workers. A run
+    whose experts split or go trains alone."""
     if not batch_seeds:
         return [[trial] for trial in trials]
     groups: dict[str, list[Trial]] = {}
-    for trial in trials:
-        groups.setdefault(json.dumps(trial.settings, sort_keys=True), []).append(trial)
     work = []
+    for trial in trials:
+        if trial.cfg.train.resizes_experts:
+            work.append([trial])  # its experts change shape as it trains: it cannot stack with other seeds
+            continue
+        groups.setdefault(json.dumps(trial.settings, sort_keys=True), []).append(trial)
     for group in groups.values():
         parts = min(len(group), max(math.ceil(len(group) / BATCH_LIMIT), math.ceil(workers / len(groups))))
         size, extra = divmod(len(group), parts)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from moe_core import regularisation
+from moe_core import dynamic, regularisation
 from moe_core.choices import SHIFTS
 from moe_core.config import RunConfig, config_changes
 from moe_core.datasets.dataset import Dataset, make_dataset
@@ -23,7 +23,7 @@ from moe_core.directions import alignment
 from moe_core.errors import ConfigError
 from moe_core.fast import FAST
 from moe_core.kernels import Kernels
-from moe_core.metrics import Metrics, measure
+from moe_core.metrics import Metrics, load_share, measure
 from moe_core.model import MoE, build_model, objective_loss
 from moe_core.optimizers import group_lr, run_optimizer
 from moe_core.options import LIVE_KEYS
@@ -69,6 +69,14 @@ class Trainer:
         self.device = resolve_device(cfg.train.device)
         self.data = data if data is not None else make_dataset(cfg.data)
         self.classification = self.data.classification
+        self.model = self.new_model(cfg)
+        self._initial = copy_state(self.model.state_dict())
+        self._start_data, self._probe_size = self.data, probe_size
+        self._start_experts = cfg.model.n_experts
+        self.reset()
+
+    def new_model(self, cfg: RunConfig) -> torch.nn.Module:
+        """A model of `cfg` as this run builds it (its seed, data, device and kernels), at its initial weights."""
         with SEEDING, torch.random.fork_rng(devices=[]):  # torch's global generator, one thread at a time
             torch.manual_seed(cfg.train.seed)
             model = build_model(
@@ -78,13 +86,10 @@ class Trainer:
                 self.classification,
                 self.data.x_train,
                 cfg.train.seed,
-                kernels,
+                self.kernels,
                 patches=self.data.patches,
             )
-        self.model = model.to(self.device)
-        self._initial = copy_state(self.model.state_dict())
-        self._start_data, self._probe_size = self.data, probe_size
-        self.reset()
+        return model.to(self.device)
 
     def _use(self, data: Dataset) -> None:
         """Train and measure on `data` (the start's, or after a distribution shift)."""
@@ -108,12 +113,22 @@ class Trainer:
                 self.events.append((step, f"data shift: {SHIFTS[self.cfg.data.shift_kind].label}"))
 
     @property
+    def settings(self) -> RunConfig:
+        """The run's configuration as set: its expert count the one it started with, however many
+        experts splits and removals (`moe_core.dynamic`) have left it with now."""
+        return self.cfg.replace(**{"model.n_experts": self._start_experts})
+
+    @property
     def is_moe(self) -> bool:
         return isinstance(self.model, MoE)
 
     def reset(self) -> None:
-        """Back to step 0 with the same initial weights, batches, noise and data."""
+        """Back to step 0 with the same initial weights, batches, noise and data (and experts, where
+        some were split or removed)."""
         self._use(self._start_data)
+        if self.cfg != self.settings:  # experts were split or removed: the model of the start again
+            self.cfg = self.settings
+            self.model = self.new_model(self.cfg)
         self.model.load_state_dict(self._initial)
         if self.is_moe:
             self.model.set_config(self.cfg.model)  # the settings of step 0, before any schedule moved them
@@ -145,7 +160,33 @@ class Trainer:
         return texts
 
     def step(self, n: int = 1) -> StepReport:
-        """Advance up to n optimiser steps; one host synchronisation per call, to check the losses."""
+        """Advance up to n optimiser steps; one host synchronisation per call, to check the losses (one per
+        stretch between the dynamic-experts rule's checks, where it is on)."""
+        if not (self.is_moe and self.cfg.train.resizes_experts):
+            return self._advance(n)
+        report = StepReport(self.step_count, float("nan"), self.diverged)
+        every = self.cfg.train.grow_every
+        while n > 0 and not self.diverged:
+            chunk = min(n, every - self.step_count % every)
+            report, n = self._advance(chunk), n - chunk
+            if not self.diverged and self.step_count % every == 0:
+                probe = probe_points(self.model, self._probe_x, self._probe_y, self.classification)
+                self.events += [(self.step_count, text) for text in dynamic.apply_rule(self, load_share(probe.load_E))]
+        return report
+
+    def split_expert(self, e: int) -> str:
+        """Split expert e in two now (`moe_core.dynamic.split`), logged as an event."""
+        text = dynamic.split(self, e)
+        self.events.append((self.step_count, text))
+        return text
+
+    def remove_expert(self, e: int) -> str:
+        """Remove expert e now (`moe_core.dynamic.remove`), logged as an event."""
+        text = dynamic.remove(self, e)
+        self.events.append((self.step_count, text))
+        return text
+
+    def _advance(self, n: int) -> StepReport:
         if self.diverged or n <= 0:
             return StepReport(self.step_count, float("nan"), self.diverged)
         started = time.perf_counter()

@@ -339,3 +339,13 @@ def test_soft_moe_says_how_to_read_its_map_and_attention_shows_its_shares_in_the
     at.run()
     (table,) = at.dataframe
     assert "share after attention" in table.value.columns and not at.exception
+
+
+def test_the_split_and_remove_buttons_resize_the_run_without_starting_a_new_one(at):
+    at.button(key="btn.step").click().run()
+    run = active_run(at)
+    at.button(key="btn.split").click().run()
+    assert active_run(at) is run and run.cfg.model.n_experts == 5 and not at.exception
+    assert any(text.startswith("split E") for _, text in run.trainer.events)
+    at.button(key="btn.remove").click().run()
+    assert active_run(at) is run and run.cfg.model.n_experts == 4 and len(kept_runs(at)) == 1

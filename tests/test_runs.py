@@ -214,3 +214,17 @@ def test_a_run_added_for_a_comparison_leaves_the_active_run_active(worker):
     assert len(book.runs) == 3 and book.active is active and added not in book.runs
     assert notice == "Run 2 was removed to keep memory bounded (3 runs at most)."
     assert worker.runs == [active]  # the removed run no longer trains
+
+
+def test_a_run_whose_experts_split_is_still_the_run_the_sidebar_describes():
+    runs = RunBook(lambda number, cfg, baseline: Run(number, Trainer(cfg), None))
+    worker = Worker()
+    cfg = RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100})
+    runs.sync(cfg, False, worker)
+    run = runs.active
+    run.advance(5)
+    assert run.resize(True, 0) == "split E0 into E0 and E4" and run.cfg.model.n_experts == 5
+    assert runs.sync(cfg, False, worker) is None and runs.active is run  # the same settings: nothing to do
+    notice = runs.sync(cfg.replace(**{"train.lr": 0.003}), False, worker)  # a live change reaches the grown run
+    assert notice.startswith("Applied at step 5") and run.cfg.train.lr == 0.003 and run.cfg.model.n_experts == 5
+    worker.stop()

@@ -88,6 +88,13 @@ def _share_band(steps: np.ndarray, shares_TE: np.ndarray, e: int) -> dict:
     }
 
 
+def _padded(shares: Sequence[tuple[float, ...]]) -> np.ndarray:
+    """[T, E] with E the most experts the run had: where experts were split or removed, a snapshot with
+    fewer gives the missing ones a zero share."""
+    width = max(len(share) for share in shares)
+    return np.array([(*share, *(0.0,) * (width - len(share))) for share in shares])
+
+
 def load_share_area(history: Sequence[Metrics], events: Events = ()) -> go.Figure:
     """Each expert's share of routed slots over time: stacked bands up to 16 experts, a heatmap above
     (dozens of stacked traces slow every redraw in the browser, and no one can tell them apart)."""
@@ -97,7 +104,7 @@ def load_share_area(history: Sequence[Metrics], events: Events = ()) -> go.Figur
         return go.Figure({"data": [], "layout": placeholder(title, 330, NOT_YET)})
     layout = event_marks(base_layout(title, 330), events)
     layout["xaxis"].update(title={"text": "training step"})
-    steps, shares_TE = _steps(history), np.array([m.load_share for m in history])
+    steps, shares_TE = _steps(history), _padded([m.load_share for m in history])
     if shares_TE.shape[1] > 16:
         layout["yaxis"].update(title={"text": "expert"}, autorange="reversed", tickfont={"size": 9})
         return go.Figure({"data": [_share_heatmap(steps, shares_TE)], "layout": layout})

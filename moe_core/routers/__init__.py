@@ -33,6 +33,7 @@ class RouterSpec(Entry):
     short: str = ""  # the rule in a run's label; {fields} of the ModelConfig are filled in
     views: tuple[str, ...] = ()  # map views that only this rule has: "experts_per_point", "group"
     note: str = ""  # what to keep in mind reading the map under this rule, shown beneath it
+    resizable: bool = False  # whether experts can be split or removed mid-run (`moe_core.dynamic`)
 
     def fitting(self, model_cfg) -> dict[str, Any]:
         """Values ({"model.name": value}) that satisfy the rule's check, for a ModelConfig that breaks it."""
@@ -88,6 +89,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             citation="Shazeer et al. 2017; Lepikhin et al. 2020 (GShard); Jiang et al. 2024 (Mixtral)",
             invariants=("k_distinct_experts", "weights_follow_normalize", "capacity_respected"),
             short="top-{top_k}",
+            resizable=True,
         ),
         RouterSpec(
             "noisy_topk",
@@ -100,6 +102,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             suggested={NOISE: 1.0},
             invariants=("k_distinct_experts", "weights_follow_normalize", "capacity_respected"),
             short="noisy top-{top_k}",
+            resizable=True,
         ),
         RouterSpec(
             "top_p",
@@ -113,6 +116,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             invariants=("fewest_experts_reaching_p",),
             short="top-p {top_p:g}",
             views=("experts_per_point",),
+            resizable=True,
         ),
         RouterSpec(
             "hierarchical",
@@ -144,6 +148,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             fixed_hint="use router 'topk' with a capacity_factor for k > 1",
             invariants=("k_distinct_experts", "weights_are_probabilities", "capacity_respected"),
             short="Switch top-1",
+            resizable=True,
         ),
         RouterSpec(
             "expert_choice",
@@ -154,6 +159,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             citation="Zhou et al. 2022, Mixture-of-Experts with Expert Choice Routing",
             invariants=("equal_expert_load", "experts_take_their_best_points", "weights_are_probabilities"),
             short="expert choice",
+            resizable=True,
         ),
         RouterSpec(
             "soft",
@@ -180,6 +186,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             citation="Jacobs, Jordan, Nowlan, Hinton 1991, Adaptive Mixtures of Local Experts",
             invariants=("every_expert_runs", "weights_are_probabilities"),
             short="dense gating",
+            resizable=True,
         ),
         RouterSpec(
             "hash",
