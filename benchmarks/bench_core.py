@@ -6,8 +6,9 @@ packed into batched matmuls, on a GPU a grouped matmul or dense experts), the
 tutorial's implementation (benchmarks/tutorial_moe.py: every expert on every point, masks to combine)
 and a Mixtral-style per-expert loop over stacked weights (benchmarks/loop_moe.py). All three get the
 same gate weights, so they route the same way: "balanced" spreads points evenly, "collapsed" sends
-every first choice to expert 0. Then the default app configuration's headless training speed and the
-cost of one 100 x 100 map probe.
+every first choice to expert 0. Then the default app configuration's headless training speed, each
+variant's (top-p, hierarchical, mixed experts, Soft MoE, the combinations, regularisation, schedules,
+the split rule), and the cost of one 100 x 100 map probe.
 
     python benchmarks/bench_core.py [--quick] [--threads 1] [--device cpu] [--json]
 
@@ -142,11 +143,31 @@ def time_row(row: dict, kinds: tuple[str, ...] = IMPLEMENTATIONS, device: str = 
     return best
 
 
-def default_app_steps_per_second(rounds: int = 15, steps: int = 200, device: str = "cpu") -> float:
-    """Training steps per second of the app's default run, headless: the best of `rounds` calls of
-    `step(steps)`, as the app's trainer thread makes them (and as the rows above keep their best round).
-    Each call ends with a host synchronisation (its loss check), so GPU work is counted."""
-    trainer = Trainer(RunConfig().replace(**{"train.device": device}))
+# The MoE family's variants (issue 15), each the default run with its settings: what each costs a step.
+VARIANTS = {
+    "top-1 (default)": {},
+    "top-2": {"model.top_k": 2},
+    "top-p 0.5": {"model.router": "top_p", "model.top_p": 0.5},
+    "hierarchical 2x2, top-1": {"model.router": "hierarchical", "model.n_groups": 2},
+    "mixed linear + MLP 16": {"model.expert_kind": "mixed", "model.expert_mix": "linear,16"},
+    "Soft MoE, 1 slot per expert": {"model.router": "soft"},
+    "attention combination, top-2": {"model.combine": "attention", "model.top_k": 2},
+    "learned combination, top-2": {"model.combine": "learned", "model.top_k": 2},
+    "diversity by outputs": {"model.diversity_coef": 0.1, "model.diversity_kind": "outputs"},
+    "expert decay": {"model.expert_decay": 0.001},
+    "noise + balance schedules": {"model.gate_noise": 1.0, "train.noise_schedule": "cosine",
+                                  "train.balance_schedule": "linear"},
+    "split rule every 250 steps": {"train.split_above": 1.5, "train.max_experts": 8},
+}  # fmt: skip
+
+
+def default_app_steps_per_second(
+    rounds: int = 15, steps: int = 200, device: str = "cpu", changes: dict | None = None
+) -> float:
+    """Training steps per second of the app's default run (with `changes`), headless: the best of
+    `rounds` calls of `step(steps)`, as the app's trainer thread makes them (and as the rows above keep
+    their best round). Each call ends with a host synchronisation (its loss check), so GPU work is counted."""
+    trainer = Trainer(RunConfig().replace(**{"train.device": device, **(changes or {})}))
     trainer.step(steps)
     best = float("inf")
     for _ in range(rounds):
@@ -196,6 +217,10 @@ def main() -> None:
         )
     _summary(rows)
     print(f"default app configuration, headless: {default_app_steps_per_second(device=device):,.0f} steps/s")
+    print("the MoE family's variants, headless (the default run with each change):")
+    for name, changes in VARIANTS.items():
+        rate = default_app_steps_per_second(rounds=5, device=device, changes=changes)
+        print(f"  {name:<32} {rate:>7,.0f} steps/s  {1000 / rate:>6.2f} ms/step", flush=True)
     probes = f"{map_probe_ms(4, device=device):.1f} ms with 4 experts, {map_probe_ms(64, device=device):.1f} ms with 64"
     print(f"one 100 x 100 map probe: {probes}")
     if args.json:

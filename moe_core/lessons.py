@@ -137,6 +137,65 @@ LESSONS: Registry[Lesson] = Registry(
             metric="load_entropy",
         ),
         Lesson(
+            "hierarchical",
+            "Hierarchical routing: groups, then experts",
+            "Jordan and Jacobs' hierarchical mixture routes in two steps: a first gate picks a group of experts, a "
+            "second gate picks an expert inside the group, and an expert's probability is the product. Six "
+            "clusters, three groups of two experts: the first gate should cut the plane into three coarse regions "
+            "of two clusters each, the second cut each region in two.",
+            formula=r"p_{ij}(x) = g_i(x)\, g_{j \mid i}(x), \qquad g = \mathrm{softmax}(V x), \quad "
+            r"g_{\cdot \mid i} = \mathrm{softmax}(V_i x)",
+            watch="On the Train page, the map's Expert group view (the coarse level) against Winning expert (the "
+            "fine level); here, cluster NMI of the tree beside flat top-1.",
+            base={"data.n_clusters": 6, "model.n_experts": 6, "model.n_groups": 3, "train.steps": 1500},
+            grid={"model.router": ["hierarchical", "topk"]},
+            judge=verdicts.hierarchical,
+            metric="cluster_nmi",
+            small={"train.steps": 1000},
+        ),
+        Lesson(
+            "top_p",
+            "Top-p: as many experts as the point needs",
+            "Top-k gives every point the same number of experts. Top-p gives each point the fewest experts whose "
+            "probabilities add up to p: one where the gate is sure, more near borders where it is not. Does that "
+            "keep top-2's quality for less compute?",
+            formula=r"S(x) = \text{the fewest top experts with } \sum_{i \in S(x)} p_i(x) \ge p",
+            watch="Experts per point over training; on the Train page, the Experts per point view of the map.",
+            base={
+                "data.n_clusters": 8,
+                "model.n_experts": 8,
+                "model.expert_hidden": 4,
+                "model.top_k": 2,
+                "model.top_p": 0.5,
+                "train.steps": 1500,
+            },
+            grid={"model.router": ["top_p", "topk"]},
+            judge=verdicts.top_p,
+            metric="experts_per_point",
+        ),
+        Lesson(
+            "growing",
+            "A task that grows: distribution shift and dynamic experts",
+            "Two clusters at first; two more appear at step 1,000. Two tiny experts (two hidden units each) handle "
+            "the first two clusters, but not four. A run that may split its busiest expert (when its share "
+            "of the points is 5% above fair) grows to four experts as the task grows; compare it with two and "
+            "four experts fixed from the start.",
+            formula=r"\text{split } e \text{ when } \frac{\#\{x \to e\}}{N} > \frac{1.05}{E}: \quad "
+            r"f_{E} = f_e + \varepsilon, \quad h_e, h_E \leftarrow h_e - \log 2",
+            watch="Accuracy over training: every run dips at the shift; the fixed pair stays down.",
+            base={
+                "data.shift_step": 1000,
+                "data.shift_kind": "add",
+                "model.expert_hidden": 2,
+                "model.balance": "none",
+                "train.max_experts": 4,
+                "train.grow_every": 250,
+                "train.steps": 2500,
+            },
+            grid={"model.n_experts": [2, 4], "train.split_above": [None, 1.05]},
+            judge=verdicts.growing,
+        ),
+        Lesson(
             "capacity",
             "Capacity: Switch routing with a limit per expert",
             "Switch routing gives each expert room for capacity x N / E points per batch; the rest are dropped "

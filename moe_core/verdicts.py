@@ -4,9 +4,13 @@ several seeds (the session notes of issue 14)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from moe_core.metrics import dispatch_entropy
 from moe_core.trials import Row
 
 
@@ -146,3 +150,61 @@ def _early(row: Row, name: str) -> float:
 def _mean(row: Row, name: str) -> float:
     """The metric's mean over all the run's snapshots: how soon it got there, not only where it ended."""
     return sum(float(s[name]) for s in row.history) / len(row.history)
+
+
+GROUP_SIZE = 2  # the hierarchical lesson's groups of two experts (the tutorial's diagram: 3 groups of 2)
+
+
+def hierarchical(rows: Sequence[Row]) -> Verdict:
+    by = {row.settings["model.router"]: row for row in rows}
+    tree = by["hierarchical"]
+    table_EC = np.array(tree.history[-1]["contingency"], dtype=float)
+    group_h = dispatch_entropy(table_EC.reshape(-1, GROUP_SIZE, table_EC.shape[1]).sum(axis=1))
+    expert_h, clusters = _metric(tree, "dispatch_entropy"), table_EC.shape[1]
+    accuracy = {name: _metric(row, "test_accuracy") for name, row in by.items()}
+    held = (
+        group_h <= 0.6 * math.log(clusters)
+        and expert_h < group_h
+        and accuracy["hierarchical"] >= accuracy["topk"] - 0.03
+    )
+    sentence = (
+        f"The first gate split the {clusters} clusters among the groups (H(cluster | group) = {group_h:.2f} nats; "
+        f"{math.log(clusters):.2f} if it had not) and the experts split them further within each group "
+        f"(H(cluster | expert) = {expert_h:.2f}); accuracy {accuracy['hierarchical']:.1%} against "
+        f"{accuracy['topk']:.1%} for flat top-1: "
+        + ("coarse regions, then finer ones inside them" if held else "the two levels did not show")
+    )
+    numbers = {"group_dispatch_entropy": group_h, "expert_dispatch_entropy": expert_h}
+    numbers |= {f"accuracy_{name}": a for name, a in accuracy.items()}
+    return Verdict(held, sentence + ".", numbers)
+
+
+def top_p(rows: Sequence[Row]) -> Verdict:
+    by = {row.settings["model.router"]: row for row in rows}
+    used = {name: _metric(row, "experts_per_point") for name, row in by.items()}
+    accuracy = {name: _metric(row, "test_accuracy") for name, row in by.items()}
+    held = 1.0 < used["top_p"] < used["topk"] and accuracy["top_p"] >= accuracy["topk"] - 0.02
+    saved = 1 - used["top_p"] / used["topk"]
+    sentence = (
+        f"Top-p used {used['top_p']:.2f} experts per point against top-2's {used['topk']:.0f} "
+        f"({saved:.0%} less expert compute) at {accuracy['top_p']:.1%} accuracy against {accuracy['topk']:.1%}: "
+        + ("one expert where the gate is sure, more where it is not" if held else "no saving this time")
+    )
+    numbers = {f"experts_per_point_{name}": u for name, u in used.items()}
+    numbers |= {f"accuracy_{name}": a for name, a in accuracy.items()}
+    return Verdict(held, sentence + ".", numbers)
+
+
+def growing(rows: Sequence[Row]) -> Verdict:
+    by = {(row.settings["model.n_experts"], row.settings["train.split_above"] is not None): row for row in rows}
+    fixed2, fixed4, grown = by[2, False], by[4, False], by[2, True]
+    final = {"2 experts": _metric(fixed2, "test_accuracy"), "4 experts": _metric(fixed4, "test_accuracy"),
+             "2 that split": _metric(grown, "test_accuracy")}  # fmt: skip
+    experts = len(grown.history[-1]["load_share"])
+    held = experts > 2 and final["2 that split"] > final["2 experts"] + 0.01
+    parts = ", ".join(f"{name} {a:.1%}" for name, a in final.items())
+    sentence = f"After new clusters appeared: {parts}; the splitting run ended with {experts} experts: " + (
+        "growing experts followed the task where a fixed pair could not" if held else "splitting did not help"
+    )
+    numbers = {f"accuracy_{name.replace(' ', '_')}": a for name, a in final.items()} | {"experts_grown": float(experts)}
+    return Verdict(held, sentence + ".", numbers)

@@ -1,6 +1,8 @@
 """Lessons: each builds valid configurations, and its verdict, computed from real runs at a reduced
 size, holds on its default seed and on at least 3 of 4 other seeds."""
 
+import math
+
 import pytest
 
 from moe_core.lessons import LESSONS, run_lesson
@@ -26,4 +28,4 @@ def test_each_lessons_verdict_holds_on_its_default_seed_and_most_others(name):
     assert len(others) >= 3, [o.verdict.sentence for o in outcomes]
     for outcome in outcomes:
         assert outcome.verdict.numbers and all(isinstance(v, float) for v in outcome.verdict.numbers.values())
-        assert len(outcome.rows) == max([1, *(len(v) for v in LESSONS[name].grid.values())])
+        assert len(outcome.rows) == math.prod(len(v) for v in LESSONS[name].grid.values())  # every combination
