@@ -1,6 +1,7 @@
 """What each of the MoE family's variants does against the plain top-k MoE, on data where it should
 matter: test accuracy, load entropy, cluster NMI, experts and expert multiply-adds per point, and the
-training cost per step, as mean over seeds (issue 15's measured comparisons).
+training cost per step (a batched seed's share of its batch: compare within a table; bench_core times
+each variant alone), as means over seeds (issue 15's measured comparisons).
 
     python benchmarks/bench_variants.py [--seeds 3] [--steps 1500] [--json]
 """
@@ -68,10 +69,10 @@ COMPARISONS = {
          ("both linear to 0", {"train.noise_schedule": "linear", "train.balance_schedule": "linear"})],
     ),
     "shift_dynamic": (
-        "4 clusters, the last 2 appear at 40% of training; 2 experts to start",
-        {"model.n_experts": 2, "data.shift_kind": "add", "model.balance": "none"},
+        "4 clusters, the last 2 appear at 40% of training; 2 experts of 2 hidden units to start",
+        {"model.n_experts": 2, "data.shift_kind": "add", "model.balance": "none", "model.expert_hidden": 2},
         [("2 experts", {}), ("4 experts", {"model.n_experts": 4}),
-         ("2 + split rule", {"train.split_above": 1.1, "train.max_experts": 4, "train.grow_every": 200})],
+         ("2 + split rule", {"train.split_above": 1.05, "train.max_experts": 4, "train.grow_every": 250})],
     ),
     "shift_move": (
         "4 clusters move half way at 40% of training; does a removal rule help",
@@ -80,7 +81,7 @@ COMPARISONS = {
                                                       "train.grow_every": 200})],
     ),
 }  # fmt: skip
-SHOWN = ("test_accuracy", "load_entropy", "cluster_nmi", "experts_per_point", "expert_flops")
+SHOWN = ("test_accuracy", "load_entropy", "cluster_nmi", "expert_similarity", "experts_per_point", "expert_flops")
 
 
 def compare(name: str, seeds: int, steps: int) -> list[dict]:
@@ -98,12 +99,14 @@ def compare(name: str, seeds: int, steps: int) -> list[dict]:
         row["ms_per_step"] = 1000 * float(np.mean([r.seconds / max(r.steps, 1) for r in result.rows]))
         out.append(row)
     print(f"\n{name}: {what} ({seeds} seeds, {steps} steps)")
-    print(f"{'variant':<28} {'accuracy':>8} {'load H':>7} {'NMI':>6} {'exp/pt':>6} {'flops/pt':>8} {'ms/step':>7}")
+    print(f"{'variant':<28} {'accuracy':>8} {'load H':>7} {'NMI':>6} {'alike':>6} {'exp/pt':>6} {'flops/pt':>8} "
+          f"{'ms/step':>7}")  # fmt: skip
     for row in out:
         cells = [
             f"{row['test_accuracy']:>8.1%}",
             f"{row['load_entropy']:>7.2f}",
             _num(row["cluster_nmi"], 6),
+            _num(row["expert_similarity"], 6),
             f"{row['experts_per_point']:>6.2f}",
             f"{row['expert_flops']:>8.0f}",
             f"{row['ms_per_step']:>7.2f}",

@@ -33,6 +33,7 @@ METRICS = (
     "purity",
     "cluster_nmi",
     "dispatch_entropy",
+    "expert_similarity",
     "local_alignment",
     "global_alignment",
     "router_alignment",
