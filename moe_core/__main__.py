@@ -103,6 +103,7 @@ def summary(trainer) -> dict:
         seconds=round(trainer.seconds, 3),
         device=str(trainer.device),
         config=trainer.cfg.to_dict(),
+        events=[[step, text] for step, text in trainer.events],  # splits, removals, a data shift
     )
     from moe_core.trials import json_ready  # here, not at start-up: it loads numpy
 
@@ -124,7 +125,7 @@ def _train(args: argparse.Namespace) -> None:
         weights.load_into(trainer.model, _read_file(args.load_weights), cfg)
     trainer.fit(cfg.train.steps, snapshot_every=args.snapshot_every)
     if args.save_weights:
-        weights.save(trainer.model, cfg, args.save_weights, trainer.step_count)
+        weights.save(trainer.model, trainer.cfg, args.save_weights, trainer.step_count)  # its experts as now
     doc = summary(trainer)
     print(_report(cfg, doc))
     if trainer.diverged:
@@ -205,6 +206,7 @@ def _report(cfg: RunConfig, doc: dict) -> str:
             f"cluster NMI {doc['cluster_nmi']:.3f}, purity {doc['purity']:.3f}, "
             f"dispatch entropy {doc['dispatch_entropy']:.3f}"
         )
+    lines += [f"step {step}: {text}" for step, text in doc["events"]]
     return "\n".join(lines)
 
 

@@ -349,3 +349,19 @@ def test_the_split_and_remove_buttons_resize_the_run_without_starting_a_new_one(
     assert any(text.startswith("split E") for _, text in run.trainer.events)
     at.button(key="btn.remove").click().run()
     assert active_run(at) is run and run.cfg.model.n_experts == 4 and len(kept_runs(at)) == 1
+
+
+def test_a_scheduled_run_that_shifts_shows_the_schedule_and_marks_the_shift():
+    changes = {"model.gate_noise": 1.0, "train.noise_schedule": "linear", "train.anneal_steps": 200,
+               "data.shift_step": 100, "data.n_train": 400}  # fmt: skip
+    at = open_page(url_state.encode(RunConfig().replace(**changes).flat(), {}))
+    run = active_run(at)
+    for _ in range(6):
+        run.advance(50)
+        run.snapshot()
+    at.run()
+    (collapse,) = [data["figure"] for _, data in drawn(at) if data.get("figure", {}).get("layout", {}).get("title", {})
+                   .get("text") == "Collapse watch"]  # fmt: skip
+    notes = [a["text"] for a in collapse["layout"]["annotations"]]
+    assert any("What the schedule sets" in text for text in notes)
+    assert (100, "data shift: clusters move") in run.trainer.events and not at.exception

@@ -333,3 +333,15 @@ def test_lessons_are_listed_one_a_line_and_one_runs_headless_with_a_json_verdict
     assert code == 0 and doc["lesson"] == "expert_choice" and doc["verdict"] is True and doc["load_cv2"] < 1e-6
     code, out, _ = run(capsys, "lesson", "expert_choice")
     assert code == 0 and out.splitlines()[0].startswith("Expert choice") and "As expected: Load CV²" in out
+
+
+def test_train_reports_the_splits_and_the_data_shift_it_went_through(capsys):
+    settings = [
+        *("data.shift_step=100", "data.shift_kind=add", "data.n_train=400", "model.n_experts=2"),
+        *("model.balance=none", "model.expert_hidden=2", "train.split_above=1.01", "train.grow_every=100"),
+    ]
+    code, out, _ = run(capsys, "train", *[a for s in settings for a in ("--set", s)], "--steps", "300", "--json")
+    doc = json.loads(out.splitlines()[-1])
+    assert code == 0 and [100, "data shift: clusters appear"] in doc["events"]
+    assert "step 100: data shift: clusters appear" in out
+    assert any(text.startswith("split E") for _, text in doc["events"]) == (doc["config"]["model"]["n_experts"] > 2)
