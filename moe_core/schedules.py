@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import torch
+
 from moe_core.choices import SCHEDULES
 from moe_core.config import RunConfig
+from moe_core.model import MoE
 from moe_core.options import ModelConfig
 
 
@@ -44,3 +47,12 @@ def scheduled(cfg: RunConfig, step: int) -> ModelConfig | None:
         gate_noise=m.gate_noise * factor(t.noise_schedule, step, t.anneal_steps, t.anneal_to),
         aux_loss_coef=m.aux_loss_coef * factor(t.balance_schedule, step, t.anneal_steps, t.anneal_to),
     )
+
+
+def follow(model: torch.nn.Module, cfg: RunConfig, step: int) -> None:
+    """Give the router the gate noise and balance weight the schedules set for `step` (no change
+    where nothing is scheduled)."""
+    if isinstance(model, MoE):
+        now = scheduled(cfg, step)
+        if now is not None:
+            model.router.cfg = now

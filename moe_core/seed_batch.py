@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
+from moe_core import schedules
 from moe_core.config import RunConfig
 from moe_core.datasets.dataset import Dataset, make_dataset
 from moe_core.errors import ConfigError
@@ -34,7 +35,6 @@ from moe_core.train import (
     Trainer,
     copy_state,
     diverged_message,
-    follow_schedule,
     optimise,
 )
 
@@ -111,7 +111,7 @@ class SeedBatch:
     def _one_step(self, step: int) -> torch.Tensor:
         """One step of every seed; each seed's task loss, [S]."""
         cfg, first = self.cfg, self.runs[0]
-        follow_schedule(self.model, cfg, step)
+        schedules.follow(self.model, cfg, step)
         for run in self.runs:
             run.follow_shift(step)
         batches = [run.batch() for run in self.runs]  # each seed's own, as it would draw it alone

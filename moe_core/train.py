@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from moe_core import dynamic, regularisation
+from moe_core import dynamic, regularisation, schedules
 from moe_core.choices import SHIFTS
 from moe_core.config import RunConfig, config_changes
 from moe_core.datasets.dataset import Dataset, make_dataset
@@ -28,7 +28,6 @@ from moe_core.model import MoE, build_model, objective_loss
 from moe_core.optimizers import group_lr, run_optimizer
 from moe_core.options import LIVE_KEYS
 from moe_core.probe import GridProbe, probe_grid, probe_points
-from moe_core.schedules import scheduled
 
 # Models are initialised from torch's global generator, seeded per run: two threads building at once
 # (the app's page and a sweep) would draw from each other's seeds.
@@ -215,7 +214,7 @@ class Trainer:
         return self.x_train[index_B], self.y_train[index_B]
 
     def _one_step(self, step: int) -> torch.Tensor:
-        follow_schedule(self.model, self.cfg, step)
+        schedules.follow(self.model, self.cfg, step)
         self.follow_shift(step)
         x_B, y_B = self.batch()
         out = self.model(x_B)
@@ -287,15 +286,6 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, kernels: 
     kernels.optimizer_step(optimizer)
     if out.routing is not None:
         model.router.after_step(out.routing)
-
-
-def follow_schedule(model: torch.nn.Module, cfg: RunConfig, step: int) -> None:
-    """Give the router the gate noise and balance weight the schedules set for `step` (no change
-    where nothing is scheduled)."""
-    if isinstance(model, MoE):
-        now = scheduled(cfg, step)
-        if now is not None:
-            model.router.cfg = now
 
 
 def diverged_message(step: int, lr: float) -> str:
