@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from moe_core.metrics import dispatch_entropy
 from moe_core.trials import Row
 
 
@@ -156,6 +155,8 @@ GROUP_SIZE = 2  # the hierarchical lesson's groups of two experts (the tutorial'
 
 
 def hierarchical(rows: Sequence[Row]) -> Verdict:
+    from moe_core.metrics import dispatch_entropy  # here: metrics loads scikit-learn, which listings avoid
+
     by = {row.settings["model.router"]: row for row in rows}
     tree = by["hierarchical"]
     table_EC = np.array(tree.history[-1]["contingency"], dtype=float)
