@@ -60,7 +60,7 @@ def test_maps_are_recoloured_to_match_the_first_and_say_how_well_they_agree():
     fig = map_multiples(rows, 4, seed=0)
     assert fig.layout.title.text == "Final routing maps, seed 0: colours matched to the first"
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == ["balance=none, top_k=1<br>100% agree", "balance=none, top_k=2<br>100% agree"]
+    assert titles == ["balance=none<br>top_k=1<br>100% agree", "balance=none<br>top_k=2<br>100% agree"]
     assert np.array_equal(np.array(fig.data[1].z), first) and fig.data[0].colorbar.title.text == "expert"
     assert fig.layout.xaxis.title.text == "x1" and fig.layout.yaxis.title.text == "x2"
 
@@ -90,7 +90,8 @@ def test_maps_of_another_plane_are_left_unmatched_and_say_so():
     rows[1].map["extent"] = [-3.0, 3.0, -3.0, 3.0]  # a sweep over the data: another plane
     maps, agreement = aligned_maps(rows, 2)
     assert np.array_equal(maps[1], np.ones((4, 4))) and np.isnan(agreement[1])
-    assert map_multiples(rows, 2, 0).layout.annotations[1].text == "balance=none, top_k=2<br>another plane: not matched"
+    title = map_multiples(rows, 2, 0).layout.annotations[1].text
+    assert title == "balance=none<br>top_k=2<br>another plane: not matched"
 
 
 def test_each_combination_over_training_is_a_mean_line_with_a_band_of_one_std():

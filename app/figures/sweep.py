@@ -180,8 +180,10 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
     """The final routing map of each combination (one seed), colours aligned to the first map, so
     that the same colour means the same division of the plane across panels."""
     maps, agreements = aligned_maps(rows, n_experts)
-    titles = [
-        f"{setting_text(r.settings)}<br>" + ("another plane: not matched" if np.isnan(a) else f"{a:.0%} agree")
+    titles = [  # a line per setting: two settings side by side would run into the next panel's title
+        setting_text(r.settings).replace(", ", "<br>")
+        + "<br>"
+        + ("another plane: not matched" if np.isnan(a) else f"{a:.0%} agree")
         for r, a in zip(rows, agreements, strict=True)
     ]
     title = f"Final routing maps, seed {seed}: colours matched to the first"
