@@ -184,3 +184,10 @@ def test_a_lopsided_split_still_leaves_a_row_on_each_side(n_train, n_test, kept)
     # clusters.csv has 600 rows; the share asked for would round one side to nothing.
     data = load_csv(DataConfig(name="csv", csv_path="clusters.csv", n_train=n_train, n_test=n_test))
     assert len(data.x_train) == kept and len(data.x_test) == 600 - kept
+
+
+@pytest.mark.parametrize("raw", [b"\r\x00", b'x1,y\n"1,0\n2,1', b"x1,y\n1\x00,0\n"])
+def test_bytes_the_csv_reader_chokes_on_are_one_sentence(raw):
+    with pytest.raises(ConfigError) as error:
+        read_csv(raw)
+    assert "\n" not in str(error.value) and str(error.value).endswith(".")

@@ -53,7 +53,10 @@ def read_csv(source: str | Path | bytes, target: str | None = None) -> CsvTable:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError("The file is not UTF-8 text; save it as a plain UTF-8 CSV.") from None
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in row)]
+    except csv.Error as err:  # a NUL byte, a quote left open at the end, and the like
+        raise ConfigError(f"The file cannot be read as CSV ({err}); save it as a plain comma-separated file.") from None
     if not rows:
         raise ConfigError("The CSV file is empty; it needs a header row and data rows.")
     header, body = [h.strip() for h in rows[0]], rows[1:]
