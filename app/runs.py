@@ -21,6 +21,7 @@ from typing import ClassVar
 
 from moe_core import weights
 from moe_core.config import RunConfig, config_changes, run_label
+from moe_core.errors import one_line
 from moe_core.optimizers import run_optimizer
 from moe_core.options import LIVE_KEYS
 from moe_core.train import Trainer
@@ -49,6 +50,7 @@ class Run:
     _rate: deque = field(default_factory=lambda: deque(maxlen=64))  # (time, step) after each chunk
     _rate_lock: threading.Lock = field(default_factory=threading.Lock)
     _last_snapshot: float = float("-inf")
+    fault: str | None = None  # why the worker stopped training it, when training raised; cleared by Play
 
     @property
     def cfg(self) -> RunConfig:
@@ -117,6 +119,15 @@ class Run:
         return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
 
 
+def fault_message(run: Run, err: Exception) -> str:
+    """One sentence for an error that stopped a run's training."""
+    detail = one_line(str(err))[:160] or "no detail"
+    return (
+        f"Training stopped at step {run.trainer.step_count} on an error ({type(err).__name__}: {detail}); the run "
+        "is kept as it was: press Play to try again, or Reset."
+    )
+
+
 class Worker:
     """A daemon thread that trains the session's active run in short chunks while playing."""
 
@@ -158,6 +169,8 @@ class Worker:
 
     def play_together(self, runs: list[Run]) -> None:
         """Train these runs in turn, a chunk each, until paused (a diverged run drops out)."""
+        for run in runs:
+            run.fault = None  # Play tries again
         self.runs = [run for run in runs if not run.trainer.diverged]
         if self.runs:
             self._playing.set()
@@ -197,9 +210,12 @@ class Worker:
                 if not self._playing.is_set():
                     continue
                 started = time.perf_counter()
-                run.advance(self._chunk)
+                try:
+                    run.advance(self._chunk)
+                except Exception as err:  # the thread, the session and the run live on; the page says why
+                    run.fault = fault_message(run, err)
                 elapsed = max(time.perf_counter() - started, 1e-4)
-            if run.trainer.diverged:
+            if run.trainer.diverged or run.fault:
                 self.runs = [r for r in self.runs if r is not run]
                 if not self.runs:
                     self._playing.clear()

@@ -87,7 +87,7 @@ def map_view(run: Run, resolution: int = MAP_RESOLUTION) -> MapView:
         grid = probe_grid(trainer.model, data, resolution, trainer.device)
         dropped, unchosen = unserved(trainer.model, data, trainer.device)
         latest = trainer.history[-1] if trainer.history else None
-        step, diverged = trainer.step_count, trainer.diverged
+        step, diverged = trainer.step_count, trainer.diverged or run.fault
     return MapView(grid, map_points(data, dropped), step, latest, diverged, axis_names(data.dim), unchosen)
 
 

@@ -90,7 +90,9 @@ class SeedBatch:
         started = time.perf_counter()
         saved = copy_state(self.model.state_dict())
         losses_nS = torch.stack([self._one_step(self.step_count + i) for i in range(n)]).cpu()  # one host sync
-        finite_nS = torch.isfinite(losses_nS)
+        state = self.model.state_dict()  # the last step's update is in no loss yet: check each seed's weights
+        weights_S = torch.tensor([_finite(unstack_state(state, self._axes, s, self.stack)) for s in range(self.stack)])
+        finite_nS = torch.cat([torch.isfinite(losses_nS), weights_S.view(1, -1)])
         self.seconds += time.perf_counter() - started
         reports = [StepReport(run.step_count, float("nan"), run.diverged) for run in self.runs]
         for s in self.running:
@@ -102,7 +104,7 @@ class SeedBatch:
             # Its block of the stack trains on, unseen: every stacked operation keeps seeds apart (per-expert
             # matmuls, per-row top-k, elementwise Adam, sums of per-seed losses), so its NaNs reach no other seed.
             run.model.load_state_dict(unstack_state(saved, self._axes, s, self.stack))
-            run.diverged_at = run.step_count + int((~finite_nS[:, s]).nonzero()[0]) + 1
+            run.diverged_at = run.step_count + min(int((~finite_nS[:, s]).nonzero()[0]) + 1, n)
             run.diverged = diverged_message(run.diverged_at, run.cfg.train.lr)
             reports[s] = StepReport(run.step_count, float("nan"), run.diverged)
         self.step_count += n
@@ -163,3 +165,7 @@ def _check_same_setting(cfgs: Sequence[RunConfig]) -> None:
     for cfg in cfgs[1:]:
         if cfg.replace(**{"train.seed": first.train.seed}) != first:
             raise ConfigError("A batch of seeds trains one setting: its runs may differ only in train.seed.")
+
+
+def _finite(state: dict[str, torch.Tensor]) -> bool:
+    return all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())

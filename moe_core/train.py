@@ -145,13 +145,17 @@ class Trainer:
         self.seconds = 0.0
 
     def apply_live(self, cfg: RunConfig) -> list[str]:
-        """Take a config that differs only in live options mid-run; returns the changes as text, logged in events."""
+        """Take a config that differs only in live options mid-run; returns the changes as text, logged in
+        events. A run stopped by divergence trains on once its learning rate is lowered."""
         changes = config_changes(self.cfg, cfg)
         if not set(changes) <= LIVE_KEYS:
             raise ValueError(f"these settings need a new model: {sorted(set(changes) - LIVE_KEYS)}")
+        resume = self.diverged is not None and cfg.train.lr < self.cfg.train.lr
         self.cfg = cfg
         if self.is_moe:
             self.model.set_config(cfg.model)
+        if resume:  # a lower learning rate: train on from the last good weights
+            self.diverged = self.diverged_at = None
         for group in self.optimizer.param_groups:
             group.update(lr=group_lr(group, cfg), weight_decay=cfg.train.weight_decay)
         texts = [f"{key.split('.')[1]} {old} → {new}" for key, (old, new) in changes.items() if key != "train.steps"]
@@ -191,12 +195,13 @@ class Trainer:
         started = time.perf_counter()
         saved = (copy_state(self.model.state_dict()), copy_state(self.optimizer.state_dict()))
         losses_n = torch.stack([self._one_step(self.step_count + i) for i in range(n)])
-        finite = torch.isfinite(losses_n)
+        # the last step's update is in no loss yet: an exploding gradient shows in the weights
+        finite = torch.cat([torch.isfinite(losses_n), finite_weights(self.model).view(1)])
         self.seconds += time.perf_counter() - started
         if bool(finite.all()):
             self.step_count += n
             return StepReport(self.step_count, float(losses_n[-1]), None)
-        bad = int((~finite).nonzero()[0]) + 1
+        bad = min(int((~finite).nonzero()[0]) + 1, n)
         self.model.load_state_dict(saved[0])
         self.optimizer.load_state_dict(saved[1])
         self.diverged_at = self.step_count + bad
@@ -290,9 +295,14 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, kernels: 
 
 def diverged_message(step: int, lr: float) -> str:
     return (
-        f"Training diverged at step {step}: the loss became NaN or infinite; "
-        f"lower the learning rate (now {lr:g}) and reset."
+        f"Training diverged at step {step}: the loss or the weights became NaN or infinite; lower the learning "
+        f"rate (now {lr:g}) to train on from the last good weights, or reset."
     )
+
+
+def finite_weights(model: torch.nn.Module) -> torch.Tensor:
+    """Whether every weight is finite, as a 0-d bool tensor (no host synchronisation)."""
+    return torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()
 
 
 def copy_state(state):

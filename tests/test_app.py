@@ -186,8 +186,13 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_its_history(at):
     assert any("Training diverged at step" in e.value and "lower the learning rate" in e.value for e in at.error)
     assert not at.exception
     assert run.trainer.history and all(torch.isfinite(p).all() for p in run.trainer.model.parameters())
+    stopped_at = run.trainer.step_count
+    at.select_slider(key="train.lr").set_value(0.001).run()  # lower: the same run trains on from there
+    assert active_run(at) is run and run.trainer.diverged is None and not any("diverged" in e.value for e in at.error)
+    at.button(key="btn.step").click().run()
+    assert run.trainer.step_count == stopped_at + 1 and run.trainer.history[0].step == 0  # its history kept
     at.button(key="btn.reset").click().run()
-    assert run.trainer.diverged is None and not any("diverged" in e.value for e in at.error)
+    assert run.trainer.diverged is None and run.trainer.step_count == 0
 
 
 @pytest.mark.parametrize("normalize", ["softmax_topk", "sigmoid"])

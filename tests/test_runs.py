@@ -228,3 +228,29 @@ def test_a_run_whose_experts_split_is_still_the_run_the_sidebar_describes():
     notice = runs.sync(cfg.replace(**{"train.lr": 0.003}), False, worker)  # a live change reaches the grown run
     assert notice.startswith("Applied at step 5") and run.cfg.train.lr == 0.003 and run.cfg.model.n_experts == 5
     worker.stop()
+
+
+def test_an_error_while_training_stops_that_run_with_a_sentence_and_the_worker_lives_on():
+    run = Run(1, Trainer(RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100})), None)
+    real_step, calls = run.trainer.step, []
+
+    def failing_once(n):  # a fault injected into the real trainer: the first chunk raises
+        calls.append(n)
+        if len(calls) == 1:
+            raise RuntimeError("out of\nmemory")
+        return real_step(n)
+
+    run.trainer.step = failing_once
+    worker = Worker()
+    worker.play(run)
+    deadline = time.monotonic() + 10
+    while run.fault is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert run.fault.startswith("Training stopped at step 0 on an error (RuntimeError: out of\\nmemory)")
+    assert "\n" not in run.fault and worker.alive and not worker.playing
+    worker.play(run)  # Play tries again, and the run trains on
+    while run.trainer.step_count == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.pause()
+    assert run.fault is None and run.trainer.step_count > 0 and worker.alive
+    worker.stop()

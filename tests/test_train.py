@@ -271,3 +271,30 @@ def test_on_a_gpu_a_call_of_step_waits_for_the_device_once_however_many_steps_it
     assert waits(12) == waits(1) <= 2  # the loss check, and reading the last loss
     m = trainer.snapshot(grid_resolution=8).metrics
     assert trainer.diverged is None and m.step == 14 and math.isfinite(m.train_loss)
+
+
+def test_a_diverged_run_trains_on_from_its_last_good_weights_once_the_learning_rate_is_lowered():
+    trainer = Trainer(small(**{"train.lr": 1e6, "train.optimizer": "sgd"}))
+    trainer.step(20)
+    trainer.snapshot()
+    assert trainer.diverged is not None and "to train on from the last good weights" in trainer.diverged
+    kept = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.apply_live(trainer.cfg.replace(**{"train.lr": 1e7}))  # higher: still stopped
+    assert trainer.diverged is not None and trainer.step(5).diverged
+    trainer.apply_live(trainer.cfg.replace(**{"train.lr": 0.01}))
+    assert trainer.diverged is None and all(torch.equal(v, kept[k]) for k, v in trainer.model.state_dict().items())
+    start = trainer.step_count
+    report = trainer.step(30)
+    assert report.diverged is None and trainer.step_count == start + 30 and math.isfinite(report.loss)
+    assert len(trainer.history) == 1  # the history before the divergence stays
+
+
+def test_weights_that_blow_up_on_the_last_step_of_a_call_are_caught_too():
+    trainer = Trainer(small())
+    trainer.step(3)
+    good = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with torch.no_grad():  # what an exploding gradient leaves: the loss of that step was still finite
+        trainer.optimizer.param_groups[0]["lr"] = float("inf")
+    report = trainer.step(1)
+    assert report.diverged is not None and trainer.diverged_at == 4 and trainer.step_count == 3
+    assert all(torch.equal(v, good[k]) for k, v in trainer.model.state_dict().items())
