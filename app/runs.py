@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from moe_core import weights
 from moe_core.config import RunConfig, config_changes, run_label
-from moe_core.errors import one_line
+from moe_core.errors import ConfigError, one_line
 from moe_core.optimizers import run_optimizer
 from moe_core.options import LIVE_KEYS
 from moe_core.train import Trainer
@@ -29,6 +29,10 @@ from moe_explorer_app.timeline import WeightTimeline
 
 LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training pauses, for page benchmarks
 MAX_RUNS = 6  # memory per session stays bounded; the oldest run goes first
+# Runs across every session of one server: a class of 30 keeping their 6 runs each is 180; beyond it a new
+# run is refused with a sentence rather than the server running out of memory (each run holds its data, its
+# history and up to 8 MB of recorded weights).
+SERVER_RUNS = 240
 # Training chunks that may run at once across all sessions of the server: one core is left to the
 # server's pages (and, on a teacher's laptop, the browser), and sessions take turns on the rest.
 TRAINING_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
@@ -225,13 +229,34 @@ class Worker:
 
 
 class RunBook:
-    """A session's runs, newest last; the newest is the active one."""
+    """A session's runs, newest last; the newest is the active one. Every session's book counts towards
+    the server's limit (SERVER_RUNS): past it a new run is refused with a sentence, not built."""
+
+    _all: ClassVar[weakref.WeakSet] = weakref.WeakSet()  # every session's book in this server
+    _all_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, make_run: Callable[[int, RunConfig, bool], Run], limit: int = MAX_RUNS) -> None:
         self.runs: list[Run] = []
         self.limit = limit
         self._make_run = make_run
         self._counter = 0
+        with RunBook._all_lock:
+            RunBook._all.add(self)
+
+    @classmethod
+    def server_runs(cls) -> int:
+        """Runs held by every session of this server."""
+        with cls._all_lock:
+            books = list(cls._all)
+        return sum(len(book.runs) for book in books)
+
+    def _new_run(self, number: int, cfg: RunConfig, with_baseline: bool, replacing: bool = False) -> Run:
+        if not replacing and RunBook.server_runs() >= SERVER_RUNS:
+            raise ConfigError(
+                f"This server holds its limit of {SERVER_RUNS} runs across all sessions; forget a run you no longer "
+                "need (the bin beside the run list), or try again later."
+            )
+        return self._make_run(number, cfg, with_baseline)
 
     @property
     def active(self) -> Run | None:
@@ -255,7 +280,7 @@ class RunBook:
     def add(self, cfg: RunConfig, with_baseline: bool, worker: Worker) -> tuple[Run, str | None]:
         """A new run kept beside the others, the active one unchanged (for comparisons); the oldest
         other run goes beyond the limit. Returns the run and a sentence if one was removed."""
-        run = self._make_run(self._counter + 1, cfg, with_baseline)
+        run = self._new_run(self._counter + 1, cfg, with_baseline, replacing=len(self.runs) >= self.limit)
         self._counter += 1
         self.runs.insert(max(len(self.runs) - 1, 0), run)
         return run, self._evict(worker)
@@ -300,7 +325,7 @@ class RunBook:
     def _replace_or_add(self, current: Run | None, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
         untrained = current is not None and current.trainer.step_count == 0
         number = current.number if untrained else self._counter + 1  # a replaced run keeps its number
-        run = self._make_run(number, cfg, with_baseline)
+        run = self._new_run(number, cfg, with_baseline, replacing=untrained or len(self.runs) >= self.limit)
         self._counter = max(self._counter, number)
         notice = None
         if untrained:

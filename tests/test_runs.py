@@ -8,6 +8,7 @@ import pytest
 
 from moe_core.config import ConfigError, RunConfig, run_label
 from moe_core.train import Trainer
+from moe_explorer_app import runs as runs_module
 from moe_explorer_app.runs import MAX_RUNS, Run, RunBook, Worker
 
 SMALL = {"data.n_train": 300, "data.n_test": 100}
@@ -253,4 +254,19 @@ def test_an_error_while_training_stops_that_run_with_a_sentence_and_the_worker_l
         time.sleep(0.01)
     worker.pause()
     assert run.fault is None and run.trainer.step_count > 0 and worker.alive
+    worker.stop()
+
+
+def test_past_the_servers_limit_a_new_run_is_refused_with_a_sentence_and_nothing_changes(monkeypatch):
+    monkeypatch.setattr(runs_module, "SERVER_RUNS", RunBook.server_runs() + 2)
+    make = lambda number, cfg, baseline: Run(number, Trainer(cfg), None)  # noqa: E731
+    cfg = RunConfig().replace(**{"data.n_train": 200, "data.n_test": 100})
+    first, second, worker = RunBook(make), RunBook(make), Worker()
+    first.sync(cfg, False, worker)
+    second.sync(cfg, False, worker)  # two sessions: the server is full
+    second.active.advance(1)
+    with pytest.raises(ConfigError, match="holds its limit of"):
+        second.sync(cfg.replace(**{"model.n_experts": 8}), False, worker)  # a new model: a new run, refused
+    assert len(second.runs) == 1 and second.active.cfg.model.n_experts == 4
+    assert first.sync(cfg.replace(**{"model.n_experts": 8}), False, worker) is None  # an untrained run is replaced
     worker.stop()
