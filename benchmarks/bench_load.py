@@ -1,0 +1,42 @@
+"""A class on one server: N browser sessions at once (default 30) for a few minutes, each playing,
+changing a setting, uploading a CSV, clicking the map and pausing in turn (devtools/load.py). Prints
+the sessions held, steps/s per session, Pause latency, errors, and the server's memory over time.
+
+    python benchmarks/bench_load.py [--sessions 30] [--seconds 300] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from devtools import load
+from devtools.browser import streamlit_server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=300, help="how long each session keeps cycling")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line: the summary")
+    args = parser.parse_args()
+    with streamlit_server(timeout=120) as server:
+        report = load.run(server, args.sessions, args.seconds)
+    summary = report.summary()
+    for key, value in summary.items():
+        print(f"{key:<32} {value}")
+    print("server memory over time (s, MB):")
+    step = max(1, len(report.memory_mb) // 20)
+    print("  " + "  ".join(f"{t:.0f}:{mb:.0f}" for t, mb in report.memory_mb[::step]))
+    for error in report.errors[:10]:
+        print("error:", error)
+    if args.json:
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

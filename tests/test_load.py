@@ -1,0 +1,26 @@
+"""A class at once, scaled down: three browser sessions on one server, each playing, changing a setting,
+uploading a CSV, clicking the map and pausing for half a minute (devtools/load.py). Every session keeps
+working, none sees another's runs, every Pause acts within a second, memory stays bounded, and closed
+sessions leave no training thread behind. benchmarks/bench_load.py runs the same with 30 sessions."""
+
+import json
+
+from devtools import load
+from devtools.browser import ROOT, streamlit_server
+
+SESSIONS, SECONDS = 3, 30
+
+
+def test_three_sessions_at_once_keep_working_apart_and_pause_within_a_second():
+    with streamlit_server() as server:
+        report = load.run(server, SESSIONS, SECONDS)
+    summary = report.summary()
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    (ROOT / "test-artifacts" / "load.json").write_text(json.dumps(summary, indent=1))
+    assert not report.errors, report.errors
+    assert all(s.cycles >= 2 and s.steps > 0 for s in report.sessions), summary
+    assert summary["isolated"], "a session saw another session's runs"
+    clicks = sum(len(s.pause_clicks) for s in report.sessions)
+    assert len(report.pause_latency) == clicks and max(report.pause_latency) < 1.0, summary
+    assert summary["memory_max_mb"] < 1500, summary
+    assert summary["trainer_threads_after_close"] == 0, summary
