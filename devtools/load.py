@@ -59,6 +59,7 @@ class LoadReport:
             "sessions": len(self.sessions),
             "seconds": round(self.seconds, 1),
             "steps_per_second_per_session": round(statistics.mean(steps), 1) if steps else 0.0,
+            "steps_per_second_least_and_most": [round(min(steps), 1), round(max(steps), 1)] if steps else None,
             "pauses": len(self.pause_latency),
             "pause_latency_median_s": round(statistics.median(self.pause_latency), 3) if self.pause_latency else None,
             "pause_latency_max_s": round(max(self.pause_latency), 3) if self.pause_latency else None,
