@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,4 +225,7 @@ def _logged_pauses(server: Server) -> list[tuple[float, int]]:
 
 
 def run(server: Server, sessions: int, seconds: float) -> LoadReport:
-    return asyncio.run(run_load(server, sessions, seconds))
+    """`run_load` on a thread of its own: its event loop must not meet one already running here (the
+    synchronous Playwright of other tests keeps one on the main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run_load(server, sessions, seconds)).result()
