@@ -34,6 +34,11 @@ from moe_core.probe import GridProbe, probe_grid, probe_points
 SEEDING = threading.Lock()
 
 
+# Snapshots a run keeps: the app takes about five a second, so this is over ten minutes of Play before the
+# oldest start to thin, and a run's history stays within a few MB however long it plays.
+HISTORY_LIMIT = 4000
+
+
 @dataclass(frozen=True)
 class StepReport:
     step: int
@@ -256,6 +261,9 @@ class Trainer:
             )
         self._last_first = test.first_N
         self.history.append(metrics)
+        if len(self.history) > HISTORY_LIMIT:  # hours of Play: the older half thinned to every other snapshot
+            half = len(self.history) // 2
+            self.history = self.history[:half:2] + self.history[half:]
         grid = (
             None
             if grid_resolution is None

@@ -4,6 +4,7 @@ import warnings
 import pytest
 import torch
 
+from moe_core import train as train_module
 from moe_core.balance.aux_loss import AuxLoss
 from moe_core.balance.base import Balance
 from moe_core.config import RunConfig
@@ -298,3 +299,14 @@ def test_weights_that_blow_up_on_the_last_step_of_a_call_are_caught_too():
     report = trainer.step(1)
     assert report.diverged is not None and trainer.diverged_at == 4 and trainer.step_count == 3
     assert all(torch.equal(v, good[k]) for k, v in trainer.model.state_dict().items())
+
+
+def test_a_long_run_keeps_a_bounded_history_thinned_from_its_oldest_end(monkeypatch):
+    monkeypatch.setattr(train_module, "HISTORY_LIMIT", 40)
+    trainer = Trainer(small())
+    for _ in range(200):
+        trainer.step(1)
+        trainer.snapshot()
+    steps = [m.step for m in trainer.history]
+    assert len(steps) <= 40 and steps == sorted(steps) and steps[0] == 1 and steps[-1] == 200
+    assert steps[-20:] == list(range(181, 201))  # the latest snapshots are all kept
