@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from moe_core.__main__ import main
+from devtools.cli import run_main
 from moe_core.config import ConfigError
 from moe_core.datasets.csv_file import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, read_csv
 
@@ -40,7 +40,7 @@ def test_each_bad_csv_is_refused_by_the_core_and_by_the_cli_in_one_line(case, tm
     assert words in str(error.value), str(error.value)
     path = tmp_path / "bad.csv"
     path.write_bytes(raw)
-    code, _, err = _cli(capsys, "train", "--steps", "1", "--set", "data.name=csv", "--set", f"data.csv_path={path}",
+    code, _, err = run_main(capsys, "train", "--steps", "1", "--set", "data.name=csv", "--set", f"data.csv_path={path}",
                           "--set", "data.target=y")  # fmt: skip
     _one_error_line(code, err, words)
 
@@ -60,7 +60,7 @@ CONFIG_CASES = {
 @pytest.mark.parametrize("case", list(CONFIG_CASES))
 def test_each_bad_setting_is_one_error_line(case, capsys):
     args, words = CONFIG_CASES[case]
-    code, _, err = _cli(capsys, "train", "--steps", "1", *args)
+    code, _, err = run_main(capsys, "train", "--steps", "1", *args)
     _one_error_line(code, err, words)
 
 
@@ -72,25 +72,15 @@ def test_each_bad_setting_is_one_error_line(case, capsys):
 def test_each_bad_configuration_file_is_one_error_line(text, words, tmp_path, capsys):
     path = tmp_path / "run.json"
     path.write_text(text)
-    code, _, err = _cli(capsys, "train", "--steps", "1", "--config", str(path))
+    code, _, err = run_main(capsys, "train", "--steps", "1", "--config", str(path))
     _one_error_line(code, err, words)
 
 
 def test_a_bad_sweep_grid_is_one_error_line(capsys):
-    code, _, err = _cli(capsys, "sweep", "--steps", "1", "--grid", "model.top_k=1,1")
+    code, _, err = run_main(capsys, "sweep", "--steps", "1", "--grid", "model.top_k=1,1")
     _one_error_line(code, err, "same value twice")
-    code, _, err = _cli(capsys, "sweep", "--steps", "1", "--grid", json.dumps("model.n_experts"))
+    code, _, err = run_main(capsys, "sweep", "--steps", "1", "--grid", json.dumps("model.n_experts"))
     _one_error_line(code, err, "section.key=a,b,c")
-
-
-def _cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _one_error_line(code: int, err: str, words: str) -> None:

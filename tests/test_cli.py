@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from moe_core.__main__ import main
+from devtools.cli import run_main
 from moe_core.options import OPTIONS
 from moe_core.routers import ROUTERS
 
@@ -20,15 +20,7 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has
 SMALL = ["--set", "data.n_train=300", "--set", "data.n_test=100"]
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """main() in this process: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+run = run_main
 
 
 def cli(*args: str, cwd=ROOT, **kwargs) -> subprocess.CompletedProcess:
