@@ -16,7 +16,8 @@ from moe_core import weights
 from moe_core.model import MoE
 from moe_core.probe import probe_grid
 from moe_core.results import history_csv
-from moe_core.train import Trainer, copy_state
+from moe_core.train import Trainer
+from moe_core.update import copy_state
 from moe_explorer_app import view_model
 from moe_explorer_app.figures.flipbook import MapFrame, flipbook, flipbook_html
 from moe_explorer_app.runs import Run

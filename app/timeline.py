@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from moe_core.config import RunConfig
-from moe_core.train import copy_state
+from moe_core.update import copy_state
 
 MAX_SNAPSHOTS = 240  # a replay slider's worth of stops
 MAX_BYTES = 8 * 2**20  # per run: the default model is 1.4 kB a snapshot, digits with 16 experts 82 kB

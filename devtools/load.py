@@ -23,8 +23,10 @@ CLICK_CLOCK_JS = """() => { window.moeClickedAt = null; document.addEventListene
   () => { window.moeClickedAt = Date.now() / 1000; }, {capture: true, once: true}); }"""
 RUN_NAMES_JS = """() => [...document.querySelectorAll('[data-testid="stSidebar"] [data-baseweb="select"]')]
   .map(e => e.innerText).filter(t => t.startsWith('Run '))"""
+# null while the map is being redrawn (after an upload its element is replaced).
 POINT_JS = """() => {
-  const root = document.querySelector('.moe-map'); const map = root.parentElement.__moeMap;
+  const root = document.querySelector('.moe-map'); const map = root && root.parentElement.__moeMap;
+  if (!map || !map.data || !map.data.points) return null;
   const rect = map.canvas.getBoundingClientRect(); const p = map.data.points;
   const [x, y] = map.toPixel(map.plotBox(), p.x[0], p.y[0]); return [rect.left + x, rect.top + y];
 }"""
@@ -157,7 +159,7 @@ async def _cycle(page: Page, report: SessionReport) -> None:
         await uploader.set_input_files(str(sample))
         await page.get_by_text(f"Loaded {sample.name}").wait_for(timeout=90_000)
     else:
-        x, y = await page.evaluate(POINT_JS)
+        x, y = await (await page.wait_for_function(POINT_JS, timeout=30_000)).json_value()
         await page.mouse.click(x, y)
         await page.get_by_text("Inspect a point").first.wait_for(timeout=30_000)
     if await play.is_enabled():  # a new seed or a new file starts a new run, waiting for Play

@@ -28,15 +28,8 @@ from moe_core.kernels import Kernels
 from moe_core.model import build_model, objective_loss
 from moe_core.optimizers import run_optimizer
 from moe_core.stacking import stack_axes, stack_states, unstack_state
-from moe_core.train import (
-    SEEDING,
-    Snapshot,
-    StepReport,
-    Trainer,
-    copy_state,
-    diverged_message,
-    optimise,
-)
+from moe_core.train import SEEDING, Snapshot, StepReport, Trainer
+from moe_core.update import copy_state, diverged_message, optimise
 
 
 class SeedBatch:
