@@ -9,6 +9,8 @@ Streamlit; the page reads a run under the run's lock. Each run keeps its weights
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import threading
@@ -64,12 +66,14 @@ class Run:
     def name(self) -> str:
         return f"Run {self.number}: {run_label(self.cfg)}"
 
-    def advance(self, n: int) -> None:
-        """Train n steps (the baseline too) and keep the history at about five snapshots a second."""
+    def advance(self, n: int, stop: Callable[[], bool] | None = None) -> None:
+        """Train n steps (the baseline as many), fewer if `stop()` turns true between two, and keep the
+        history at about five snapshots a second."""
         with self.lock:
-            self.trainer.step(n)
+            start = self.trainer.step_count
+            self.trainer.step(n, stop)
             if self.baseline is not None:
-                self.baseline.step(n)
+                self.baseline.step(self.trainer.step_count - start or n)
             now = self.clock()
             with self._rate_lock:
                 self._rate.append((now, self.trainer.step_count))
@@ -195,6 +199,10 @@ class Worker:
                 if was_playing:
                     LOG.info("paused at %.3f, step %d", time.time(), run.trainer.step_count)
 
+    def _pausing(self) -> bool:
+        """Asked between steps: a Pause stops the chunk after the step in progress, not at its end."""
+        return not self._playing.is_set()
+
     def stop(self, timeout: float = 5.0) -> None:
         """End the thread (the session is gone); returns once it has ended or `timeout` passed."""
         self._stopped.set()
@@ -202,6 +210,7 @@ class Worker:
         self._thread.join(timeout)
 
     def _loop(self) -> None:
+        _name_os_thread(self._thread.name)
         while not self._stopped.is_set():
             if not self._playing.wait(timeout=0.5) or self._stopped.is_set():
                 continue
@@ -215,7 +224,7 @@ class Worker:
                     continue
                 started = time.perf_counter()
                 try:
-                    run.advance(self._chunk)
+                    run.advance(self._chunk, stop=self._pausing)
                 except Exception as err:  # the thread, the session and the run live on; the page says why
                     run.fault = fault_message(run, err)
                 elapsed = max(time.perf_counter() - started, 1e-4)
@@ -226,6 +235,13 @@ class Worker:
             # Size chunks by time spent training, not waiting for the lock, and never below 4 steps.
             self._chunk = int(min(max(self._chunk * CHUNK_SECONDS / elapsed, 4), 2000))
             time.sleep(0.002)  # hand the interpreter to the page's threads between chunks
+
+
+def _name_os_thread(name: str) -> None:
+    """Give this OS thread its Python name (Linux keeps 15 bytes), so that `top -H` and the load test
+    tell training threads from the server's own. Python before 3.14 does not."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
 
 
 class RunBook:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.metrics import normalized_mutual_info_score
+from sklearn.metrics import mutual_info_score
 
 if TYPE_CHECKING:  # probe.py reads gate_entropy from here
     from moe_core.probe import PointProbe
@@ -127,9 +127,20 @@ def purity(table_EC: np.ndarray) -> float:
     return float(table_EC.max(axis=1).sum() / total) if total else 0.0
 
 
-def cluster_nmi(expert_N: np.ndarray, cluster_N: np.ndarray) -> float:
-    """Normalised mutual information I / sqrt(H(C) H(E)) between expert and cluster (scikit-learn)."""
-    return float(normalized_mutual_info_score(cluster_N, expert_N, average_method="geometric"))
+def cluster_nmi(table_EC: np.ndarray) -> float:
+    """Normalised mutual information I / sqrt(H(C) H(E)) between expert and cluster, from their [E, C]
+    contingency table: scikit-learn's normalized_mutual_info_score (geometric mean) and its limit
+    cases, without rebuilding the table from the labels at every snapshot."""
+    table_EC = np.asarray(table_EC)
+    rows, cols = table_EC.sum(axis=1), table_EC.sum(axis=0)
+    rows, cols = rows[rows > 0], cols[cols > 0]
+    if len(rows) == len(cols) <= 1:  # one expert for one cluster (or no points): a perfect match
+        return 1.0
+    mutual = mutual_info_score(None, None, contingency=table_EC)
+    if mutual <= 0:
+        return 0.0
+    product = entropy(rows / rows.sum()) * entropy(cols / cols.sum())
+    return float(mutual / max(math.sqrt(product), np.finfo(np.float64).eps))
 
 
 def dispatch_entropy(table_EC: np.ndarray) -> float:
@@ -278,6 +289,6 @@ def _specialisation(test: PointProbe, clusters_N: np.ndarray | None, n_clusters:
     return dict(
         contingency=tuple(tuple(int(v) for v in row) for row in table),
         purity=purity(table),
-        cluster_nmi=cluster_nmi(expert_N[taken], clusters_N[taken]) if taken.any() else 0.0,
+        cluster_nmi=cluster_nmi(table) if taken.any() else 0.0,
         dispatch_entropy=dispatch_entropy(table),
     )

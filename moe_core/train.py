@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,16 +169,20 @@ class Trainer:
         self.events.extend((self.step_count, text) for text in texts)
         return texts
 
-    def step(self, n: int = 1) -> StepReport:
-        """Advance up to n optimiser steps; one host synchronisation per call, to check the losses (one per
-        stretch between the dynamic-experts rule's checks, where it is on)."""
+    def step(self, n: int = 1, stop: Callable[[], bool] | None = None) -> StepReport:
+        """Advance up to n optimiser steps, fewer if `stop()` turns true between two (a Pause acts after
+        the step in progress); one host synchronisation per call, to check the losses (one per stretch
+        between the dynamic-experts rule's checks, where it is on)."""
         if not (self.is_moe and self.cfg.train.resizes_experts):
-            return self._advance(n)
+            return self._advance(n, stop)
         report = StepReport(self.step_count, float("nan"), self.diverged)
         every = self.cfg.train.grow_every
         while n > 0 and not self.diverged:
             chunk = min(n, every - self.step_count % every)
-            report, n = self._advance(chunk), n - chunk
+            before = self.step_count
+            report, n = self._advance(chunk, stop), n - chunk
+            if self.step_count - before < chunk and not self.diverged:  # stopped
+                n = 0
             if not self.diverged and self.step_count % every == 0:
                 probe = probe_points(self.model, self._probe_x, self._probe_y, self.classification)
                 self.events += [(self.step_count, text) for text in dynamic.apply_rule(self, load_share(probe.load_E))]
@@ -195,12 +200,15 @@ class Trainer:
         self.events.append((self.step_count, text))
         return text
 
-    def _advance(self, n: int) -> StepReport:
+    def _advance(self, n: int, stop: Callable[[], bool] | None = None) -> StepReport:
         if self.diverged or n <= 0:
             return StepReport(self.step_count, float("nan"), self.diverged)
         started = time.perf_counter()
         saved = (copy_state(self.model.state_dict()), copy_state(self.optimizer.state_dict()))
-        losses_n = torch.stack([self._one_step(self.step_count + i) for i in range(n)])
+        losses = []
+        while len(losses) < n and not (losses and stop is not None and stop()):
+            losses.append(self._one_step(self.step_count + len(losses)))
+        losses_n, n = torch.stack(losses), len(losses)
         # the last step's update is in no loss yet: an exploding gradient shows in the weights
         finite = torch.cat([torch.isfinite(losses_n), finite_weights(self.model).view(1)])
         self.seconds += time.perf_counter() - started

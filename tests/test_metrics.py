@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.metrics import normalized_mutual_info_score
 
 from moe_core import metrics as m
 from moe_core.metrics import Metrics, measure
@@ -55,18 +56,29 @@ def test_contingency_purity_and_nmi_on_a_hand_made_table():
     assert m.dispatch_entropy(table) == pytest.approx(0.5 * math.log(2))
     h_c, h_e = math.log(4), 1.5 * math.log(2)
     mutual = h_c - 0.5 * math.log(2)
-    assert m.cluster_nmi(expert, cluster) == pytest.approx(mutual / math.sqrt(h_c * h_e))
+    assert m.cluster_nmi(table) == pytest.approx(mutual / math.sqrt(h_c * h_e))
 
 
 def test_perfect_specialisation_and_none():
     cluster = np.repeat(np.arange(4), 5)
     table = m.contingency(cluster, cluster, 4, 4)
     assert m.purity(table) == 1.0 and m.dispatch_entropy(table) == 0.0
-    assert m.cluster_nmi(cluster, cluster) == pytest.approx(1.0)
+    assert m.cluster_nmi(table) == pytest.approx(1.0)
     one_expert = np.zeros(20, dtype=int)
     table = m.contingency(one_expert, cluster, 4, 4)
     assert m.dispatch_entropy(table) == pytest.approx(math.log(4))
-    assert m.cluster_nmi(one_expert, cluster) == pytest.approx(0.0)
+    assert m.cluster_nmi(table) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_nmi_from_the_table_is_scikit_learns_from_the_labels(seed):
+    rng = np.random.default_rng(seed)
+    n, n_experts, n_clusters = int(rng.integers(1, 60)), int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    expert = rng.integers(0, n_experts, n) if seed % 4 else np.zeros(n, dtype=int)  # some with one expert
+    cluster = rng.integers(0, n_clusters, n) if seed % 5 else np.zeros(n, dtype=int)  # some with one cluster
+    table = m.contingency(expert, cluster, n_experts, n_clusters)
+    wanted = normalized_mutual_info_score(cluster, expert, average_method="geometric")
+    assert m.cluster_nmi(table) == pytest.approx(wanted, abs=1e-12)
 
 
 def test_more_experts_than_clusters_can_be_dead_yet_perfectly_specialised():

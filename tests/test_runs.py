@@ -235,11 +235,11 @@ def test_an_error_while_training_stops_that_run_with_a_sentence_and_the_worker_l
     run = Run(1, Trainer(RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100})), None)
     real_step, calls = run.trainer.step, []
 
-    def failing_once(n):  # a fault injected into the real trainer: the first chunk raises
+    def failing_once(n, stop=None):  # a fault injected into the real trainer: the first chunk raises
         calls.append(n)
         if len(calls) == 1:
             raise RuntimeError("out of\nmemory")
-        return real_step(n)
+        return real_step(n, stop)
 
     run.trainer.step = failing_once
     worker = Worker()
@@ -269,4 +269,18 @@ def test_past_the_servers_limit_a_new_run_is_refused_with_a_sentence_and_nothing
         second.sync(cfg.replace(**{"model.n_experts": 8}), False, worker)  # a new model: a new run, refused
     assert len(second.runs) == 1 and second.active.cfg.model.n_experts == 4
     assert first.sync(cfg.replace(**{"model.n_experts": 8}), False, worker) is None  # an untrained run is replaced
+    worker.stop()
+
+
+def test_pause_stops_a_chunk_after_the_step_in_progress_not_at_its_end():
+    run = Run(1, Trainer(RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100})), None)
+    worker = Worker()
+    worker._chunk = 10**6  # a chunk that would take many minutes to finish
+    worker.play(run)
+    time.sleep(0.5)
+    pausing = threading.Thread(target=worker.pause)
+    pausing.start()
+    pausing.join(timeout=30)
+    assert not pausing.is_alive(), "Pause waited for the whole chunk"
+    assert 1 <= run.trainer.step_count < 10**6 and not worker.playing
     worker.stop()

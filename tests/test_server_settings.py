@@ -18,3 +18,7 @@ def test_streamlits_protections_stay_on():
     assert server["enableXsrfProtection"] is True
     assert server.get("enableCORS", True) is True  # not turned off
     assert CONFIG["browser"]["gatherUsageStats"] is False  # the product makes no calls out
+
+
+def test_the_source_watcher_is_off_so_that_script_runs_leave_the_event_loop_alone():
+    assert CONFIG["server"]["fileWatcherType"] == "none" and CONFIG["server"]["runOnSave"] is False

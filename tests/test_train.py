@@ -310,3 +310,14 @@ def test_a_long_run_keeps_a_bounded_history_thinned_from_its_oldest_end(monkeypa
     steps = [m.step for m in trainer.history]
     assert len(steps) <= 40 and steps == sorted(steps) and steps[0] == 1 and steps[-1] == 200
     assert steps[-20:] == list(range(181, 201))  # the latest snapshots are all kept
+
+
+@pytest.mark.parametrize("changes", [{}, {"train.split_above": 1.5, "train.grow_every": 2}])
+def test_a_stop_asked_between_steps_ends_the_call_after_the_step_in_progress(changes):
+    stopped, whole, one = (Trainer(RunConfig.from_flat(changes)) for _ in range(3))
+    stopped.step(50, stop=lambda: True)
+    whole.step(50, stop=lambda: False)
+    one.step(1)
+    assert (stopped.step_count, whole.step_count) == (1, 50)
+    pairs = zip(stopped.model.state_dict().values(), one.model.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)

@@ -61,7 +61,10 @@ def live_map(spec: dict, key: str, on_click: Callable[[dict], None]) -> None:
     """The routing map (spec from figures.routing_map.routing_map); `on_click` gets {x, y, index} of a click."""
 
     def clicked() -> None:
-        event = st.session_state[key].get("click")
+        # A click that lands as the map is replaced (a new run, an upload) finds no state for it: it
+        # is dropped, as a click on a page being redrawn is.
+        state = st.session_state.get(key)
+        event = state.get("click") if state is not None else None
         if event:
             on_click(event)
 

@@ -1,0 +1,133 @@
+"""What every session of a load run does, and what the run found, whichever client drove it (browser
+pages or protocol sockets): per-session counts and Pause clicks, the server's memory and page response
+over time, and the summary that the load test asserts on and the benchmark prints."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devtools.browser import ROOT, Server
+
+# Uploaded in turn: a different file each time, since the same one again would change nothing.
+SAMPLES = [ROOT / "moe_core" / "sample_data" / name for name in ("regression.csv", "clusters.csv")]
+
+
+def experts_of(index: int) -> int:
+    """Session `index`'s own expert count: its run names show it, so a run seen elsewhere is caught."""
+    return 2 + index % 7
+
+
+def start_query(index: int) -> str:
+    return f"model.n_experts={experts_of(index)}&train.seed={index}"
+
+
+@dataclass
+class SessionReport:
+    session: int
+    experts: int
+    cycles: int = 0
+    steps: int = 0
+    pause_clicks: list[tuple[float, int]] = field(default_factory=list)  # (wall time of the click, step shown)
+    shown_latency: list[float] = field(default_factory=list)  # seconds from a Pause click to Play offered again
+    own_runs_only: bool = True
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadReport:
+    sessions: list[SessionReport]
+    seconds: float
+    memory_mb: list[tuple[float, float]]  # (seconds since start, server RSS in MB)
+    page_seconds: list[float]  # how long the server took to serve the app's page, sampled every second
+    pause_latency: list[float]  # seconds from a Pause click to the server's pause
+    trainer_threads_after_close: int
+    app_errors: int = 0  # exceptions the app's scripts raised, from the server's log
+
+    @property
+    def errors(self) -> list[str]:
+        return [error for s in self.sessions for error in s.errors]
+
+    def summary(self) -> dict:
+        rss = [mb for _, mb in self.memory_mb]
+        steps = [s.steps / self.seconds for s in self.sessions]
+        shown = [t for s in self.sessions for t in s.shown_latency]
+        return {
+            "sessions": len(self.sessions),
+            "seconds": round(self.seconds, 1),
+            "cycles": sum(s.cycles for s in self.sessions),
+            "steps_per_second_per_session": round(statistics.mean(steps), 1) if steps else 0.0,
+            "steps_per_second_least_and_most": [round(min(steps), 1), round(max(steps), 1)] if steps else None,
+            "fairness_jain": round(jain(steps), 3) if steps else None,
+            "pauses": len(self.pause_latency),
+            "pause_latency_median_s": _median(self.pause_latency),
+            "pause_latency_max_s": _max(self.pause_latency),
+            "pause_shown_median_s": _median(shown),
+            "pause_shown_max_s": _max(shown),
+            "page_median_s": _median(self.page_seconds),
+            "page_max_s": _max(self.page_seconds),
+            "memory_start_mb": round(rss[0], 1) if rss else None,
+            "memory_max_mb": round(max(rss), 1) if rss else None,
+            "memory_end_mb": round(rss[-1], 1) if rss else None,
+            "errors": len(self.errors),
+            "app_errors": self.app_errors,
+            "isolated": all(s.own_runs_only for s in self.sessions),
+            "trainer_threads_after_close": self.trainer_threads_after_close,
+        }
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+def _max(values: list[float]) -> float | None:
+    return round(max(values), 3) if values else None
+
+
+def jain(shares: list[float]) -> float:
+    """Jain's fairness index of per-session throughputs: 1 when all are equal, 1/n when one takes all."""
+    total = sum(shares)
+    squares = sum(x * x for x in shares)
+    return total * total / (len(shares) * squares) if squares else 1.0
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def trainer_threads(pid: int) -> int:
+    """The server's training threads (named moe-explorer-trainer; Linux shows 15 characters)."""
+    tasks = Path(f"/proc/{pid}/task")
+    return sum(1 for t in tasks.iterdir() if (t / "comm").read_text().strip().startswith("moe-explorer-tr"))
+
+
+def app_errors(server: Server) -> int:
+    """Exceptions raised by the app's scripts (Streamlit logs each as "Uncaught app execution")."""
+    server.log.seek(0)
+    return sum(1 for line in server.log if "Uncaught app exec" in line)
+
+
+def pause_latencies(server: Server, reports: list[SessionReport]) -> list[float]:
+    """Seconds from each Pause click to the server's pause of that run (matched by the step it stopped at)."""
+    logged = _logged_pauses(server)
+    latencies = []
+    for report in reports:
+        for clicked, step in report.pause_clicks:
+            after = [at for at, at_step in logged if at_step == step and at >= clicked - 0.05]
+            if after:
+                latencies.append(max(0.0, min(after) - clicked))
+    return latencies
+
+
+def _logged_pauses(server: Server) -> list[tuple[float, int]]:
+    server.log.seek(0)
+    found = []
+    for line in server.log:
+        if " paused at " in line:
+            at, step = line.split(" paused at ")[1].split(", step ")
+            found.append((float(at), int(step.split()[0])))
+    return found

@@ -1,0 +1,111 @@
+"""Load sessions as protocol sockets (devtools/streamlit_client.py): the same cycle as the browser
+pages, without a browser, so that thirty of them measure the server rather than thirty Chromiums.
+Each session opens the app with its own expert count, presses Play, then in turn starts a new seed,
+changes the learning rate while training, uploads a CSV, or clicks the map, and pauses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from devtools.load_report import SAMPLES, SessionReport, experts_of, start_query
+from devtools.streamlit_client import AppSession
+
+LEARNING_RATE = "Learning rate"
+MAP = "moe_live_map"
+
+
+async def session(url: str, index: int, seconds: float, watch: float = 1.0) -> SessionReport:
+    experts = experts_of(index)
+    report = SessionReport(index, experts)
+    app = AppSession(url, start_query(index))
+    try:
+        await app.open()
+        await app.wait_for(lambda: app.button("Play"), 180, "the Play button")
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            await _cycle(app, report, watch)
+            report.cycles += 1
+        run_names = _run_names(app)
+        report.own_runs_only = bool(run_names) and all(f"{experts} experts" in name for name in run_names)
+        if app.exceptions():
+            report.errors.append(f"session {index}: an exception box on the page")
+    except Exception as err:  # the report says what went wrong; the load goes on for the other sessions
+        shown = " | ".join(e.alert.body for e in app.elements.values() if e.WhichOneof("type") == "alert")
+        detail = " ".join(f"{err} (the page says: {shown or 'nothing'})".split())[:400]
+        report.errors.append(f"session {index}: {type(err).__name__}: {detail}")
+    finally:
+        await app.close()
+    return report
+
+
+async def _cycle(app: AppSession, report: SessionReport, watch: float) -> None:
+    """Play; a new seed, a new learning rate, an upload or a map click (in turn); watch it train for
+    `watch` seconds; pause."""
+    if app.button("Pause"):  # still playing: the last Pause has not shown yet
+        await _pause(app, report)
+    start = max(app.step(), 0)  # a run still at step 0 would be replaced by a new seed, not kept
+    await app.click("Play")
+    await app.wait_for(lambda: app.step() > start, 90, "training to start")
+    action = report.cycles % 4
+    if action == 0:  # a new run, the newest in the list
+        shown = _run_names(app)
+        await app.click("New seed")
+        await app.wait_for(lambda: _run_names(app)[:1] != shown[:1], 90, "the new seed's run")
+    elif action == 1:  # a live setting: the same run trains on
+        await app.set_slider(LEARNING_RATE, report.cycles // 4 % 5)
+    elif action == 2:
+        sample = SAMPLES[report.cycles // 4 % len(SAMPLES)]
+        await app.upload("CSV file", sample)
+        await app.wait_for(lambda: any(f"Loaded {sample.name}" in t for t in app.texts()), 90, "the upload")
+    else:
+        spec = await app.wait_for(lambda: _map_data(app), 30, "the map")
+        x, y = spec["points"]["x"][0], spec["points"]["y"][0]
+        await app.component_event(MAP, "click", {"x": x, "y": y, "index": spec["points"]["index"][0]})
+        await app.wait_for(lambda: any("Inspect a point" in t for t in app.texts()), 30, "the inspector")
+    if app.button("Play"):  # a new file starts a new run, waiting for Play
+        report.steps += max(0, app.step() - start)
+        start = app.step()
+        await app.click("Play")
+        await app.wait_for(lambda: app.step() > start, 90, "the new run to train")
+    await asyncio.sleep(watch)
+    report.steps += max(0, await _pause(app, report) - start)
+
+
+def _run_names(app: AppSession) -> list[str]:
+    """The runs the page keeps, newest first."""
+    return next((list(s.options) for s in app.widgets("selectbox") if s.label == "Run"), [])
+
+
+def _map_data(app: AppSession) -> dict | None:
+    component = next((c for c in app.widgets("bidi_component") if c.component_name.endswith(MAP)), None)
+    return json.loads(component.json) if component is not None and component.json else None
+
+
+async def _pause(app: AppSession, report: SessionReport) -> int:
+    """Press Pause and wait until Play is offered again; the click's time and the step the page settles
+    at go into the report. Returns that step."""
+    clicked = time.time()
+    await app.click("Pause")
+    await app.wait_for(lambda: app.button("Play"), 30, "Play after Pause")
+    report.shown_latency.append(time.time() - clicked)
+    step = await _settled_step(app)
+    report.pause_clicks.append((clicked, step))
+    return step
+
+
+async def _settled_step(app: AppSession, quiet: float = 1.0, timeout: float = 30) -> int:
+    """The step the page shows once it has not changed for `quiet` seconds."""
+    deadline, last, since = time.monotonic() + timeout, app.step(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        await asyncio.sleep(0.1)
+        if (now := app.step()) != last:
+            last, since = now, time.monotonic()
+    return last
+
+
+async def run_sockets(url: str, sessions: int, seconds: float, watch: float = 1.0) -> list[SessionReport]:
+    """`sessions` sockets at once, each cycling for about `seconds`, then closed."""
+    return list(await asyncio.gather(*(session(url, i, seconds, watch) for i in range(sessions))))
