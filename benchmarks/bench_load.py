@@ -1,8 +1,13 @@
-"""A class on one server: N browser sessions at once (default 30) for a few minutes, each playing,
-changing a setting, uploading a CSV, clicking the map and pausing in turn (devtools/load.py). Prints
-the sessions held, steps/s per session, Pause latency, errors, and the server's memory over time.
+"""A class on one server: N sessions at once (default 30) for a few minutes, each playing, starting a
+new seed, changing the learning rate, uploading a CSV, clicking the map and pausing in turn
+(devtools/load.py). Prints the sessions held, steps/s per session and how evenly they share, Pause
+latency (to the server's pause, and until the page offers Play again), how long the server takes to
+serve the page, errors, and the server's memory over time.
 
-    python benchmarks/bench_load.py [--sessions 30] [--seconds 300] [--json]
+    python benchmarks/bench_load.py [--sessions 30] [--seconds 300] [--clients sockets|pages] [--watch 1] [--json]
+
+Sockets speak Streamlit's protocol without a browser, so the numbers are the server's; pages are real
+Chromium pages, which on a small machine compete with the server for its cores.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=300, help="how long each session keeps cycling")
+    parser.add_argument("--clients", choices=load.CLIENTS, default="sockets")
+    parser.add_argument("--watch", type=float, default=1.0, help="seconds each cycle watches training before Pause")
     parser.add_argument("--json", action="store_true", help="end with one JSON line: the summary")
     args = parser.parse_args()
     with streamlit_server(timeout=120) as server:
-        report = load.run(server, args.sessions, args.seconds)
+        report = load.run(server, args.sessions, args.seconds, args.clients, args.watch)
     summary = report.summary()
     for key, value in summary.items():
         print(f"{key:<32} {value}")

@@ -34,9 +34,10 @@ while True:
 """
 
 
-async def _sample_memory(server: Server, started: float, memory: list, stop: asyncio.Event) -> None:
+async def _sample_server(server: Server, started: float, memory: list, threads: list, stop: asyncio.Event) -> None:
     while not stop.is_set():
         memory.append((time.monotonic() - started, rss_mb(server.pid)))
+        threads.append(trainer_threads(server.pid))
         await asyncio.sleep(1.0)
 
 
@@ -54,10 +55,11 @@ async def run_load(
 
         drive = run_sockets(server.url, sessions, seconds, watch)
     memory: list[tuple[float, float]] = []
+    threads: list[int] = []
     stop = asyncio.Event()
     started = time.monotonic()
     clock = subprocess.Popen([sys.executable, "-c", PAGE_CLOCK, f"{server.url}/"], stdout=subprocess.PIPE, text=True)
-    sampler = asyncio.create_task(_sample_memory(server, started, memory, stop))
+    sampler = asyncio.create_task(_sample_server(server, started, memory, threads, stop))
     reports = await drive
     elapsed = time.monotonic() - started
     clock.terminate()
@@ -66,7 +68,9 @@ async def run_load(
     stop.set()
     await sampler
     latencies = pause_latencies(server, reports)
-    return LoadReport(reports, elapsed, memory, page, latencies, trainer_threads(server.pid), app_errors(server))
+    return LoadReport(
+        reports, elapsed, memory, page, latencies, max(threads), trainer_threads(server.pid), app_errors(server)
+    )
 
 
 def run(server: Server, sessions: int, seconds: float, clients: str = "sockets", watch: float = 1.0) -> LoadReport:

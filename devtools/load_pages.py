@@ -19,12 +19,13 @@ CLICK_CLOCK_JS = """() => { window.moeClickedAt = null; document.addEventListene
   () => { window.moeClickedAt = Date.now() / 1000; }, {capture: true, once: true}); }"""
 RUN_NAMES_JS = """() => [...document.querySelectorAll('[data-testid="stSidebar"] [data-baseweb="select"]')]
   .map(e => e.innerText).filter(t => t.startsWith('Run '))"""
-# null while the map is being redrawn (after an upload its element is replaced).
-POINT_JS = """() => {
+# Where the map draws its data point i, in page pixels, with the point's index: [x, y, index]; null
+# while the map is being redrawn (after an upload its element is replaced).
+POINT_JS = """(i) => {
   const root = document.querySelector('.moe-map'); const map = root && root.parentElement.__moeMap;
   if (!map || !map.data || !map.data.points) return null;
-  const rect = map.canvas.getBoundingClientRect(); const p = map.data.points;
-  const [x, y] = map.toPixel(map.plotBox(), p.x[0], p.y[0]); return [rect.left + x, rect.top + y];
+  const rect = map.canvas.getBoundingClientRect(); const p = map.data.points, k = i % p.x.length;
+  const [x, y] = map.toPixel(map.plotBox(), p.x[k], p.y[k]); return [rect.left + x, rect.top + y, p.index[k]];
 }"""
 
 
@@ -99,9 +100,10 @@ async def _cycle(page: Page, report: SessionReport, watch: float) -> None:
         await uploader.set_input_files(str(sample))
         await page.get_by_text(f"Loaded {sample.name}").wait_for(timeout=90_000)
     else:
-        x, y = await (await page.wait_for_function(POINT_JS, timeout=30_000)).json_value()
+        point = await page.wait_for_function(POINT_JS, arg=report.cycles // 3, timeout=30_000)
+        x, y, index = await point.json_value()  # a different point each time: the inspector must change
         await page.mouse.click(x, y)
-        await page.get_by_text("Inspect a point").first.wait_for(timeout=30_000)
+        await page.get_by_text(f"Point #{index}").first.wait_for(timeout=30_000)
     if await play.is_enabled():  # a new seed or a new file starts a new run, waiting for Play
         before = await _steps(page)
         await play.click()

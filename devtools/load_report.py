@@ -42,6 +42,7 @@ class LoadReport:
     memory_mb: list[tuple[float, float]]  # (seconds since start, server RSS in MB)
     page_seconds: list[float]  # how long the server took to serve the app's page, sampled every second
     pause_latency: list[float]  # seconds from a Pause click to the server's pause
+    trainer_threads_most: int  # training threads alive at once during the load (one or two per open session)
     trainer_threads_after_close: int
     app_errors: int = 0  # exceptions the app's scripts raised, from the server's log
 
@@ -62,10 +63,12 @@ class LoadReport:
             "fairness_jain": round(jain(steps), 3) if steps else None,
             "pauses": len(self.pause_latency),
             "pause_latency_median_s": _median(self.pause_latency),
+            "pause_latency_p95_s": _quantile(self.pause_latency, 0.95),
             "pause_latency_max_s": _max(self.pause_latency),
             "pause_shown_median_s": _median(shown),
             "pause_shown_max_s": _max(shown),
             "page_median_s": _median(self.page_seconds),
+            "page_p95_s": _quantile(self.page_seconds, 0.95),
             "page_max_s": _max(self.page_seconds),
             "memory_start_mb": round(rss[0], 1) if rss else None,
             "memory_max_mb": round(max(rss), 1) if rss else None,
@@ -73,12 +76,19 @@ class LoadReport:
             "errors": len(self.errors),
             "app_errors": self.app_errors,
             "isolated": all(s.own_runs_only for s in self.sessions),
+            "trainer_threads_most": self.trainer_threads_most,
             "trainer_threads_after_close": self.trainer_threads_after_close,
         }
 
 
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if len(values) < 2:
+        return _max(values)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1], 3)
 
 
 def _max(values: list[float]) -> float | None:
@@ -100,7 +110,8 @@ def rss_mb(pid: int) -> float:
 
 
 def trainer_threads(pid: int) -> int:
-    """The server's training threads (named moe-explorer-trainer; Linux shows 15 characters)."""
+    """The server's training threads (named moe-explorer-trainer; Linux shows 15 characters), with the
+    helper thread torch starts from each, which takes its name."""
     tasks = Path(f"/proc/{pid}/task")
     return sum(1 for t in tasks.iterdir() if (t / "comm").read_text().strip().startswith("moe-explorer-tr"))
 

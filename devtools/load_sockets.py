@@ -28,8 +28,8 @@ async def session(url: str, index: int, seconds: float, watch: float = 1.0) -> S
         while time.monotonic() < end:
             await _cycle(app, report, watch)
             report.cycles += 1
-        run_names = _run_names(app)
-        report.own_runs_only = bool(run_names) and all(f"{experts} experts" in name for name in run_names)
+        names = run_names(app)
+        report.own_runs_only = bool(names) and all(f"{experts} experts" in name for name in names)
         if app.exceptions():
             report.errors.append(f"session {index}: an exception box on the page")
     except Exception as err:  # the report says what went wrong; the load goes on for the other sessions
@@ -51,9 +51,9 @@ async def _cycle(app: AppSession, report: SessionReport, watch: float) -> None:
     await app.wait_for(lambda: app.step() > start, 90, "training to start")
     action = report.cycles % 4
     if action == 0:  # a new run, the newest in the list
-        shown = _run_names(app)
+        shown = run_names(app)
         await app.click("New seed")
-        await app.wait_for(lambda: _run_names(app)[:1] != shown[:1], 90, "the new seed's run")
+        await app.wait_for(lambda: run_names(app)[:1] != shown[:1], 90, "the new seed's run")
     elif action == 1:  # a live setting: the same run trains on
         await app.set_slider(LEARNING_RATE, report.cycles // 4 % 5)
     elif action == 2:
@@ -61,10 +61,11 @@ async def _cycle(app: AppSession, report: SessionReport, watch: float) -> None:
         await app.upload("CSV file", sample)
         await app.wait_for(lambda: any(f"Loaded {sample.name}" in t for t in app.texts()), 90, "the upload")
     else:
-        spec = await app.wait_for(lambda: _map_data(app), 30, "the map")
-        x, y = spec["points"]["x"][0], spec["points"]["y"][0]
-        await app.component_event(MAP, "click", {"x": x, "y": y, "index": spec["points"]["index"][0]})
-        await app.wait_for(lambda: any("Inspect a point" in t for t in app.texts()), 30, "the inspector")
+        points = (await app.wait_for(lambda: map_data(app), 30, "the map"))["points"]
+        k = report.cycles // 4 % len(points["x"])  # a different point each time: the inspector must change
+        index = points["index"][k]
+        await app.component_event(MAP, "click", {"x": points["x"][k], "y": points["y"][k], "index": index})
+        await app.wait_for(lambda: any(f"Point #{index}" in t for t in app.texts()), 30, "the inspector")
     if app.button("Play"):  # a new file starts a new run, waiting for Play
         report.steps += max(0, app.step() - start)
         start = app.step()
@@ -74,12 +75,13 @@ async def _cycle(app: AppSession, report: SessionReport, watch: float) -> None:
     report.steps += max(0, await _pause(app, report) - start)
 
 
-def _run_names(app: AppSession) -> list[str]:
+def run_names(app: AppSession) -> list[str]:
     """The runs the page keeps, newest first."""
     return next((list(s.options) for s in app.widgets("selectbox") if s.label == "Run"), [])
 
 
-def _map_data(app: AppSession) -> dict | None:
+def map_data(app: AppSession) -> dict | None:
+    """What the live map was last given (its points, grid and legend), or None before it is drawn."""
     component = next((c for c in app.widgets("bidi_component") if c.component_name.endswith(MAP)), None)
     return json.loads(component.json) if component is not None and component.json else None
 

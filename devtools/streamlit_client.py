@@ -217,12 +217,18 @@ class AppSession:
         self.values[slider.id] = state
         await self._act()
 
-    async def component_event(self, name: str, event: str, payload: dict) -> None:
-        """Send an event of the bidirectional component named `name`, as its setTriggerValue does."""
+    async def component_event(
+        self, name: str, event: str, payload: dict, in_fragment: bool = True, with_state: bool = True
+    ) -> None:
+        """Send an event of the bidirectional component named `name`, as its setTriggerValue does: in a
+        rerun of the fragment that drew it (`in_fragment` False: a full run), with a value for the
+        component's state widget (`with_state` False: none, and Streamlit then holds no state for the
+        component when the event's callback reads it)."""
         component = next(c for c in self.widgets("bidi_component") if c.component_name.endswith(name))
         trigger = WidgetState(id=EVENTS_ID.format(component.id))
         trigger.json_trigger_value = json.dumps([{"event": event, "value": payload}])
-        await self._act(trigger, fragment_id=self.fragment_of.get(component.id, ""))
+        state = [WidgetState(id=component.id, json_value="{}")] if with_state else []
+        await self._act(trigger, *state, fragment_id=self.fragment_of.get(component.id, "") if in_fragment else "")
 
     async def upload(self, label: str, path: Path) -> None:
         """Give the file uploader with this label one file, as a browser does."""

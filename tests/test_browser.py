@@ -115,6 +115,17 @@ def test_clicking_a_point_while_playing_inspects_it_within_half_a_second(page):
     assert exception_boxes(page) == 0
 
 
+def test_clicking_a_point_while_paused_inspects_it(page):
+    play(page)
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").and_(page.locator(":enabled")).wait_for(timeout=30_000)
+    x, y, index = page.evaluate(POINT_JS, 5)
+    page.mouse.click(x, y)
+    page.get_by_text(f"Point #{index}:").wait_for(timeout=10_000)
+    page.get_by_text(f"Gate scores for point #{index}").wait_for(timeout=10_000)
+    assert exception_boxes(page) == 0
+
+
 def test_paused_the_timeline_redraws_the_map_at_a_past_step_until_back_to_live(page):
     play(page, past=500)
     page.get_by_role("button", name="Pause").click()

@@ -1,11 +1,19 @@
 """A catalogue of bad input, each case through the core and through the CLI: the core raises the
-product's error naming the problem, and the CLI exits with 2 after one `error:` line, no traceback."""
+product's error naming the problem, and the CLI exits with 2 after one `error:` line, no traceback.
+Uploads and links go through the app as well, on a real server over Streamlit's protocol
+(devtools/streamlit_client.py): one sentence on the page, no exception, and the session keeps its runs."""
 
+import asyncio
 import json
+import urllib.error
 
 import pytest
 
+from devtools.browser import streamlit_server
 from devtools.cli import run_main
+from devtools.load_report import app_errors
+from devtools.load_sockets import run_names
+from devtools.streamlit_client import AppSession
 from moe_core.config import ConfigError
 from moe_core.datasets.csv_file import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, read_csv
 
@@ -87,3 +95,76 @@ def _one_error_line(code: int, err: str, words: str) -> None:
     assert code == 2, err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     assert words in err, err
+
+
+async def _upload_each(url: str, folder) -> dict[str, str]:
+    """Each bad CSV uploaded in turn into one session that has trained a run; what the page said of each."""
+    app = AppSession(url)
+    said = {}
+    await app.open()
+    try:
+        await app.wait_for(lambda: app.button("Play"), 180, "the Play button")
+        await app.click("Play")
+        await app.wait_for(lambda: app.step() > 0, 90, "training")
+        await app.click("Pause")
+        runs = run_names(app)
+        for number, (case, (raw, _)) in enumerate(CSV_CASES.items()):
+            path = folder / f"case-{number}.csv"
+            path.write_bytes(raw)
+            try:
+                await app.upload("CSV file", path)
+            except urllib.error.URLError:  # the server's upload limit: a 413, or the connection closed mid-send
+                said[case] = "refused by the server"
+                continue
+            texts = await app.wait_for(lambda name=path.name: [t for t in app.texts() if name in t], 30, case)
+            said[case] = texts[0]
+            assert app.exceptions() == 0, case
+            assert run_names(app) == runs, f"{case} changed the runs"
+        await app.click("Play")  # the session trains on
+        await app.wait_for(lambda: app.step() > 0 and app.button("Pause"), 90, "training after the bad files")
+        return said
+    finally:
+        await app.close()
+
+
+def test_each_bad_csv_uploaded_to_the_app_gets_one_sentence_and_the_session_keeps_its_runs(tmp_path):
+    with streamlit_server() as server:
+        said = asyncio.run(_upload_each(server.url, tmp_path))
+        assert app_errors(server) == 0
+    assert said.pop("too many bytes") == "refused by the server"  # maxUploadSize is the reader's own limit
+    for case, text in said.items():
+        assert CSV_CASES[case][1] in text and "Traceback" not in text, (case, text)
+        assert text.count(". ") <= 3, text  # a sentence or two, not a dump
+
+
+LINK_CASES = {
+    "a wrong type": ("model.n_experts=four", "model.n_experts 'four'"),
+    "an unknown key": ("model.experts=4", "'model.experts'"),
+    "absurd sizes": ("data.n_train=1000000000", "data.n_train '1000000000'"),
+    "a million experts": ("model.n_experts=1000000", "model.n_experts '1000000'"),
+    "an unknown name": ("model.router=gshard", "model.router 'gshard'"),
+    "syntax junk": ("%ZZ=%%&=&&model.top_k", "could not be used"),
+}
+
+
+async def _open_each(url: str) -> dict[str, tuple[str, list[str], int]]:
+    said = {}
+    for case, (query, _) in LINK_CASES.items():
+        app = AppSession(url, query)
+        await app.open()
+        try:
+            await app.wait_for(lambda app=app: app.button("Play"), 180, "the Play button")
+            notice = next((t for t in app.texts() if "could not be used" in t), "")
+            said[case] = (notice, run_names(app), app.exceptions())
+        finally:
+            await app.close()
+    return said
+
+
+def test_each_bad_link_opens_the_app_with_defaults_and_one_sentence_on_what_was_wrong():
+    with streamlit_server() as server:
+        said = asyncio.run(_open_each(server.url))
+        assert app_errors(server) == 0
+    for case, (notice, runs, exceptions) in said.items():
+        assert LINK_CASES[case][1] in notice and notice.endswith("keep their defaults."), (case, notice)
+        assert exceptions == 0 and len(runs) == 1 and "4 experts" in runs[0], (case, runs)

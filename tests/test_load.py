@@ -1,34 +1,43 @@
-"""A class at once, scaled down: three browser sessions on one server, each playing, changing a setting,
-uploading a CSV, clicking the map and pausing for half a minute (devtools/load.py). Every session keeps
-working, none sees another's runs, Pause acts within a second (see the bound below), memory stays
-bounded, and closed sessions leave no training thread behind. benchmarks/bench_load.py runs the same
-with 30 sessions."""
+"""A class at once, scaled down (devtools/load.py): sessions on one server, each playing, starting a new
+seed, changing the learning rate, uploading a CSV, clicking the map and pausing, over and over. Ten
+protocol sockets measure the server itself (browsers would compete with it for this machine's two
+cores); three browser pages show that real pages hold the same. Every session keeps working, none
+sees another's runs, Pause acts within a second, the page stays quick, memory stays bounded, and
+closed sessions leave no training thread behind. benchmarks/bench_load.py runs the same with 30
+sessions for 5 minutes."""
 
 import json
-import statistics
 
 from devtools import load
 from devtools.browser import ROOT, streamlit_server
 
-SESSIONS, SECONDS = 3, 30
 
-
-def test_three_sessions_at_once_keep_working_apart_and_pause_within_a_second():
+def _checked(name: str, sessions: int, seconds: float, clients: str) -> dict:
     with streamlit_server() as server:
-        report = load.run(server, SESSIONS, SECONDS)
+        report = load.run(server, sessions, seconds, clients)
     summary = report.summary()
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    (ROOT / "test-artifacts" / "load.json").write_text(json.dumps(summary, indent=1))
-    assert not report.errors, report.errors
+    (ROOT / "test-artifacts" / f"{name}.json").write_text(json.dumps(summary, indent=1))
+    assert not report.errors and report.app_errors == 0, (report.errors, summary)
     assert all(s.cycles >= 2 and s.steps > 0 for s in report.sessions), summary
     assert summary["isolated"], "a session saw another session's runs"
+    # A click is matched to the server's pause by the step the page then shows; one whose step the
+    # log lacks (the page settled on a snapshot of the step before) is left out, at most one.
     clicks = sum(len(s.pause_clicks) for s in report.sessions)
-    # Issue 16 asks for every Pause within a second. Alone, three sessions meet it (max 0.47-0.57 s);
-    # inside the suite, beside the other tests' idle server and browser, the slowest took up to 1.02 s on
-    # this 2-core machine, so the test holds the median to the bar and the slowest to twice it.
-    # A click is matched to the server's pause by the step the page then shows; one in a dozen found
-    # no log line of that step in a suite run (its pause latencies were all under 0.5 s).
-    assert len(report.pause_latency) >= clicks - 1 and statistics.median(report.pause_latency) < 1.0, summary
-    assert max(report.pause_latency) < 2.0, summary
+    assert len(report.pause_latency) >= clicks - 1, summary
     assert summary["memory_max_mb"] < 1500, summary
-    assert summary["trainer_threads_after_close"] == 0, summary
+    # Each session's training thread (torch adds a helper thread of the same name to each).
+    assert summary["trainer_threads_most"] >= sessions and summary["trainer_threads_after_close"] == 0, summary
+    return summary
+
+
+def test_ten_sessions_at_once_keep_working_apart_pause_within_a_second_and_the_page_stays_quick():
+    summary = _checked("load", 10, 30, "sockets")
+    # Measured alone: Pause at most 0.24 s, the page at most 0.6 s (median 0.02 s).
+    assert summary["pause_latency_max_s"] < 1.0 and summary["page_p95_s"] < 1.0, summary
+    assert summary["fairness_jain"] > 0.8, summary  # 0.97 measured: no session starves
+
+
+def test_three_browser_pages_at_once_keep_working_apart():
+    summary = _checked("load-pages", 3, 20, "pages")
+    assert summary["pause_latency_max_s"] < 1.0, summary
