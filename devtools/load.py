@@ -10,8 +10,8 @@ import asyncio
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
+from devtools import streamlit_client
 from devtools.browser import Server
 from devtools.load_report import LoadReport, app_errors, pause_latencies, rss_mb, trainer_threads
 
@@ -74,7 +74,5 @@ async def run_load(
 
 
 def run(server: Server, sessions: int, seconds: float, clients: str = "sockets", watch: float = 1.0) -> LoadReport:
-    """`run_load` on a thread of its own: its event loop must not meet one already running here (the
-    synchronous Playwright of other tests keeps one on the main thread)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, run_load(server, sessions, seconds, clients, watch)).result()
+    """`run_load`, on a thread of its own (devtools.streamlit_client.run)."""
+    return streamlit_client.run(run_load(server, sessions, seconds, clients, watch))

@@ -20,7 +20,8 @@ import re
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -34,6 +35,13 @@ XSRF_COOKIE = "_streamlit_xsrf"
 # The id Streamlit gives a bidirectional component's event widget (bidi_component/main.py).
 EVENTS_ID = "$$STREAMLIT_INTERNAL_KEY_{}__events"
 STEP = re.compile(r"step ([\d,]+)")
+
+
+def run(coroutine: Coroutine):
+    """`asyncio.run(coroutine)` on a thread of its own: its event loop must not meet one already running
+    here (the synchronous Playwright of the browser tests keeps one on the main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class AppSession:

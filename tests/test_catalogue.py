@@ -3,7 +3,6 @@ product's error naming the problem, and the CLI exits with 2 after one `error:` 
 Uploads and links go through the app as well, on a real server over Streamlit's protocol
 (devtools/streamlit_client.py): one sentence on the page, no exception, and the session keeps its runs."""
 
-import asyncio
 import json
 import urllib.error
 
@@ -13,7 +12,7 @@ from devtools.browser import streamlit_server
 from devtools.cli import run_main
 from devtools.load_report import app_errors
 from devtools.load_sockets import run_names
-from devtools.streamlit_client import AppSession
+from devtools.streamlit_client import AppSession, run
 from moe_core.config import ConfigError
 from moe_core.datasets.csv_file import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, read_csv
 
@@ -129,7 +128,7 @@ async def _upload_each(url: str, folder) -> dict[str, str]:
 
 def test_each_bad_csv_uploaded_to_the_app_gets_one_sentence_and_the_session_keeps_its_runs(tmp_path):
     with streamlit_server() as server:
-        said = asyncio.run(_upload_each(server.url, tmp_path))
+        said = run(_upload_each(server.url, tmp_path))
         assert app_errors(server) == 0
     assert said.pop("too many bytes") == "refused by the server"  # maxUploadSize is the reader's own limit
     for case, text in said.items():
@@ -163,7 +162,7 @@ async def _open_each(url: str) -> dict[str, tuple[str, list[str], int]]:
 
 def test_each_bad_link_opens_the_app_with_defaults_and_one_sentence_on_what_was_wrong():
     with streamlit_server() as server:
-        said = asyncio.run(_open_each(server.url))
+        said = run(_open_each(server.url))
         assert app_errors(server) == 0
     for case, (notice, runs, exceptions) in said.items():
         assert LINK_CASES[case][1] in notice and notice.endswith("keep their defaults."), (case, notice)

@@ -3,12 +3,10 @@ a click on the routing map reaches the inspector through the map's fragment; a c
 state Streamlit no longer holds (sent in a full run, without it) is dropped, without an error.
 tests/test_browser.py clicks the map from Chromium, playing and paused."""
 
-import asyncio
-
 from devtools.browser import streamlit_server
 from devtools.load_report import app_errors
 from devtools.load_sockets import MAP, map_data
-from devtools.streamlit_client import AppSession
+from devtools.streamlit_client import AppSession, run
 
 
 async def _click_the_map(url: str) -> tuple[list[str], list[str], int]:
@@ -33,7 +31,7 @@ async def _click_the_map(url: str) -> tuple[list[str], list[str], int]:
 
 def test_a_map_click_reaches_the_inspector_and_one_without_its_state_is_dropped():
     with streamlit_server() as server:
-        dropped, inspected, exceptions = asyncio.run(_click_the_map(server.url))
+        dropped, inspected, exceptions = run(_click_the_map(server.url))
         errors = app_errors(server)
     assert errors == 0 and exceptions == 0
     assert not any("Point #" in text for text in dropped)
