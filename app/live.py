@@ -17,7 +17,8 @@ from moe_core.routers import ROUTERS
 from moe_explorer_app import components, session, view_model, widget_state
 from moe_explorer_app.figures import compute, history, inspector, routing_map, thumbnails
 from moe_explorer_app.figures.style import presentation_fonts
-from moe_explorer_app.runs import Run, Worker
+from moe_explorer_app.runs import Run
+from moe_explorer_app.worker import Worker
 
 MAP_SECONDS = 0.11  # nine a second asked, so that at least eight arrive on a busy machine
 # Each chart update costs the browser a Plotly redraw, taken from the map's repaints on a small

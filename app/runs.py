@@ -1,45 +1,37 @@
-"""A session's runs and the worker thread that trains the active one; no Streamlit in here.
+"""A session's runs; no Streamlit in here.
 
 `RunBook` keeps a session's runs (at most MAX_RUNS, the oldest goes first) and turns the sidebar's
-settings into a live change of the active run or a new run. `Worker` trains the active run (or, for
-the Compare page, several runs in turn) in short chunks on a daemon thread that never calls
-Streamlit; the page reads a run under the run's lock. Each run keeps its weights at its snapshots
-(`timeline`) for the replay.
+settings into a live change of the active run or a new run; `moe_explorer_app.worker` trains them.
+Each run keeps its weights at its snapshots (`timeline`) for the replay.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import logging
-import os
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from moe_core import weights
 from moe_core.config import RunConfig, config_changes, run_label
-from moe_core.errors import ConfigError, one_line
+from moe_core.errors import ConfigError
 from moe_core.optimizers import run_optimizer
 from moe_core.options import LIVE_KEYS
 from moe_core.train import Trainer
 from moe_explorer_app.timeline import WeightTimeline
 
-LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training pauses, for page benchmarks
+if TYPE_CHECKING:
+    from moe_explorer_app.worker import Worker
+
 MAX_RUNS = 6  # memory per session stays bounded; the oldest run goes first
 # Runs across every session of one server: a class of 30 keeping their 6 runs each is 180; beyond it a new
 # run is refused with a sentence rather than the server running out of memory (each run holds its data, its
 # history and up to 8 MB of recorded weights).
 SERVER_RUNS = 240
-# Training chunks that may run at once across all sessions of the server: one core is left to the
-# server's pages (and, on a teacher's laptop, the browser), and sessions take turns on the rest.
-TRAINING_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 SNAPSHOT_SECONDS = 0.2  # history resolution while training live
-CHUNK_SECONDS = 0.02  # the worker holds a run's lock this long at most, so pausing is immediate
 RATE_WINDOW = 2.0  # seconds of chunks the speed readout averages over
 
 
@@ -67,13 +59,13 @@ class Run:
         return f"Run {self.number}: {run_label(self.cfg)}"
 
     def advance(self, n: int, stop: Callable[[], bool] | None = None) -> None:
-        """Train n steps (the baseline as many), fewer if `stop()` turns true between two, and keep the
-        history at about five snapshots a second."""
+        """Train n steps, fewer if `stop()` turns true between two (the baseline as many as the MoE
+        kept), and keep the history at about five snapshots a second."""
         with self.lock:
             start = self.trainer.step_count
             self.trainer.step(n, stop)
-            if self.baseline is not None:
-                self.baseline.step(self.trainer.step_count - start or n)
+            if self.baseline is not None:  # as many steps as the MoE kept (none when it diverged)
+                self.baseline.step(self.trainer.step_count - start)
             now = self.clock()
             with self._rate_lock:
                 self._rate.append((now, self.trainer.step_count))
@@ -125,123 +117,6 @@ class Run:
             return 0.0
         (t0, s0), (t1, s1) = recent[0], recent[-1]
         return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
-
-
-def fault_message(run: Run, err: Exception) -> str:
-    """One sentence for an error that stopped a run's training."""
-    detail = one_line(str(err))[:160] or "no detail"
-    return (
-        f"Training stopped at step {run.trainer.step_count} on an error ({type(err).__name__}: {detail}); the run "
-        "is kept as it was: press Play to try again, or Reset."
-    )
-
-
-class Worker:
-    """A daemon thread that trains the session's active run in short chunks while playing."""
-
-    _all: ClassVar[weakref.WeakSet] = weakref.WeakSet()  # every session's worker in this server
-    _all_lock: ClassVar[threading.Lock] = threading.Lock()  # sessions start on several threads
-
-    @classmethod
-    def playing_count(cls) -> int:
-        """How many sessions of this server are training now."""
-        with cls._all_lock:
-            workers = list(cls._all)
-        return sum(1 for worker in workers if worker.playing)
-
-    def __init__(self) -> None:
-        self.runs: list[Run] = []  # trained in turn, a chunk each
-        self._playing = threading.Event()
-        self._stopped = threading.Event()
-        self._chunk = 5
-        self._thread = threading.Thread(target=self._loop, name="moe-explorer-trainer", daemon=True)
-        self._thread.start()
-        with Worker._all_lock:
-            Worker._all.add(self)
-
-    @property
-    def playing(self) -> bool:
-        return self._playing.is_set()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    @property
-    def run(self) -> Run | None:
-        """The run trained (the first, when several take turns)."""
-        return self.runs[0] if self.runs else None
-
-    def play(self, run: Run) -> None:
-        self.play_together([run])
-
-    def play_together(self, runs: list[Run]) -> None:
-        """Train these runs in turn, a chunk each, until paused (a diverged run drops out)."""
-        for run in runs:
-            run.fault = None  # Play tries again
-        self.runs = [run for run in runs if not run.trainer.diverged]
-        if self.runs:
-            self._playing.set()
-
-    def forget(self, run: Run) -> None:
-        """Stop training a run (it is being deleted); the others go on."""
-        self.runs = [r for r in self.runs if r is not run]
-        with run.lock:  # waits out its chunk in progress: no step of it runs after this returns
-            if not self.runs:
-                self._playing.clear()
-
-    def pause(self) -> None:
-        """Stop training; when this returns no further step runs (the locks wait out the current chunk)."""
-        was_playing = self._playing.is_set()
-        self._playing.clear()
-        for run in list(self.runs):
-            with run.lock:
-                if was_playing:
-                    LOG.info("paused at %.3f, step %d", time.time(), run.trainer.step_count)
-
-    def _pausing(self) -> bool:
-        """Asked between steps: a Pause stops the chunk after the step in progress, not at its end."""
-        return not self._playing.is_set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """End the thread (the session is gone); returns once it has ended or `timeout` passed."""
-        self._stopped.set()
-        self._playing.set()
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        _name_os_thread(self._thread.name)
-        while not self._stopped.is_set():
-            if not self._playing.wait(timeout=0.5) or self._stopped.is_set():
-                continue
-            runs = self.runs
-            if not runs:
-                self._playing.clear()
-                continue
-            run = min(runs, key=lambda r: r.trainer.step_count)  # the runs keep in step with each other
-            with TRAINING_SLOTS, run.lock:
-                if not self._playing.is_set():
-                    continue
-                started = time.perf_counter()
-                try:
-                    run.advance(self._chunk, stop=self._pausing)
-                except Exception as err:  # the thread, the session and the run live on; the page says why
-                    run.fault = fault_message(run, err)
-                elapsed = max(time.perf_counter() - started, 1e-4)
-            if run.trainer.diverged or run.fault:
-                self.runs = [r for r in self.runs if r is not run]
-                if not self.runs:
-                    self._playing.clear()
-            # Size chunks by time spent training, not waiting for the lock, and never below 4 steps.
-            self._chunk = int(min(max(self._chunk * CHUNK_SECONDS / elapsed, 4), 2000))
-            time.sleep(0.002)  # hand the interpreter to the page's threads between chunks
-
-
-def _name_os_thread(name: str) -> None:
-    """Give this OS thread its Python name (Linux keeps 15 bytes), so that `top -H` and the load test
-    tell training threads from the server's own. Python before 3.14 does not."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
 
 
 class RunBook:

@@ -15,7 +15,8 @@ from moe_core.datasets.dataset import Dataset, make_dataset
 from moe_core.fast import runtime
 from moe_core.train import Trainer
 from moe_explorer_app import replay
-from moe_explorer_app.runs import Run, RunBook, Worker
+from moe_explorer_app.runs import Run, RunBook
+from moe_explorer_app.worker import Worker
 
 REPLAY = "ui.replay"  # the replay slider's step; its last stop is the run now
 _PAST = "ui.replay_past"  # (the record replayed, the run as it was then): built once per step chosen

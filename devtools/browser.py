@@ -44,6 +44,14 @@ STEP_JS = """() => {
 MAP_JS = "() => { const m = document.querySelector('.moe-map'); return m ? Number(m.dataset.drawn) : null; }"
 # The live map's element, and the step its data was last drawn at (null before it exists).
 MAP_STEP_JS = "() => { const m = document.querySelector('.moe-map'); return m ? Number(m.dataset.step) : null; }"
+# Where the map draws its data point i, in page pixels, with the point's index: [x, y, index]; null
+# while the map is being redrawn (after an upload its element is replaced).
+POINT_JS = """(i) => {
+  const root = document.querySelector('.moe-map'); const map = root && root.parentElement.__moeMap;
+  if (!map || !map.data || !map.data.points) return null;
+  const rect = map.canvas.getBoundingClientRect(); const p = map.data.points, k = i % p.x.length;
+  const [x, y] = map.toPixel(map.plotBox(), p.x[k], p.y[k]); return [rect.left + x, rect.top + y, p.index[k]];
+}"""
 # Distinct map steps seen at each animation frame for `ms` milliseconds: how often its data changes.
 MAP_CHANGES_JS = """async (ms) => {
   let changes = 0, last = null;

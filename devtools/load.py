@@ -34,7 +34,9 @@ while True:
 """
 
 
-async def _sample_server(server: Server, started: float, memory: list, threads: list, stop: asyncio.Event) -> None:
+async def _sample_server(
+    server: Server, started: float, memory: list[tuple[float, float]], threads: list[int], stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         memory.append((time.monotonic() - started, rss_mb(server.pid)))
         threads.append(trainer_threads(server.pid))
@@ -60,13 +62,15 @@ async def run_load(
     started = time.monotonic()
     clock = subprocess.Popen([sys.executable, "-c", PAGE_CLOCK, f"{server.url}/"], stdout=subprocess.PIPE, text=True)
     sampler = asyncio.create_task(_sample_server(server, started, memory, threads, stop))
-    reports = await drive
-    elapsed = time.monotonic() - started
-    clock.terminate()
-    page = [float(line) for line in clock.communicate()[0].split()]
-    await asyncio.sleep(8)  # the sessions' ends reach the server: their workers stop
-    stop.set()
-    await sampler
+    try:
+        reports = await drive
+        elapsed = time.monotonic() - started
+    finally:
+        clock.terminate()
+        page = [float(line) for line in clock.communicate()[0].split()]
+        await asyncio.sleep(8)  # the sessions' ends reach the server: their workers stop
+        stop.set()
+        await sampler
     latencies = pause_latencies(server, reports)
     return LoadReport(
         reports, elapsed, memory, page, latencies, max(threads), trainer_threads(server.pid), app_errors(server)

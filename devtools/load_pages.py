@@ -11,22 +11,14 @@ import time
 
 from playwright.async_api import Browser, Page, async_playwright
 
-from devtools.browser import CHROMIUM, FLAGS, MAP_JS, STEP_JS
-from devtools.load_report import SAMPLES, SessionReport, experts_of, start_query
+from devtools.browser import CHROMIUM, FLAGS, MAP_JS, POINT_JS, STEP_JS
+from devtools.load_report import SAMPLES, SessionReport, experts_of, failure, settled_step, start_query
 
 # The wall-clock time the page received the next click (not when the driver began its own checks).
 CLICK_CLOCK_JS = """() => { window.moeClickedAt = null; document.addEventListener('click',
   () => { window.moeClickedAt = Date.now() / 1000; }, {capture: true, once: true}); }"""
 RUN_NAMES_JS = """() => [...document.querySelectorAll('[data-testid="stSidebar"] [data-baseweb="select"]')]
   .map(e => e.innerText).filter(t => t.startsWith('Run '))"""
-# Where the map draws its data point i, in page pixels, with the point's index: [x, y, index]; null
-# while the map is being redrawn (after an upload its element is replaced).
-POINT_JS = """(i) => {
-  const root = document.querySelector('.moe-map'); const map = root && root.parentElement.__moeMap;
-  if (!map || !map.data || !map.data.points) return null;
-  const rect = map.canvas.getBoundingClientRect(); const p = map.data.points, k = i % p.x.length;
-  const [x, y] = map.toPixel(map.plotBox(), p.x[k], p.y[k]); return [rect.left + x, rect.top + y, p.index[k]];
-}"""
 
 
 async def _steps(page: Page) -> int:
@@ -41,19 +33,6 @@ async def _wait_steps_above(page: Page, past: int, timeout: float) -> int:
             return now
         await asyncio.sleep(0.2)
     raise TimeoutError(f"the step counter stayed at {past}")
-
-
-async def _settled_step(page: Page, quiet: float = 1.0, timeout: float = 30) -> int:
-    """The step the page shows once it has stopped changing for `quiet` seconds."""
-    deadline, last, since = time.monotonic() + timeout, await _steps(page), time.monotonic()
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        now = await _steps(page)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return now
-    return last
 
 
 async def session(browser: Browser, url: str, index: int, seconds: float, watch: float = 1.0) -> SessionReport:
@@ -74,8 +53,7 @@ async def session(browser: Browser, url: str, index: int, seconds: float, watch:
         if await page.locator('[data-testid="stException"]').count():
             report.errors.append(f"session {index}: an exception box on the page")
     except Exception as err:  # the report says what went wrong; the load goes on for the other sessions
-        detail = " ".join(str(err).split())[:300]
-        report.errors.append(f"session {index}: {type(err).__name__}: {detail}")
+        report.errors.append(failure(index, err))
     finally:
         await context.close()
     return report
@@ -118,7 +96,7 @@ async def _pause(page: Page, report: SessionReport) -> int:
     await page.evaluate(CLICK_CLOCK_JS)
     await page.get_by_role("button", name="Pause").first.click()
     await page.get_by_role("button", name="Play").first.and_(page.locator(":enabled")).wait_for(timeout=30_000)
-    step = await _settled_step(page, quiet=1.0)
+    step = await settled_step(lambda: _steps(page))
     report.pause_clicks.append((await page.evaluate("() => window.moeClickedAt"), step))
     return step
 

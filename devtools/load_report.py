@@ -4,7 +4,10 @@ over time, and the summary that the load test asserts on and the benchmark print
 
 from __future__ import annotations
 
+import asyncio
 import statistics
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,22 @@ def experts_of(index: int) -> int:
 
 def start_query(index: int) -> str:
     return f"model.n_experts={experts_of(index)}&train.seed={index}"
+
+
+async def settled_step(read: Callable[[], Awaitable[int]], quiet: float = 1.0, timeout: float = 30) -> int:
+    """The step a page shows (`read()`) once it has not changed for `quiet` seconds."""
+    deadline, last, since = time.monotonic() + timeout, await read(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        await asyncio.sleep(0.1)
+        if (now := await read()) != last:
+            last, since = now, time.monotonic()
+    return last
+
+
+def failure(index: int, err: Exception, page_says: str = "") -> str:
+    """One line for the report on what stopped session `index`; the load goes on for the others."""
+    detail = " ".join(f"{err}{f' (the page says: {page_says})' if page_says else ''}".split())
+    return f"session {index}: {type(err).__name__}: {detail[:400]}"
 
 
 @dataclass

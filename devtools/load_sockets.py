@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 
-from devtools.load_report import SAMPLES, SessionReport, experts_of, start_query
+from devtools.load_report import SAMPLES, SessionReport, experts_of, failure, settled_step, start_query
 from devtools.streamlit_client import AppSession
 
 LEARNING_RATE = "Learning rate"
@@ -34,8 +34,7 @@ async def session(url: str, index: int, seconds: float, watch: float = 1.0) -> S
             report.errors.append(f"session {index}: an exception box on the page")
     except Exception as err:  # the report says what went wrong; the load goes on for the other sessions
         shown = " | ".join(e.alert.body for e in app.elements.values() if e.WhichOneof("type") == "alert")
-        detail = " ".join(f"{err} (the page says: {shown or 'nothing'})".split())[:400]
-        report.errors.append(f"session {index}: {type(err).__name__}: {detail}")
+        report.errors.append(failure(index, err, shown))
     finally:
         await app.close()
     return report
@@ -49,14 +48,14 @@ async def _cycle(app: AppSession, report: SessionReport, watch: float) -> None:
     start = max(app.step(), 0)  # a run still at step 0 would be replaced by a new seed, not kept
     await app.click("Play")
     await app.wait_for(lambda: app.step() > start, 90, "training to start")
-    action = report.cycles % 4
+    action, trained = report.cycles % 4, app.step()
     if action == 0:  # a new run, the newest in the list
         shown = run_names(app)
         await app.click("New seed")
         await app.wait_for(lambda: run_names(app)[:1] != shown[:1], 90, "the new seed's run")
     elif action == 1:  # a live setting: the same run trains on
         await app.set_slider(LEARNING_RATE, report.cycles // 4 % 5)
-    elif action == 2:
+    elif action == 2:  # a new run on the file, waiting for Play
         sample = SAMPLES[report.cycles // 4 % len(SAMPLES)]
         await app.upload("CSV file", sample)
         await app.wait_for(lambda: any(f"Loaded {sample.name}" in t for t in app.texts()), 90, "the upload")
@@ -66,13 +65,18 @@ async def _cycle(app: AppSession, report: SessionReport, watch: float) -> None:
         index = points["index"][k]
         await app.component_event(MAP, "click", {"x": points["x"][k], "y": points["y"][k], "index": index})
         await app.wait_for(lambda: any(f"Point #{index}" in t for t in app.texts()), 30, "the inspector")
-    if app.button("Play"):  # a new file starts a new run, waiting for Play
-        report.steps += max(0, app.step() - start)
-        start = app.step()
+    if action in (0, 2):  # a new run: the old one's steps are counted up to the action
+        report.steps += max(0, trained - start)
+        start = 0
+    if app.button("Play"):
         await app.click("Play")
-        await app.wait_for(lambda: app.step() > start, 90, "the new run to train")
+        await app.wait_for(lambda: app.step() > 0, 90, "the new run to train")
     await asyncio.sleep(watch)
     report.steps += max(0, await _pause(app, report) - start)
+
+
+async def _step(app: AppSession) -> int:
+    return app.step()
 
 
 def run_names(app: AppSession) -> list[str]:
@@ -93,19 +97,9 @@ async def _pause(app: AppSession, report: SessionReport) -> int:
     await app.click("Pause")
     await app.wait_for(lambda: app.button("Play"), 30, "Play after Pause")
     report.shown_latency.append(time.time() - clicked)
-    step = await _settled_step(app)
+    step = await settled_step(lambda: _step(app))
     report.pause_clicks.append((clicked, step))
     return step
-
-
-async def _settled_step(app: AppSession, quiet: float = 1.0, timeout: float = 30) -> int:
-    """The step the page shows once it has not changed for `quiet` seconds."""
-    deadline, last, since = time.monotonic() + timeout, app.step(), time.monotonic()
-    while time.monotonic() < deadline and time.monotonic() - since < quiet:
-        await asyncio.sleep(0.1)
-        if (now := app.step()) != last:
-            last, since = now, time.monotonic()
-    return last
 
 
 async def run_sockets(url: str, sessions: int, seconds: float, watch: float = 1.0) -> list[SessionReport]:

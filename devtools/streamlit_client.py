@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
@@ -35,9 +36,10 @@ XSRF_COOKIE = "_streamlit_xsrf"
 # The id Streamlit gives a bidirectional component's event widget (bidi_component/main.py).
 EVENTS_ID = "$$STREAMLIT_INTERNAL_KEY_{}__events"
 STEP = re.compile(r"step ([\d,]+)")
+T = TypeVar("T")
 
 
-def run(coroutine: Coroutine):
+def run(coroutine: Coroutine[object, object, T]) -> T:
     """`asyncio.run(coroutine)` on a thread of its own: its event loop must not meet one already running
     here (the synchronous Playwright of the browser tests keeps one on the main thread)."""
     with ThreadPoolExecutor(1) as pool:
@@ -53,7 +55,8 @@ class AppSession:
         self.values: dict[str, WidgetState] = {}  # widget values set by this client, sent on every rerun
         self.fragment_of: dict[str, str] = {}  # widget id -> the fragment that drew it ("" for none)
         self.session_id = ""
-        self._started: list[str] = []  # script run ids, in the order their runs began
+        self._started: list[tuple[str, tuple[str, ...]]] = []  # (script run id, its fragments), as begun
+        self._acting = False  # an action is waiting for its run: no auto-rerun is sent meanwhile
         self._ended: dict[str, bool] = {}  # script run id -> ended normally (not cut short by a rerun)
         self._page_hash = ""
         self._run = ""  # the script run whose messages are arriving
@@ -99,11 +102,21 @@ class AppSession:
         await self._send(BackMsg(rerun_script=state))
 
     async def _act(self, *triggers: WidgetState, fragment_id: str = "", timeout: float = 120) -> None:
-        """A rerun for the user's action, returning once a run begun after it has ended normally: by
-        then the page shows the action's effect (a run already going when it was sent may not)."""
-        mark = len(self._started)
-        await self.rerun(*triggers, fragment_id=fragment_id)
-        await self.wait_for(lambda: any(self._ended.get(run) for run in self._started[mark:]), timeout, "the run")
+        """A rerun for the user's action, returning once a run of its kind (the whole page, or that
+        fragment) begun after it has ended normally: by then the page shows the action's effect. No
+        auto-rerun is sent meanwhile, so one already going cannot pass for it."""
+        self._acting = True
+        try:
+            mark = len(self._started)
+            await self.rerun(*triggers, fragment_id=fragment_id)
+            kinds = {(), (fragment_id,)} if fragment_id else {()}  # a full run reruns every fragment too
+
+            def ended() -> bool:
+                return any(self._ended.get(run) and runs in kinds for run, runs in self._started[mark:])
+
+            await self.wait_for(ended, timeout, "the run")
+        finally:
+            self._acting = False
 
     async def _send(self, message: BackMsg) -> None:
         assert self._ws is not None, "open() first"
@@ -123,11 +136,13 @@ class AppSession:
             self.session_id = message.new_session.initialize.session_id or self.session_id
             self._page_hash = message.new_session.page_script_hash
             self._run = message.metadata.run.script_run_id
-            self._started.append(self._run)
+            self._started.append((self._run, tuple(message.metadata.run.fragment_ids)))
         elif kind == "delta":
             path = tuple(message.metadata.delta_path)
             self._written[path] = (self._run, message.delta.fragment_id)
-            if message.delta.WhichOneof("type") == "new_element":
+            if message.delta.WhichOneof("type") != "new_element":  # a block now holds the path
+                self.elements.pop(path, None)
+            else:
                 element = message.delta.new_element
                 self.elements[path] = element
                 if widget_id := getattr(getattr(element, element.WhichOneof("type") or "", None), "id", ""):
@@ -168,7 +183,7 @@ class AppSession:
         while True:
             now = time.monotonic()
             for fragment, (interval, due, run) in list(self._auto.items()):
-                if now >= due:
+                if now >= due and not self._acting:
                     self._auto[fragment] = (interval, now + interval, run)
                     await self.rerun(fragment_id=fragment, auto=True)
             await asyncio.sleep(0.02)
@@ -185,11 +200,11 @@ class AppSession:
                 await asyncio.wait_for(self._changed.wait(), left)
         return value
 
-    def widgets(self, kind: str) -> list:
+    def widgets(self, kind: str) -> list[Any]:
         """The page's widgets of one element kind ("button", "slider", ...), in page order."""
         return [getattr(e, kind) for _, e in sorted(self.elements.items()) if e.WhichOneof("type") == kind]
 
-    def button(self, label: str, enabled: bool = True):
+    def button(self, label: str, enabled: bool = True) -> Any | None:
         """The first button with this label (and enabled, unless asked otherwise), or None."""
         return next((b for b in self.widgets("button") if b.label == label and (not b.disabled or not enabled)), None)
 

@@ -132,15 +132,14 @@ def cluster_nmi(table_EC: np.ndarray) -> float:
     contingency table: scikit-learn's normalized_mutual_info_score (geometric mean) and its limit
     cases, without rebuilding the table from the labels at every snapshot."""
     table_EC = np.asarray(table_EC)
+    table_EC = table_EC[table_EC.sum(axis=1) > 0][:, table_EC.sum(axis=0) > 0]  # the labels that occur
     rows, cols = table_EC.sum(axis=1), table_EC.sum(axis=0)
-    rows, cols = rows[rows > 0], cols[cols > 0]
     if len(rows) == len(cols) <= 1:  # one expert for one cluster (or no points): a perfect match
         return 1.0
     mutual = mutual_info_score(None, None, contingency=table_EC)
-    if mutual <= 0:
+    if mutual <= 0:  # one side has a single label: no information
         return 0.0
-    product = entropy(rows / rows.sum()) * entropy(cols / cols.sum())
-    return float(mutual / max(math.sqrt(product), np.finfo(np.float64).eps))
+    return float(mutual / math.sqrt(entropy(rows / rows.sum()) * entropy(cols / cols.sum())))
 
 
 def dispatch_entropy(table_EC: np.ndarray) -> float:

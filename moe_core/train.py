@@ -179,9 +179,8 @@ class Trainer:
         every = self.cfg.train.grow_every
         while n > 0 and not self.diverged:
             chunk = min(n, every - self.step_count % every)
-            before = self.step_count
             report, n = self._advance(chunk, stop), n - chunk
-            if self.step_count - before < chunk and not self.diverged:  # stopped
+            if stop is not None and stop():  # no step of another chunk once asked to stop
                 n = 0
             if not self.diverged and self.step_count % every == 0:
                 probe = probe_points(self.model, self._probe_x, self._probe_y, self.classification)

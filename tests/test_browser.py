@@ -15,6 +15,7 @@ from playwright.sync_api import Page
 from devtools.browser import (
     MAP_JS,
     MAP_STEP_JS,
+    POINT_JS,
     ROOT,
     STEP_JS,
     blank_frames,
@@ -29,14 +30,6 @@ from moe_explorer_app import url_state
 
 ARTIFACTS = ROOT / "test-artifacts"
 SAMPLE = ROOT / "moe_core" / "sample_data" / "regression.csv"
-# Where the live map draws one of its data points, in page pixels: [x, y, index].
-POINT_JS = """(i) => {
-  const root = document.querySelector('.moe-map');
-  const map = root.parentElement.__moeMap, p = map.data.points;
-  const rect = map.canvas.getBoundingClientRect();
-  const [x, y] = map.toPixel(map.plotBox(), p.x[i], p.y[i]);
-  return [rect.left + x, rect.top + y, p.index[i]];
-}"""
 
 # Times, inside the page, from the next mouse release to the moment a text appears (in window.moeClick),
 # so that the measure holds no round trip of the test driver.

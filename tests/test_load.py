@@ -33,9 +33,10 @@ def _checked(name: str, sessions: int, seconds: float, clients: str) -> dict:
 
 def test_ten_sessions_at_once_keep_working_apart_pause_within_a_second_and_the_page_stays_quick():
     summary = _checked("load", 10, 30, "sockets")
-    # Measured alone: Pause at most 0.24 s, the page at most 0.6 s (median 0.02 s).
+    # Measured over three runs: Pause at most 0.41-0.60 s, the page's p95 0.23-0.29 s.
     assert summary["pause_latency_max_s"] < 1.0 and summary["page_p95_s"] < 1.0, summary
-    assert summary["fairness_jain"] > 0.8, summary  # 0.97 measured: no session starves
+    # Jain's index over steps/s: 0.88-0.94 measured, where sessions of 2 to 8 experts differ in step cost.
+    assert summary["fairness_jain"] > 0.8, summary
 
 
 def test_three_browser_pages_at_once_keep_working_apart():

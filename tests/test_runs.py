@@ -9,48 +9,9 @@ import pytest
 from moe_core.config import ConfigError, RunConfig, run_label
 from moe_core.train import Trainer
 from moe_explorer_app import runs as runs_module
-from moe_explorer_app.runs import MAX_RUNS, Run, RunBook, Worker
-
-SMALL = {"data.n_train": 300, "data.n_test": 100}
-
-
-def make_run(number: int, cfg: RunConfig, with_baseline: bool) -> Run:
-    baseline = Trainer(cfg.replace(**{"model.arch": "dense"})) if with_baseline else None
-    run = Run(number, Trainer(cfg), baseline)
-    run.snapshot()
-    return run
-
-
-@pytest.fixture
-def worker():
-    w = Worker()
-    yield w
-    w.stop()
-
-
-def wait_until(condition, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-def test_pause_returns_only_once_no_further_step_can_run(worker):
-    # Large steps make each chunk long (tens of milliseconds), so a pause that did not wait for the
-    # chunk in progress would let the count move after it returned: over ten pauses, one would.
-    cfg = RunConfig().replace(**SMALL, **{"train.batch_size": 2048, "model.n_experts": 32, "model.top_k": 2})
-    run = make_run(1, cfg, False)
-    for _ in range(10):
-        before = run.trainer.step_count
-        worker.play(run)
-        wait_until(lambda b=before: run.trainer.step_count > b)
-        started = time.perf_counter()
-        worker.pause()
-        waited = time.perf_counter() - started
-        stopped = run.trainer.step_count
-        time.sleep(0.15)
-        assert run.trainer.step_count == stopped and not worker.playing
-        assert waited < 1.0  # at most one chunk
+from moe_explorer_app.runs import MAX_RUNS, Run, RunBook
+from moe_explorer_app.worker import Worker
+from tests.runs_support import SMALL, make_run, wait_until
 
 
 def test_a_live_setting_changed_while_playing_applies_at_its_step_and_training_goes_on(worker):
@@ -94,14 +55,6 @@ def test_past_the_limit_the_oldest_run_goes_with_a_notice(worker):
     assert [r.number for r in book.runs] == list(range(2, MAX_RUNS + 2))
     assert f"Run 1 was removed to keep memory bounded ({MAX_RUNS} runs at most)" in notices[-1]
     assert not any("removed" in (n or "") for n in notices[:-1])
-
-
-def test_stopping_the_worker_ends_its_thread_even_while_playing():
-    w = Worker()
-    w.play(make_run(1, RunConfig().replace(**SMALL), False))
-    wait_until(lambda: w.run.trainer.step_count > 0)
-    w.stop()
-    assert not w.alive
 
 
 class Clock:
@@ -187,21 +140,6 @@ def test_a_run_that_cannot_be_built_leaves_the_session_as_it_was(worker):
     assert book.runs == [first] and worker.playing and worker.run is first
 
 
-def test_several_runs_train_in_turn_and_pause_together(worker):
-    runs = [make_run(n, RunConfig().replace(**SMALL, **{"train.seed": n}), False) for n in (1, 2, 3)]
-    worker.play_together(runs)
-    wait_until(lambda: all(run.trainer.step_count > 20 for run in runs))
-    worker.pause()
-    stopped = [run.trainer.step_count for run in runs]
-    time.sleep(0.15)
-    assert [run.trainer.step_count for run in runs] == stopped and not worker.playing
-    worker.play_together(runs)
-    worker.forget(runs[1])  # deleting a run takes it out; the others go on
-    held = runs[1].trainer.step_count
-    wait_until(lambda: runs[0].trainer.step_count > stopped[0] + 20)
-    assert runs[1].trainer.step_count == held and worker.runs == [runs[0], runs[2]] and worker.playing
-
-
 def test_a_run_added_for_a_comparison_leaves_the_active_run_active(worker):
     book = RunBook(make_run, limit=3)
     book.sync(RunConfig().replace(**SMALL), False, worker)
@@ -231,32 +169,6 @@ def test_a_run_whose_experts_split_is_still_the_run_the_sidebar_describes():
     worker.stop()
 
 
-def test_an_error_while_training_stops_that_run_with_a_sentence_and_the_worker_lives_on():
-    run = Run(1, Trainer(RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100})), None)
-    real_step, calls = run.trainer.step, []
-
-    def failing_once(n, stop=None):  # a fault injected into the real trainer: the first chunk raises
-        calls.append(n)
-        if len(calls) == 1:
-            raise RuntimeError("out of\nmemory")
-        return real_step(n, stop)
-
-    run.trainer.step = failing_once
-    worker = Worker()
-    worker.play(run)
-    deadline = time.monotonic() + 10
-    while run.fault is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert run.fault.startswith("Training stopped at step 0 on an error (RuntimeError: out of\\nmemory)")
-    assert "\n" not in run.fault and worker.alive and not worker.playing
-    worker.play(run)  # Play tries again, and the run trains on
-    while run.trainer.step_count == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    worker.pause()
-    assert run.fault is None and run.trainer.step_count > 0 and worker.alive
-    worker.stop()
-
-
 def test_past_the_servers_limit_a_new_run_is_refused_with_a_sentence_and_nothing_changes(monkeypatch):
     monkeypatch.setattr(runs_module, "SERVER_RUNS", RunBook.server_runs() + 2)
     make = lambda number, cfg, baseline: Run(number, Trainer(cfg), None)  # noqa: E731
@@ -269,18 +181,4 @@ def test_past_the_servers_limit_a_new_run_is_refused_with_a_sentence_and_nothing
         second.sync(cfg.replace(**{"model.n_experts": 8}), False, worker)  # a new model: a new run, refused
     assert len(second.runs) == 1 and second.active.cfg.model.n_experts == 4
     assert first.sync(cfg.replace(**{"model.n_experts": 8}), False, worker) is None  # an untrained run is replaced
-    worker.stop()
-
-
-def test_pause_stops_a_chunk_after_the_step_in_progress_not_at_its_end():
-    run = Run(1, Trainer(RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100})), None)
-    worker = Worker()
-    worker._chunk = 10**6  # a chunk that would take many minutes to finish
-    worker.play(run)
-    time.sleep(0.5)
-    pausing = threading.Thread(target=worker.pause)
-    pausing.start()
-    pausing.join(timeout=30)
-    assert not pausing.is_alive(), "Pause waited for the whole chunk"
-    assert 1 <= run.trainer.step_count < 10**6 and not worker.playing
     worker.stop()

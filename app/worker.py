@@ -1,0 +1,145 @@
+"""The worker thread that trains a session's active run (or, for the Compare page, several runs in
+turn) in short chunks; it never calls Streamlit, and the page reads a run under the run's lock.
+Sessions share the server's cores through TRAINING_SLOTS, and a Pause takes effect after the step in
+progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import threading
+import time
+import weakref
+from typing import ClassVar
+
+from moe_core.errors import one_line
+from moe_explorer_app.runs import Run
+
+LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training pauses, for page benchmarks
+# Training chunks that may run at once across all sessions of the server: one core is left to the
+# server's pages (and, on a teacher's laptop, the browser), and sessions take turns on the rest.
+TRAINING_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
+CHUNK_SECONDS = 0.02  # a chunk's length in time: sessions take turns this often
+
+
+def fault_message(run: Run, err: Exception) -> str:
+    """One sentence for an error that stopped a run's training."""
+    detail = one_line(str(err))[:160] or "no detail"
+    return (
+        f"Training stopped at step {run.trainer.step_count} on an error ({type(err).__name__}: {detail}); the run "
+        "is kept as it was: press Play to try again, or Reset."
+    )
+
+
+class Worker:
+    """A daemon thread that trains the session's active run in short chunks while playing."""
+
+    _all: ClassVar[weakref.WeakSet] = weakref.WeakSet()  # every session's worker in this server
+    _all_lock: ClassVar[threading.Lock] = threading.Lock()  # sessions start on several threads
+
+    @classmethod
+    def playing_count(cls) -> int:
+        """How many sessions of this server are training now."""
+        with cls._all_lock:
+            workers = list(cls._all)
+        return sum(1 for worker in workers if worker.playing)
+
+    def __init__(self) -> None:
+        self.runs: list[Run] = []  # trained in turn, a chunk each
+        self._playing = threading.Event()
+        self._stopped = threading.Event()
+        self._chunk = 5
+        self._thread = threading.Thread(target=self._loop, name="moe-explorer-trainer", daemon=True)
+        self._thread.start()
+        with Worker._all_lock:
+            Worker._all.add(self)
+
+    @property
+    def playing(self) -> bool:
+        return self._playing.is_set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def run(self) -> Run | None:
+        """The run trained (the first, when several take turns)."""
+        return self.runs[0] if self.runs else None
+
+    def play(self, run: Run) -> None:
+        self.play_together([run])
+
+    def play_together(self, runs: list[Run]) -> None:
+        """Train these runs in turn, a chunk each, until paused (a diverged run drops out)."""
+        for run in runs:
+            run.fault = None  # Play tries again
+        self.runs = [run for run in runs if not run.trainer.diverged]
+        if self.runs:
+            self._playing.set()
+
+    def forget(self, run: Run) -> None:
+        """Stop training a run (it is being deleted); the others go on."""
+        self.runs = [r for r in self.runs if r is not run]
+        with run.lock:  # waits out its chunk in progress: no step of it runs after this returns
+            if not self.runs:
+                self._playing.clear()
+
+    def pause(self) -> None:
+        """Stop training; when this returns no further step runs (the locks wait out the current chunk)."""
+        was_playing = self._playing.is_set()
+        self._playing.clear()
+        for run in list(self.runs):
+            with run.lock:
+                if was_playing:
+                    LOG.info("paused at %.3f, step %d", time.time(), run.trainer.step_count)
+
+    def _pausing(self) -> bool:
+        """Asked between steps: a Pause (or the session's end) stops the chunk after the step in
+        progress, not at its end."""
+        return not self._playing.is_set() or self._stopped.is_set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (the session is gone); returns once it has ended or `timeout` passed."""
+        self._stopped.set()
+        self._playing.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        _name_os_thread(self._thread.name)
+        while not self._stopped.is_set():
+            if not self._playing.wait(timeout=0.5) or self._stopped.is_set():
+                continue
+            runs = self.runs
+            if not runs:
+                self._playing.clear()
+                continue
+            run = min(runs, key=lambda r: r.trainer.step_count)  # the runs keep in step with each other
+            with TRAINING_SLOTS, run.lock:
+                if not self._playing.is_set():
+                    continue
+                started, before = time.perf_counter(), run.trainer.step_count
+                try:
+                    run.advance(self._chunk, stop=self._pausing)
+                except Exception as err:  # the thread, the session and the run live on; the page says why
+                    run.fault = fault_message(run, err)
+                elapsed = max(time.perf_counter() - started, 1e-4)
+                taken = max(run.trainer.step_count - before, 1)
+            if run.trainer.diverged or run.fault:
+                self.runs = [r for r in self.runs if r is not run]
+                if not self.runs:
+                    self._playing.clear()
+            # Size chunks by the steps taken in the time spent training (not waiting for the lock; a paused
+            # chunk took fewer than asked), and never below 4 steps.
+            self._chunk = int(min(max(taken * CHUNK_SECONDS / elapsed, 4), 2000))
+            time.sleep(0.002)  # hand the interpreter to the page's threads between chunks
+
+
+def _name_os_thread(name: str) -> None:
+    """Give this OS thread its Python name (Linux keeps 15 bytes), so that `top -H` and the load test
+    tell training threads from the server's own. Python before 3.14 does not."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME

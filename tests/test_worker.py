@@ -1,0 +1,95 @@
+"""The worker thread, without Streamlit: a Pause returns once no further step can run and acts after
+the step in progress, several runs train in turn, an error stops its run with a sentence, and the
+thread ends with its session."""
+
+import threading
+import time
+
+from moe_core.config import RunConfig
+from moe_core.train import Trainer
+from moe_explorer_app.runs import Run
+from moe_explorer_app.worker import Worker
+from tests.runs_support import SMALL, make_run, wait_until
+
+
+def test_pause_returns_only_once_no_further_step_can_run(worker):
+    # Large steps make each chunk long (tens of milliseconds), so a pause that did not wait for the
+    # chunk in progress would let the count move after it returned: over ten pauses, one would.
+    cfg = RunConfig().replace(**SMALL, **{"train.batch_size": 2048, "model.n_experts": 32, "model.top_k": 2})
+    run = make_run(1, cfg, False)
+    for _ in range(10):
+        before = run.trainer.step_count
+        worker.play(run)
+        wait_until(lambda b=before: run.trainer.step_count > b)
+        started = time.perf_counter()
+        worker.pause()
+        waited = time.perf_counter() - started
+        stopped = run.trainer.step_count
+        time.sleep(0.15)
+        assert run.trainer.step_count == stopped and not worker.playing
+        assert waited < 1.0  # at most one chunk
+
+
+def test_stopping_the_worker_ends_its_thread_even_while_playing():
+    w = Worker()
+    w.play(make_run(1, RunConfig().replace(**SMALL), False))
+    wait_until(lambda: w.run.trainer.step_count > 0)
+    w.stop()
+    assert not w.alive
+
+
+def test_several_runs_train_in_turn_and_pause_together(worker):
+    runs = [make_run(n, RunConfig().replace(**SMALL, **{"train.seed": n}), False) for n in (1, 2, 3)]
+    worker.play_together(runs)
+    wait_until(lambda: all(run.trainer.step_count > 20 for run in runs))
+    worker.pause()
+    stopped = [run.trainer.step_count for run in runs]
+    time.sleep(0.15)
+    assert [run.trainer.step_count for run in runs] == stopped and not worker.playing
+    worker.play_together(runs)
+    worker.forget(runs[1])  # deleting a run takes it out; the others go on
+    held = runs[1].trainer.step_count
+    wait_until(lambda: runs[0].trainer.step_count > stopped[0] + 20)
+    assert runs[1].trainer.step_count == held and worker.runs == [runs[0], runs[2]] and worker.playing
+
+
+def test_an_error_while_training_stops_that_run_with_a_sentence_and_the_worker_lives_on():
+    run = Run(1, Trainer(RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100})), None)
+    real_step, calls = run.trainer.step, []
+
+    def failing_once(n, stop=None):  # a fault injected into the real trainer: the first chunk raises
+        calls.append(n)
+        if len(calls) == 1:
+            raise RuntimeError("out of\nmemory")
+        return real_step(n, stop)
+
+    run.trainer.step = failing_once
+    worker = Worker()
+    worker.play(run)
+    deadline = time.monotonic() + 10
+    while run.fault is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert run.fault.startswith("Training stopped at step 0 on an error (RuntimeError: out of\\nmemory)")
+    assert "\n" not in run.fault and worker.alive and not worker.playing
+    worker.play(run)  # Play tries again, and the run trains on
+    while run.trainer.step_count == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.pause()
+    assert run.fault is None and run.trainer.step_count > 0 and worker.alive
+    worker.stop()
+
+
+def test_pause_stops_a_chunk_after_the_step_in_progress_not_at_its_end():
+    run = Run(1, Trainer(RunConfig().replace(**SMALL)), None)
+    worker = Worker()
+    worker._chunk = 10**6  # a chunk that would take many minutes to finish
+    asked, pausing = [], worker._pausing
+    worker._pausing = lambda: asked.append(1) or pausing()  # counts the checks between steps
+    worker.play(run)
+    wait_until(lambda: len(asked) >= 5)  # inside the chunk, five steps in
+    stopping = threading.Thread(target=worker.pause)
+    stopping.start()
+    stopping.join(timeout=30)
+    assert not stopping.is_alive(), "Pause waited for the whole chunk"
+    assert 5 <= run.trainer.step_count < 10**6 and not worker.playing
+    worker.stop()
