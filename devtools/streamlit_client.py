@@ -103,8 +103,10 @@ class AppSession:
 
     async def _act(self, *triggers: WidgetState, fragment_id: str = "", timeout: float = 120) -> None:
         """A rerun for the user's action, returning once a run of its kind (the whole page, or that
-        fragment) begun after it has ended normally: by then the page shows the action's effect. No
-        auto-rerun is sent meanwhile, so one already going cannot pass for it."""
+        fragment) whose start arrived after it was sent has ended normally: by then the page shows the
+        action's effect. No auto-rerun is sent meanwhile; one of the same fragment already under way
+        whose start had not yet arrived can still pass for it, so a caller that must see the effect
+        waits for it too (the inspector naming the clicked point)."""
         self._acting = True
         try:
             mark = len(self._started)
