@@ -5,6 +5,7 @@ over time, and the summary that the load test asserts on and the benchmark print
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -131,8 +132,11 @@ def rss_mb(pid: int) -> float:
 def trainer_threads(pid: int) -> int:
     """The server's training threads (named moe-explorer-trainer; Linux shows 15 characters), with the
     helper thread torch starts from each, which takes its name."""
-    tasks = Path(f"/proc/{pid}/task")
-    return sum(1 for t in tasks.iterdir() if (t / "comm").read_text().strip().startswith("moe-explorer-tr"))
+    count = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended while the list was read
+            count += (task / "comm").read_text().startswith("moe-explorer-tr")
+    return count
 
 
 def app_errors(server: Server) -> int:
