@@ -116,11 +116,20 @@ class Server:
     pid: int
     log: Any  # the server's output so far, a file open for reading
 
-    def pauses(self) -> list[float]:
-        """When the server's workers paused training (wall-clock seconds), from its log
-        (MOE_EXPLORER_LOG=INFO, which streamlit_server sets)."""
+    def paused(self) -> list[tuple[float, int]]:
+        """When the server's workers paused training (wall-clock seconds) and at which step, from its
+        log (MOE_EXPLORER_LOG=INFO, which streamlit_server sets)."""
         self.log.seek(0)
-        return [float(line.split(" paused at ")[1].split(",")[0]) for line in self.log if " paused at " in line]
+        found = []
+        for line in self.log:
+            if " paused at " in line:
+                at, step = line.split(" paused at ")[1].split(", step ")
+                found.append((float(at), int(step.split()[0])))
+        return found
+
+    def pauses(self) -> list[float]:
+        """When the server's workers paused training (wall-clock seconds)."""
+        return [at for at, _ in self.paused()]
 
     def cpu_seconds(self) -> float:
         """User and system CPU time the server process has used so far (Linux /proc)."""

@@ -147,7 +147,7 @@ def app_errors(server: Server) -> int:
 
 def pause_latencies(server: Server, reports: list[SessionReport]) -> list[float]:
     """Seconds from each Pause click to the server's pause of that run (matched by the step it stopped at)."""
-    logged = _logged_pauses(server)
+    logged = server.paused()
     latencies = []
     for report in reports:
         for clicked, step in report.pause_clicks:
@@ -155,13 +155,3 @@ def pause_latencies(server: Server, reports: list[SessionReport]) -> list[float]
             if after:
                 latencies.append(max(0.0, min(after) - clicked))
     return latencies
-
-
-def _logged_pauses(server: Server) -> list[tuple[float, int]]:
-    server.log.seek(0)
-    found = []
-    for line in server.log:
-        if " paused at " in line:
-            at, step = line.split(" paused at ")[1].split(", step ")
-            found.append((float(at), int(step.split()[0])))
-    return found
