@@ -41,6 +41,8 @@ def main() -> None:
     print("  " + "  ".join(f"{t:.0f}:{mb:.0f}" for t, mb in report.memory_mb[::step]))
     for error in report.errors[:10]:
         print("error:", error)
+    for error in report.app_errors[:3]:
+        print("app error:", error)
     if args.json:
         print(json.dumps(summary))
 

@@ -44,13 +44,25 @@ STEP_JS = """() => {
 MAP_JS = "() => { const m = document.querySelector('.moe-map'); return m ? Number(m.dataset.drawn) : null; }"
 # The live map's element, and the step its data was last drawn at (null before it exists).
 MAP_STEP_JS = "() => { const m = document.querySelector('.moe-map'); return m ? Number(m.dataset.step) : null; }"
-# Where the map draws its data point i, in page pixels, with the point's index: [x, y, index]; null
-# while the map is being redrawn (after an upload its element is replaced).
+# Where the map draws a data point a click takes for certain, in page pixels, with the point's index:
+# [x, y, index]. It is the first from the i-th (in turn) that lies inside the plot and the window and
+# has no other point within 3 pixels (the click lands on whole pixels, and the nearest point wins).
+# Null while the map is being redrawn (after an upload its element is replaced), or when no such point
+# is in the window: then the map is scrolled into view for the next try.
 POINT_JS = """(i) => {
   const root = document.querySelector('.moe-map'); const map = root && root.parentElement.__moeMap;
   if (!map || !map.data || !map.data.points) return null;
-  const rect = map.canvas.getBoundingClientRect(); const p = map.data.points, k = i % p.x.length;
-  const [x, y] = map.toPixel(map.plotBox(), p.x[k], p.y[k]); return [rect.left + x, rect.top + y, p.index[k]];
+  const rect = map.canvas.getBoundingClientRect(), box = map.plotBox(), p = map.data.points, n = p.x.length;
+  const at = p.x.map((x, j) => map.toPixel(box, x, p.y[j]));
+  for (let step = 0; step < n; step++) {
+    const k = (i + step) % n, [x, y] = at[k], px = rect.left + x, py = rect.top + y;
+    const inside = x > box.x + 2 && x < box.x + box.w - 2 && y > box.y + 2 && y < box.y + box.h - 2;
+    const visible = px > 2 && py > 2 && px < window.innerWidth - 2 && py < window.innerHeight - 2;
+    if (inside && visible && at.every(([qx, qy], j) => j === k || Math.hypot(qx - x, qy - y) > 3))
+      return [px, py, p.index[k]];
+  }
+  map.canvas.scrollIntoView({block: 'center'});
+  return null;
 }"""
 # Distinct map steps seen at each animation frame for `ms` milliseconds: how often its data changes.
 MAP_CHANGES_JS = """async (ms) => {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -64,7 +65,7 @@ class LoadReport:
     pause_latency: list[float]  # seconds from a Pause click to the server's pause
     trainer_threads_most: int  # training threads alive at once during the load (one or two per open session)
     trainer_threads_after_close: int
-    app_errors: int = 0  # exceptions the app's scripts raised, from the server's log
+    app_errors: list[str] = field(default_factory=list)  # the app's scripts' exceptions, from the log
 
     @property
     def errors(self) -> list[str]:
@@ -94,7 +95,7 @@ class LoadReport:
             "memory_max_mb": round(max(rss), 1) if rss else None,
             "memory_end_mb": round(rss[-1], 1) if rss else None,
             "errors": len(self.errors),
-            "app_errors": self.app_errors,
+            "app_errors": len(self.app_errors),
             "isolated": all(s.own_runs_only for s in self.sessions),
             "trainer_threads_most": self.trainer_threads_most,
             "trainer_threads_after_close": self.trainer_threads_after_close,
@@ -139,10 +140,21 @@ def trainer_threads(pid: int) -> int:
     return count
 
 
-def app_errors(server: Server) -> int:
-    """Exceptions raised by the app's scripts (Streamlit logs each as "Uncaught app execution")."""
+def app_errors(server: Server) -> list[str]:
+    """The exceptions raised by the app's scripts, each with its traceback: Streamlit logs each after
+    "Uncaught app execution", and the traceback runs to the next log record (a line with a date)."""
     server.log.seek(0)
-    return sum(1 for line in server.log if "Uncaught app exec" in line)
+    found: list[str] = []
+    inside = False
+    for line in server.log:
+        if "Uncaught app exec" in line:
+            found.append(line)
+            inside = True
+        elif inside and re.match(r"\d{4}-\d\d-\d\d ", line):
+            inside = False
+        elif inside:
+            found[-1] += line
+    return found
 
 
 def pause_latencies(server: Server, reports: list[SessionReport]) -> list[float]:

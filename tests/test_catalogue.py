@@ -129,7 +129,7 @@ async def _upload_each(url: str, folder) -> dict[str, str]:
 def test_each_bad_csv_uploaded_to_the_app_gets_one_sentence_and_the_session_keeps_its_runs(tmp_path):
     with streamlit_server() as server:
         said = run(_upload_each(server.url, tmp_path))
-        assert app_errors(server) == 0
+        assert app_errors(server) == []
     assert said.pop("too many bytes") == "refused by the server"  # maxUploadSize is the reader's own limit
     for case, text in said.items():
         assert CSV_CASES[case][1] in text and "Traceback" not in text, (case, text)
@@ -163,7 +163,7 @@ async def _open_each(url: str) -> dict[str, tuple[str, list[str], int]]:
 def test_each_bad_link_opens_the_app_with_defaults_and_one_sentence_on_what_was_wrong():
     with streamlit_server() as server:
         said = run(_open_each(server.url))
-        assert app_errors(server) == 0
+        assert app_errors(server) == []
     for case, (notice, runs, exceptions) in said.items():
         assert LINK_CASES[case][1] in notice and notice.endswith("keep their defaults."), (case, notice)
         assert exceptions == 0 and len(runs) == 1 and "4 experts" in runs[0], (case, runs)

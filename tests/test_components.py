@@ -33,6 +33,6 @@ def test_a_map_click_reaches_the_inspector_and_one_without_its_state_is_dropped(
     with streamlit_server() as server:
         dropped, inspected, exceptions = run(_click_the_map(server.url))
         errors = app_errors(server)
-    assert errors == 0 and exceptions == 0
+    assert errors == [] and exceptions == 0
     assert not any("Point #" in text for text in dropped)
     assert any("Point #" in text and "the model is" in text for text in inspected)
