@@ -40,6 +40,7 @@ async def session(browser: Browser, url: str, index: int, seconds: float, watch:
     report = SessionReport(index, experts)
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
     page = await context.new_page()
+    said = _page_errors(page)
     try:
         await page.goto(f"{url}/?{start_query(index)}")
         await page.get_by_role("button", name="Play").wait_for(timeout=180_000)
@@ -53,10 +54,25 @@ async def session(browser: Browser, url: str, index: int, seconds: float, watch:
         if await page.locator('[data-testid="stException"]').count():
             report.errors.append(f"session {index}: an exception box on the page")
     except Exception as err:  # the report says what went wrong; the load goes on for the other sessions
-        report.errors.append(failure(index, err))
+        report.errors.append(failure(index, err, "; ".join(said[-3:])))
     finally:
         await context.close()
     return report
+
+
+def _page_errors(page: Page) -> list[str]:
+    """The page's script errors and console errors from now on (a repeated one once), for the report
+    of a session that fails: a page can fail in the browser with the server none the wiser."""
+    said: list[str] = []
+
+    def keep(text: str) -> None:
+        if text not in said:
+            said.append(text)
+
+    page.on("pageerror", lambda error: keep(f"script error: {error}"))
+    page.on("console", lambda message: keep(message.text) if message.type == "error" else None)
+    page.on("crash", lambda _: keep("the page crashed"))
+    return said
 
 
 async def _cycle(page: Page, report: SessionReport, watch: float) -> None:

@@ -41,7 +41,7 @@ async def settled_step(read: Callable[[], Awaitable[int]], quiet: float = 1.0, t
 def failure(index: int, err: Exception, page_says: str = "") -> str:
     """One line for the report on what stopped session `index`; the load goes on for the others."""
     detail = " ".join(f"{err}{f' (the page says: {page_says})' if page_says else ''}".split())
-    return f"session {index}: {type(err).__name__}: {detail[:400]}"
+    return f"session {index}: {type(err).__name__}: {detail[:700]}"
 
 
 @dataclass
