@@ -152,7 +152,7 @@ def _collapse_fragment() -> None:
         "Entropy near 1 and effective experts near the expert count mean even use; dead experts get "
         "under 1% of their fair share; drops are routed points capacity turned away."
     )
-    said = view_model.diagnosis(metrics[-1] if metrics else None, n_experts)
+    said = view_model.diagnosis(metrics, n_experts)
     if said is not None:
         level, text = said
         {"success": st.success, "info": st.info}.get(level, st.warning)(text)

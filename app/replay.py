@@ -36,7 +36,7 @@ def as_of(run: Run, saved: Saved) -> Run:
         baseline = None if run.baseline is None else _cut(run.baseline, saved.step)
     _load(model, saved)
     trainer.model, trainer.cfg = model, saved.cfg
-    return Run(run.number, trainer, baseline)
+    return Run(run.number, trainer, baseline, live=run)
 
 
 def _cut(trainer: Trainer, step: int) -> Trainer:

@@ -49,6 +49,7 @@ class Run:
     _rate_lock: threading.Lock = field(default_factory=threading.Lock)
     _last_snapshot: float = float("-inf")
     fault: str | None = None  # why the worker stopped training it, when training raised; cleared by Play
+    live: Run | None = None  # for a run replayed at a past step: the run now, whose whole curves it shows
 
     @property
     def cfg(self) -> RunConfig:

@@ -9,18 +9,8 @@ import secrets
 import streamlit as st
 
 from moe_core.config import ConfigError, RunConfig
-from moe_explorer_app import components, files, live, session, sidebar, url_state, widget_state
+from moe_explorer_app import components, files, live, page_css, session, sidebar, url_state, widget_state
 from moe_explorer_app.runs import Run
-
-# Presentation mode: no sidebar and no secondary controls, so the map gets the projector.
-# Streamlit leaves 6rem above the page; 4rem clears its header and lifts the map 32 px on a projector.
-PAGE_CSS = "<style>.stMainBlockContainer { padding-top: 4rem; }</style>"
-PRESENTATION_CSS = """<style>
-section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
-[data-testid="stExpandSidebarButton"], [class*="st-key-secondary"] { display: none !important; }
-.stMainBlockContainer { padding-top: 1rem; padding-left: 1.5rem; padding-right: 1.5rem; max-width: 100%; }
-.stMainBlockContainer p, .stMainBlockContainer li, .stMainBlockContainer button { font-size: 1.1rem; }
-</style>"""
 
 
 def _play() -> None:
@@ -204,7 +194,7 @@ def render() -> None:
     components.ensure_plotly()
     link_notice = _load_link()
     files.take_new_files()
-    st.html(PRESENTATION_CSS if st.session_state.get("ui.present") else PAGE_CSS)
+    st.html(page_css.PRESENTATION_CSS if st.session_state.get("ui.present") else page_css.PAGE_CSS)
     st.sidebar.title("MoE Explorer")
     runs_box = st.sidebar.container()  # filled once the settings have made or changed a run
     notice = _settings()

@@ -188,8 +188,9 @@ def readout(run: Run, step: int, latest: Metrics | None, rate: float, replay: bo
     return f"**step {step:,}** · {rate:,.0f} steps/s on the {run.trainer.device.type}{accuracy}"
 
 
-def diagnosis(m: Metrics | None, n_experts: int) -> tuple[str, str] | None:
+def diagnosis(metrics: list[Metrics], n_experts: int) -> tuple[str, str] | None:
     """("success", "info" or "warning", a sentence) when the load tells a story worth saying, else None."""
+    m = metrics[-1] if metrics else None
     if m is None or m.load_entropy is None or n_experts == 1 or m.step < JUDGE_AFTER:
         return None
     n_clusters = 0 if m.contingency is None else len(m.contingency[0])

@@ -51,7 +51,7 @@ def metrics(step=500, entropy=1.0, effective=4.0, dead=0, nmi=None, clusters=4) 
     ],
 )
 def test_the_diagnosis_line(m, n_experts, expected):
-    said = view_model.diagnosis(m, n_experts)
+    said = view_model.diagnosis([m], n_experts)
     if expected is None:
         assert said is None
     else:
