@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, ClassVar
 from moe_core import weights
 from moe_core.config import RunConfig, config_changes, run_label
 from moe_core.errors import ConfigError
+from moe_core.metrics import Metrics
 from moe_core.optimizers import run_optimizer
 from moe_core.options import LIVE_KEYS
 from moe_core.train import Trainer
+from moe_explorer_app import change_notes
 from moe_explorer_app.timeline import WeightTimeline
 
 if TYPE_CHECKING:
@@ -120,9 +122,23 @@ class Run:
         return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
 
 
+@dataclass(frozen=True)
+class Notice:
+    """The sentence on the last change, about one run as it trained from one start."""
+
+    run: int
+    since: Metrics | None  # the run's first snapshot when it was said: a Reset starts a new history
+    text: str
+
+
+def _first(run: Run) -> Metrics | None:
+    return run.trainer.history[0] if run.trainer.history else None
+
+
 class RunBook:
     """A session's runs, newest last; the newest is the active one. Every session's book counts towards
-    the server's limit (SERVER_RUNS): past it a new run is refused with a sentence, not built."""
+    the server's limit (SERVER_RUNS): past it a new run is refused with a sentence, not built. It keeps
+    the sentence on the last change until the next change, a Reset of that run, or `dismiss_notice`."""
 
     _all: ClassVar[weakref.WeakSet] = weakref.WeakSet()  # every session's book in this server
     _all_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -132,6 +148,7 @@ class RunBook:
         self.limit = limit
         self._make_run = make_run
         self._counter = 0
+        self._notice: Notice | None = None
         with RunBook._all_lock:
             RunBook._all.add(self)
 
@@ -185,10 +202,28 @@ class RunBook:
         worker.forget(dropped)
         return f"Run {dropped.number} was removed to keep memory bounded ({self.limit} runs at most)."
 
+    @property
+    def notice(self) -> str | None:
+        """The last change's sentence, while the active run is the run it is about and was not reset since."""
+        said, run = self._notice, self.active
+        if said is None or run is None or run.number != said.run or _first(run) is not said.since:
+            return None
+        return said.text
+
+    def dismiss_notice(self) -> None:
+        self._notice = None
+
     def sync(self, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
         """Make the active run match the settings: a live change where the model can take it, else a
         new run (an untrained active run is replaced, a trained one kept). Returns a sentence saying
-        what happened, if anything did; a ConfigError from building the run leaves everything as it was."""
+        what happened, if anything did (kept as `notice`); a ConfigError from building the run leaves
+        everything as it was."""
+        notice = self._sync(cfg, with_baseline, worker)
+        if notice is not None and self.active is not None:
+            self._notice = Notice(self.active.number, _first(self.active), notice)
+        return notice
+
+    def _sync(self, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
         current = self.active
         if current is not None:
             changes = config_changes(current.trainer.settings, cfg)  # not the experts it has split or removed
@@ -196,7 +231,8 @@ class RunBook:
             if not changes and same_baseline:
                 return None
             if set(changes) <= LIVE_KEYS and same_baseline:
-                return self._apply_live(current, cfg.replace(**{"model.n_experts": current.cfg.model.n_experts}))
+                live = cfg.replace(**{"model.n_experts": current.cfg.model.n_experts})
+                return self._apply_live(current, live, changes)
         was_playing = worker.playing
         worker.pause()  # before reading the step count, so the run cannot train past step 0 meanwhile
         try:
@@ -207,12 +243,12 @@ class RunBook:
         return notice
 
     @staticmethod
-    def _apply_live(run: Run, cfg: RunConfig) -> str:
+    def _apply_live(run: Run, cfg: RunConfig, changes: dict) -> str:
         with run.lock:
             texts = run.trainer.apply_live(cfg)
             if run.baseline is not None:
                 run.baseline.apply_live(cfg.replace(**{"model.arch": "dense"}))
-        return f"Applied at step {run.trainer.step_count} without restarting: {'; '.join(texts)}."
+            return change_notes.live_notice(run.trainer.step_count, texts, changes)
 
     def _replace_or_add(self, current: Run | None, cfg: RunConfig, with_baseline: bool, worker: Worker) -> str | None:
         untrained = current is not None and current.trainer.step_count == 0
@@ -220,10 +256,15 @@ class RunBook:
         run = self._new_run(number, cfg, with_baseline, replacing=untrained or len(self.runs) >= self.limit)
         self._counter = max(self._counter, number)
         notice = None
+        if current is not None:
+            changes = config_changes(current.trainer.settings, cfg)
+            baseline = (current.baseline is not None, with_baseline)
+            kept = None if untrained else current.number
+            notice = change_notes.new_model_notice(
+                changes, baseline if baseline[0] != baseline[1] else None, number, kept
+            )
         if untrained:
             self.runs.pop()
-        elif current is not None:
-            notice = f"That setting needs a new model: started run {number} at step 0 (run {current.number} is kept)."
         self.runs.append(run)
         removed = self._evict(worker)
         return f"{notice} {removed}" if notice and removed else notice or removed

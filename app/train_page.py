@@ -197,18 +197,28 @@ def render() -> None:
     st.html(page_css.PRESENTATION_CSS if st.session_state.get("ui.present") else page_css.PAGE_CSS)
     st.sidebar.title("MoE Explorer")
     runs_box = st.sidebar.container()  # filled once the settings have made or changed a run
-    notice = _settings()
-    if st.session_state.get(files.WANTS_TARGET) and not files.waiting_for_target():
+    _settings()  # the run book keeps its sentence until the next change, a Reset, or its close button
+    waiting = files.waiting_for_target()
+    if st.session_state.get(files.WANTS_TARGET) and not waiting:
         st.session_state.pop(files.NOTICE, None)  # the target it asked for is picked (or the file left)
-    for text in (link_notice, notice, st.session_state.get(files.NOTICE)):
-        if text:
-            st.info(text)
+    if link_notice:
+        st.info(link_notice)
+    change = None if waiting else session.book().notice  # while a file waits for its target, only that
+    if change:
+        with st.container(horizontal=True, vertical_alignment="top", gap="small", key="change_notice"):
+            st.info(change)
+            st.button("", icon=":material/close:", on_click=session.book().dismiss_notice, key="btn.notice_close",
+                      help="Hide this note; the next change says its own.")  # fmt: skip
+    if st.session_state.get(files.NOTICE):
+        st.info(st.session_state[files.NOTICE])
     if st.session_state.get(files.CSV_ERROR):  # also beside the uploader, in the sidebar
         st.error(f"Upload CSV: {st.session_state[files.CSV_ERROR]} The current run is unchanged.")
     _save_link()
     if session.active_run() is not None:
         with runs_box:
             _run_list()
+    if waiting:
+        return  # the old run's views are not the file's: the page waits with the sentence asking for its target
     if session.active_run() is None:
         st.warning("No run yet: choose settings that describe a possible model in the sidebar.")
         return

@@ -370,3 +370,44 @@ def test_a_scheduled_run_that_shifts_shows_the_schedule_and_marks_the_shift():
     notes = [a["text"] for a in collapse["layout"]["annotations"]]
     assert any("What the schedule sets" in text for text in notes)
     assert (100, "data shift: clusters move") in run.trainer.events and not at.exception
+
+
+def change_notices(at: AppTest) -> list[str]:
+    return [i.value for i in at.info if "without restarting" in i.value or "needs a new model" in i.value]
+
+
+def test_a_live_change_that_shows_slowly_says_so_and_stays_through_play_until_closed_or_reset(at):
+    at.button(key="btn.step").click().run()
+    at.radio(key="model.balance").set_value("none").run()
+    (said,) = change_notices(at)
+    assert said.startswith("Applied at step 1 without restarting: balance aux_loss → none. Balancing off")
+    assert "Press Reset to watch a run train without balancing from step 0" in said
+    at.button(key="btn.play").click().run()
+    at.button(key="btn.pause").click().run()
+    assert change_notices(at) == [said]  # Play and Pause keep it
+    at.button(key="btn.notice_close").click().run()
+    assert change_notices(at) == [] and not at.exception
+    at.radio(key="model.balance").set_value("aux_loss").run()
+    assert len(change_notices(at)) == 1  # the next change says its own
+    at.button(key="btn.reset").click().run()
+    assert change_notices(at) == [] and not at.exception
+
+
+def test_more_experts_on_an_untrained_run_says_a_new_model_started(at):
+    at.slider(key="model.n_experts").set_value(8).run()
+    assert change_notices(at) == ["Started run 1 again at step 0: Experts 4 → 8 needs a new model."]
+    at.run()
+    assert len(change_notices(at)) == 1 and active_run(at).cfg.model.n_experts == 8 and not at.exception
+
+
+def test_while_an_uploaded_csv_waits_for_its_target_the_old_runs_views_are_not_shown(at):
+    assert "moe_live_map" in [name for name, _ in drawn(at)]
+    at.selectbox(key="ui.sample").set_value("iris.csv").run()
+    assert [i.value for i in at.info] == [
+        "Loaded iris.csv, but no column is named y, label or target: choose the one to predict in the sidebar, "
+        "Data → Target column (sepal_length, sepal_width, petal_length, petal_width, species)."
+    ]
+    assert drawn(at) == [] and not at.main.button and not at.error  # no map, no toolbar, no old run's notice
+    at.selectbox(key="data.target").set_value("species").run()
+    assert active_run(at).cfg.data.target == "species" and "moe_live_map" in [name for name, _ in drawn(at)]
+    assert not at.exception

@@ -180,5 +180,38 @@ def test_past_the_servers_limit_a_new_run_is_refused_with_a_sentence_and_nothing
     with pytest.raises(ConfigError, match="holds its limit of"):
         second.sync(cfg.replace(**{"model.n_experts": 8}), False, worker)  # a new model: a new run, refused
     assert len(second.runs) == 1 and second.active.cfg.model.n_experts == 4
-    assert first.sync(cfg.replace(**{"model.n_experts": 8}), False, worker) is None  # an untrained run is replaced
+    replaced = first.sync(cfg.replace(**{"model.n_experts": 8}), False, worker)  # an untrained run is replaced
+    assert replaced == "Started run 1 again at step 0: Experts 4 → 8 needs a new model."
     worker.stop()
+
+
+def test_balancing_turned_off_on_a_trained_run_says_why_nothing_moves_and_the_sentence_stays_until_reset(worker):
+    book = RunBook(make_run)
+    book.sync(RunConfig().replace(**SMALL), False, worker)
+    run = book.active
+    run.advance(20)
+    notice = book.sync(run.cfg.replace(**{"model.balance": "none"}), False, worker)
+    assert notice.startswith("Applied at step 20 without restarting: balance aux_loss → none. Balancing off")
+    assert "Press Reset to watch a run train without balancing from step 0" in notice
+    assert book.sync(run.cfg, False, worker) is None and book.notice == notice  # the next page run: still said
+    run.advance(30)
+    run.snapshot()
+    assert book.notice == notice  # Play: still said
+    run.reset()
+    assert book.notice is None
+
+
+def test_a_new_model_is_said_also_for_an_untrained_run_and_the_sentence_follows_its_run(worker):
+    book = RunBook(make_run)
+    book.sync(RunConfig().replace(**SMALL), False, worker)
+    replaced = book.sync(RunConfig().replace(**SMALL, **{"model.n_experts": 8}), False, worker)
+    assert replaced == "Started run 1 again at step 0: Experts 4 → 8 needs a new model." == book.notice
+    book.active.advance(2)
+    kept = book.sync(book.active.cfg.replace(**{"model.n_experts": 4}), False, worker)
+    assert kept == "Experts 8 → 4 needs a new model: started run 2 at step 0 (run 1 is kept)." == book.notice
+    book.activate(1, worker)
+    assert book.notice is None  # it is about run 2
+    book.activate(2, worker)
+    assert book.notice == kept
+    book.dismiss_notice()
+    assert book.notice is None
