@@ -35,6 +35,14 @@ def _show(fig, key: str) -> None:
     components.figure(fig, key)
 
 
+def _curves(run: Run) -> tuple[list[Metrics], list[Metrics] | None, list[tuple[int, str]], int | None]:
+    """What the charts over time draw: the whole run's curves and live changes, and while the replay
+    shows a past step, that step as a cursor on them (so the story after it stays in view)."""
+    source = run.live or run
+    metrics, baseline = view_model.histories(source)
+    return metrics, baseline, view_model.events(source), run.trainer.step_count if run.live else None
+
+
 def _remember_click(event: dict) -> None:
     """Keep the clicked point (or spot of the map) for the inspector."""
     index = event.get("index")
@@ -132,10 +140,10 @@ def _collapse_fragment() -> None:
     run = session.shown_run()
     if run is None or not run.trainer.is_moe:
         return
+    curves, _, events, cursor = _curves(run)
     metrics, _ = view_model.histories(run)
-    events = view_model.events(run)
     n_experts = run.cfg.model.n_experts
-    _show(history.load_share_area(metrics, events), "load_area")
+    _show(history.load_share_area(curves, events, cursor), "load_area")
     st.caption(view_model.collapse_caption(n_experts))
     kinds = view_model.expert_kinds(run)
     if kinds is not None:
@@ -147,7 +155,7 @@ def _collapse_fragment() -> None:
         )
     if ROUTERS[run.cfg.model.router].resizable and metrics and metrics[-1].load_share:
         _resize_buttons(run, metrics[-1].load_share)
-    _show(history.collapse_panel(metrics, n_experts, events), "collapse")
+    _show(history.collapse_panel(curves, n_experts, events, cursor), "collapse")
     st.caption(
         "Entropy near 1 and effective experts near the expert count mean even use; dead experts get "
         "under 1% of their fair share; drops are routed points capacity turned away."
@@ -162,13 +170,15 @@ def _resize_buttons(run: Run, share: tuple[float, ...]) -> None:
     """Split the busiest expert or remove the idlest one, by hand (the Curriculum section's rule does
     it by itself); the charts mark each change."""
     busy, idle = view_model.busiest_and_idlest(share)
-    left, right = st.columns(2)
-    if left.button(f"Split E{busy} ({share[busy]:.0%})", help="Split the busiest expert in two.", key="btn.split"):
-        st.toast(run.resize(True, busy))
     removable = len(share) > max(1, run.cfg.model.top_k)
-    label, tip = f"Remove E{idle} ({share[idle]:.0%})", "Remove the idlest expert."
-    if right.button(label, help=tip, disabled=not removable, key="btn.remove"):
-        st.toast(run.resize(False, idle))
+    # buttons as wide as their labels, wrapping onto a second line in a narrow column rather than cut
+    with st.container(horizontal=True, gap="small"):
+        tip = f"Split the busiest expert, E{busy} ({share[busy]:.0%} of the load), in two."
+        if st.button(f"Split E{busy}", help=tip, key="btn.split"):
+            st.toast(run.resize(True, busy))
+        tip = f"Remove the idlest expert, E{idle} ({share[idle]:.0%} of the load)."
+        if st.button(f"Remove E{idle}", help=tip, disabled=not removable, key="btn.remove"):
+            st.toast(run.resize(False, idle))
 
 
 def _lower_fragment() -> None:
@@ -176,12 +186,12 @@ def _lower_fragment() -> None:
     run = session.shown_run()
     if run is None:
         return
-    metrics, baseline = view_model.histories(run)
-    events = view_model.events(run)
+    metrics, _ = view_model.histories(run)
+    curves, baseline, events, cursor = _curves(run)
     data = run.trainer.data
     left, right = st.columns([1.2, 1], gap="large") if run.trainer.is_moe else (st.container(), None)
     with left:
-        _show(history.training_curves(metrics, baseline, data.classification, events), "training")
+        _show(history.training_curves(curves, baseline, data.classification, events, cursor), "training")
         st.caption(
             "Solid: test loss; dotted: train loss. Blue is the MoE, orange a dense MLP with the same number "
             "of parameters trained on the same batches."
@@ -196,11 +206,12 @@ def _lower_fragment() -> None:
             "Each tile is one expert's own prediction over the same plane, with its load share; grey "
             "where the gate does not send it points."
         )
-    _specialisation(metrics, events)
+    _specialisation(metrics[-1] if metrics else None, curves, events, cursor)
 
 
-def _specialisation(metrics: list[Metrics], events: list[tuple[int, str]]) -> None:
-    m = metrics[-1] if metrics else None
+def _specialisation(
+    m: Metrics | None, curves: list[Metrics], events: list[tuple[int, str]], cursor: int | None
+) -> None:
     if m is None or m.contingency is None:
         st.info("Specialisation needs known clusters; this dataset has none.")
         return
@@ -213,11 +224,13 @@ def _specialisation(metrics: list[Metrics], events: list[tuple[int, str]]) -> No
             "per column and per row: perfect specialisation."
         )
     with right:
-        cols = st.columns(3)
-        cols[0].metric("NMI (expert; cluster)", f"{m.cluster_nmi:.2f}")
-        cols[1].metric("Purity", f"{m.purity:.2f}")
-        cols[2].metric("Dispatch entropy", f"{m.dispatch_entropy:.2f}", help="0 when each expert sees one cluster.")
-        _show(history.specialisation_curves(metrics, events), "spec_curves")
+        with st.container(horizontal=True, gap="medium"):  # three figures that wrap, never cut
+            st.metric(
+                "NMI", f"{m.cluster_nmi:.2f}", help="NMI(expert; cluster): 1 when each cluster has its own expert."
+            )
+            st.metric("Purity", f"{m.purity:.2f}")
+            st.metric("Dispatch entropy", f"{m.dispatch_entropy:.2f}", help="0 when each expert sees one cluster.")
+        _show(history.specialisation_curves(curves, events, cursor), "spec_curves")
         st.caption(
             "NMI and purity rise towards 1 as experts specialise; dispatch entropy falls towards 0. Likeness is "
             "how alike the experts' outputs are (0: all different); a diversity penalty pushes it down."
@@ -228,6 +241,11 @@ def panel(playing: bool) -> None:
     """The map with the inspector beside it and the collapse view under the inspector; then training,
     the experts' own maps and specialisation. With several sessions training on this server, each
     redraws less often, so that the server stays quick to answer a click."""
+    with st.container(key="live"):  # page_css stacks its columns where the panel is narrow
+        _panel(playing)
+
+
+def _panel(playing: bool) -> None:
     present = bool(st.session_state.get("ui.present"))
     share = max(1, Worker.playing_count())
     left, right = st.columns([1.7, 1] if present else [1.4, 1], gap="large")

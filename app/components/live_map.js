@@ -7,6 +7,7 @@
 // A click sends {x, y, index} as the trigger "click".
 
 const MARGIN = { left: 58, right: 112, top: 44, bottom: 48 };
+const MIN_SIDE = 240; // the smallest plot side a student can still read the regions on
 
 function decode(b64) {
   const text = atob(b64);
@@ -122,23 +123,58 @@ class LiveMap {
 
   plotBox() {
     // as wide as the column allows, and no taller than the window below the map's top, so the whole
-    // map fits on a projector's screen
-    const width = this.root.clientWidth;
-    const top = MARGIN.top + (this.titleLines.length - 1) * ((this.data.font || 14) + 6);
+    // map fits on a projector's screen; in a narrow column the legend goes under the map, not off it
+    const width = this.root.clientWidth, font = this.data.font || 14;
+    const top = MARGIN.top + (this.titleLines.length - 1) * (font + 6);
     const pageTop = this.root.getBoundingClientRect().top + window.scrollY;
     this.top = Math.round(pageTop);
-    const fits = window.innerHeight - pageTop - top - MARGIN.bottom - 8;
-    const side = Math.max(240, Math.min(width - MARGIN.left - this.legendWidth(), fits, 900));
-    return { x: MARGIN.left, y: top, w: side, h: side, width, height: side + top + MARGIN.bottom };
+    const beside = width - MARGIN.left - this.legendWidth() >= MIN_SIDE;
+    const right = beside ? this.legendWidth() : 16;
+    const below = MARGIN.bottom + this.keyHeight(width, font) + (beside ? 0 : this.legendRowsHeight(width, font));
+    const fits = window.innerHeight - pageTop - top - below - 8;
+    const side = Math.max(MIN_SIDE, Math.min(width - MARGIN.left - right, fits, 900));
+    return { x: MARGIN.left, y: top, w: side, h: side, width, height: side + top + below, beside };
   }
 
   legendWidth() {
     // room for the longest legend label (experts named with their kind run long), at least MARGIN.right
     if (!this.data.legend) return MARGIN.right;
     const ctx = this.canvas.getContext("2d");
-    ctx.font = `${(this.data.font || 14) - 1}px sans-serif`;
+    ctx.font = `${this.data.font || 14}px sans-serif`;
     const longest = Math.max(...this.data.legend.map((row) => ctx.measureText(row.label).width));
     return Math.max(MARGIN.right, 16 + 22 + longest + 8);
+  }
+
+  rowsOf(items, width, font) {
+    // legend entries [{label}] laid out left to right, wrapping at the canvas's width: [[x, item]] per row
+    const ctx = this.canvas.getContext("2d");
+    ctx.font = `${font}px sans-serif`;
+    const rows = [[]];
+    let x = 4;
+    for (const item of items) {
+      const w = 26 + ctx.measureText(item.label).width + 14;
+      if (x + w > width && rows[rows.length - 1].length) { rows.push([]); x = 4; }
+      rows[rows.length - 1].push([x, item]);
+      x += w;
+    }
+    return rows;
+  }
+
+  legendRowsHeight(width, font) {
+    // the title's row, then the entries' rows, or the colour bar's and its ticks'
+    const rows = this.data.legend ? this.rowsOf(this.data.legend, width, font).length : 2;
+    return (rows + 1) * (font + 10) + 8;
+  }
+
+  markerKeys() {
+    // what the markers mean: each class's symbol, and the red cross where capacity left a point out
+    const keys = this.data.classes.map((style) => ({ label: style.name, style }));
+    if (this.data.points.dropped.some(Boolean)) keys.push({ label: "no expert (dropped)", cross: true });
+    return keys;
+  }
+
+  keyHeight(width, font) {
+    return this.rowsOf(this.markerKeys(), width, font).length * (font + 10) + 4;
   }
 
   wrapTitle(ctx, font) {
@@ -255,7 +291,7 @@ class LiveMap {
     ctx.lineWidth = 1;
     ctx.strokeRect(box.x, box.y, box.w, box.h);
     ctx.fillStyle = "#444A52";
-    ctx.font = `${font - 1}px sans-serif`;
+    ctx.font = `${font}px sans-serif`;
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     for (const t of niceTicks(x0, x1, 6)) {
@@ -282,11 +318,17 @@ class LiveMap {
   }
 
   drawLegend(ctx, box, font) {
-    const left = box.x + box.w + 16;
     ctx.textAlign = "left";
     ctx.textBaseline = "middle";
-    ctx.font = `${font - 1}px sans-serif`;
+    ctx.font = `${font}px sans-serif`;
     ctx.fillStyle = "#1B1F24";
+    let y = box.y + box.h + MARGIN.bottom + font / 2 + 4;
+    for (const row of this.rowsOf(this.markerKeys(), box.width, font)) {
+      for (const [x, key] of row) this.drawKey(ctx, x, y, key, font);
+      y += font + 10;
+    }
+    if (!box.beside) return this.drawLegendBelow(ctx, box, font, y + 4);
+    const left = box.x + box.w + 16;
     if (this.data.legend) {
       const rows = this.data.legend;
       ctx.fillText(this.data.legend_title || "", left, box.y + 6);
@@ -312,6 +354,57 @@ class LiveMap {
     ctx.fillStyle = "#1B1F24";
     ctx.fillText(bar.title, left - 4, box.y + 10);
     bar.ticks.forEach(([at, label]) => ctx.fillText(label, left + 22, top + height * (1 - at)));
+  }
+
+  drawKey(ctx, x, y, key, font) {
+    // one marker key: the symbol as the map draws it, then its label
+    if (key.cross) {
+      ctx.strokeStyle = "#C00000";
+      ctx.lineWidth = 2.5;
+      ctx.beginPath();
+      ctx.moveTo(x + 4, y - 6); ctx.lineTo(x + 16, y + 6); ctx.moveTo(x + 16, y - 6); ctx.lineTo(x + 4, y + 6);
+      ctx.stroke();
+    } else {
+      symbol(ctx, key.style.symbol, x + 10, y, 5);
+      ctx.fillStyle = key.style.fill;
+      ctx.fill();
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = key.style.fill === "#FFFFFF" ? "#111111" : "#8A9099";
+      ctx.stroke();
+    }
+    ctx.fillStyle = "#1B1F24";
+    ctx.fillText(key.label, x + 26, y);
+  }
+
+  drawLegendBelow(ctx, box, font, top) {
+    // a narrow column: the legend's title, then its entries in rows (or the colour bar lying down)
+    ctx.fillStyle = "#1B1F24";
+    const title = this.data.legend ? this.data.legend_title || "" : this.data.colorbar.title;
+    ctx.font = `600 ${font}px sans-serif`;
+    ctx.fillText(title, 4, top);
+    ctx.font = `${font}px sans-serif`;
+    let y = top + font + 10;
+    if (this.data.legend) {
+      for (const row of this.rowsOf(this.data.legend, box.width, font)) {
+        for (const [x, item] of row) {
+          ctx.fillStyle = item.colour;
+          ctx.fillRect(x, y - 7, 20, 14);
+          ctx.fillStyle = "#1B1F24";
+          ctx.fillText(item.label, x + 26, y);
+        }
+        y += font + 10;
+      }
+      return;
+    }
+    const bar = this.data.colorbar, left = 60, width = Math.max(80, box.width - 120);
+    const grad = ctx.createLinearGradient(left, 0, left + width, 0);
+    bar.stops.forEach(([at, colour]) => grad.addColorStop(at, colour));
+    ctx.fillStyle = grad;
+    ctx.fillRect(left, y - 7, width, 14);
+    ctx.fillStyle = "#1B1F24";
+    ctx.textAlign = "center";
+    bar.ticks.forEach(([at, label]) => ctx.fillText(label, left + width * at, y + font + 2));
+    ctx.textAlign = "left";
   }
 }
 

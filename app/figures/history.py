@@ -14,7 +14,15 @@ import plotly.graph_objects as go
 
 from moe_core.metrics import Metrics
 from moe_explorer_app.figures.palette import expert_colour, expert_name
-from moe_explorer_app.figures.style import base_layout, event_marks, placeholder, set_axes, subplot_grid
+from moe_explorer_app.figures.style import (
+    base_layout,
+    cursor_mark,
+    event_marks,
+    placeholder,
+    room_for_legend,
+    set_axes,
+    subplot_grid,
+)
 
 MAX_POINTS = 400  # older history is thinned: a curve needs no more points than pixels
 MOE_COLOUR, DENSE_COLOUR = "#0072B2", "#D55E00"
@@ -95,23 +103,31 @@ def _padded(shares: Sequence[tuple[float, ...]]) -> np.ndarray:
     return np.array([(*share, *(0.0,) * (width - len(share))) for share in shares])
 
 
-def load_share_area(history: Sequence[Metrics], events: Events = ()) -> go.Figure:
+def category_ticks(names: Sequence[str], most: int = 16) -> dict:
+    """Tick labels for a category axis of many rows: every k-th name, so that 14 px labels never overlap."""
+    every = max(1, int(np.ceil(len(names) / most)))
+    return {"tickmode": "array", "tickvals": list(names[::every]), "ticktext": list(names[::every])}
+
+
+def load_share_area(history: Sequence[Metrics], events: Events = (), cursor: int | None = None) -> go.Figure:
     """Each expert's share of routed slots over time: stacked bands up to 16 experts, a heatmap above
     (dozens of stacked traces slow every redraw in the browser, and no one can tell them apart)."""
     history = [m for m in thin(history) if m.load_share is not None]
     title = "Load share per expert over time"
     if not trained(history):
         return go.Figure({"data": [], "layout": placeholder(title, 330, NOT_YET)})
-    layout = event_marks(base_layout(title, 330), events)
+    layout = cursor_mark(event_marks(base_layout(title, 330), events), cursor)
     layout["xaxis"].update(title={"text": "training step"})
     steps, shares_TE = _steps(history), _padded([m.load_share for m in history])
+    names = [expert_name(e) for e in range(shares_TE.shape[1])]
     if shares_TE.shape[1] > 16:
-        layout["yaxis"].update(title={"text": "expert"}, autorange="reversed", tickfont={"size": 9})
+        layout["yaxis"].update(title={"text": "expert"}, autorange="reversed", **category_ticks(names))
+        layout["margin"] = {**layout["margin"], "b": 62}
         return go.Figure({"data": [_share_heatmap(steps, shares_TE)], "layout": layout})
     layout["legend"].update(traceorder="normal")
     layout["yaxis"].update(title={"text": "share of routed slots"}, range=[0, 1], tickformat=".0%")
     traces = [_share_band(steps, shares_TE, e) for e in range(shares_TE.shape[1])]
-    return go.Figure({"data": traces, "layout": layout})
+    return go.Figure({"data": traces, "layout": room_for_legend(layout, names)})
 
 
 COLLAPSE_PANELS = (  # one question per panel: (question, [(metric, label, colour, dash)], y range)
@@ -153,22 +169,30 @@ def _scheduled(history: Sequence[Metrics]) -> bool:
 
 
 def _keyed_title(question: str, series: list[tuple]) -> str:
-    """The panel's question, then each series' name in its own colour: a legend that reads at a glance."""
-    keys = " ".join(f"<span style='color:{colour}'>━ {label}</span>" for _, label, colour, _ in series)
-    return f"<b>{question}</b>  {keys}"
+    """The panel's question, and under it each series' name in its own colour: a legend that reads at a
+    glance and, on its own line, fits the narrowest column."""
+    keys = "  ".join(f"<span style='color:{colour}'>━ {label}</span>" for _, label, colour, _ in series)
+    return f"<b>{question}</b><br>{keys}"
 
 
-def collapse_panel(history: Sequence[Metrics], n_experts: int, events: Events = ()) -> go.Figure:
+PANEL_PX = 160  # a collapse-watch panel with its two-line title: room for 14 px text and three ticks
+
+
+def collapse_panel(
+    history: Sequence[Metrics], n_experts: int, events: Events = (), cursor: int | None = None
+) -> go.Figure:
     """Balance over time, one question per panel: even use, experts in use, imbalance, flips and drops,
     the router's losses; and the gate noise and balance weight in force, where they changed."""
     history = [m for m in thin(history) if m.load_share is not None]
     panels = (*COLLAPSE_PANELS, SCHEDULE_PANEL) if _scheduled(history) else COLLAPSE_PANELS
     rows = len(panels)
+    height = 110 + PANEL_PX * rows
     if not trained(history):
-        return go.Figure({"data": [], "layout": placeholder("Collapse watch", 120 + 100 * rows, NOT_YET)})
+        return go.Figure({"data": [], "layout": placeholder("Collapse watch", height, NOT_YET)})
     titles = [_keyed_title(question, series) for question, series, _ in panels]
-    layout = {**base_layout("Collapse watch", 120 + 100 * rows), **subplot_grid(rows, 1, titles, gap=(0, 0.09))}
+    layout = {**base_layout("Collapse watch", height), **subplot_grid(rows, 1, titles, gap=(0, 0.5 / rows))}
     layout["showlegend"] = False
+    layout["margin"] = {**layout["margin"], "t": 96, "b": 62}
     traces, axes = [], {}
     ranges = {"unit": {"range": [0, 1.05]}, "experts": {"range": [0, n_experts + 0.5]}, "zero": {"rangemode": "tozero"}}
     for panel, (_, series, scale) in enumerate(panels, start=1):
@@ -178,17 +202,22 @@ def collapse_panel(history: Sequence[Metrics], n_experts: int, events: Events = 
         axes[f"xaxis{suffix}"] = {"showticklabels": panel == rows, "matches": "x" if panel > 1 else None}
     axes[f"xaxis{rows}"]["title"] = {"text": "training step"}
     for note in layout["annotations"]:
-        note.update(x=0, xanchor="left", font={"size": 12})
-    return go.Figure({"data": traces, "layout": event_marks(set_axes(layout, axes), events, rows)})
+        note.update(x=0, xanchor="left", align="left")
+    layout = event_marks(set_axes(layout, axes), events, rows)
+    return go.Figure({"data": traces, "layout": cursor_mark(layout, cursor, rows)})
 
 
 def training_curves(
-    history: Sequence[Metrics], baseline: Sequence[Metrics] | None, classification: bool, events: Events = ()
+    history: Sequence[Metrics],
+    baseline: Sequence[Metrics] | None,
+    classification: bool,
+    events: Events = (),
+    cursor: int | None = None,
 ) -> go.Figure:
     """Train and test loss, and test accuracy, for the MoE and the dense MLP of the same size."""
-    title = "Training: MoE against a dense MLP of its size"
+    title = "Training: MoE against a dense MLP"
     if not trained(history):
-        return go.Figure({"data": [], "layout": placeholder(title, 340, NOT_YET)})
+        return go.Figure({"data": [], "layout": placeholder(title, 360, NOT_YET)})
     runs = [("MoE", thin(history), MOE_COLOUR)]
     if baseline:
         runs.append(("dense MLP", thin(baseline), DENSE_COLOUR))
@@ -199,13 +228,19 @@ def training_curves(
         if classification:
             traces.append(_line(hist, "test_accuracy", f"{label} accuracy", colour, 2, showlegend=False))
     titles = ("Loss", "Test accuracy") if classification else ("Loss",)
-    layout = {**base_layout(title, 340), **subplot_grid(1, len(titles), titles, gap=(0.14, 0))}
+    layout = {**base_layout(title, 360), **subplot_grid(1, len(titles), titles, gap=(0.26, 0))}
     axes = {"xaxis": {"title": {"text": "training step"}}, "yaxis": {"rangemode": "tozero", "title": {"text": "loss"}}}
     if classification:
         axes.update(
             xaxis2={"title": {"text": "training step"}}, yaxis2={"tickformat": ".0%", "title": {"text": "accuracy"}}
         )
-    return go.Figure({"data": traces, "layout": event_marks(set_axes(layout, axes), events, len(titles))})
+    for axis in ("xaxis", "xaxis2"):
+        axes.setdefault(axis, {})["nticks"] = 4  # two panels share a column: fewer, wider-spaced steps
+    layout = event_marks(set_axes(layout, axes), events, len(titles))
+    layout = room_for_legend(
+        cursor_mark(layout, cursor, len(titles)), [t["name"] for t in traces if t.get("showlegend", True)]
+    )
+    return go.Figure({"data": traces, "layout": layout})
 
 
 def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_names: Sequence[str]) -> go.Figure:
@@ -225,7 +260,8 @@ def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_nam
         "colorbar": {"title": {"text": "% of cluster"}},
         "hovertemplate": "cluster %{x} → %{y}: %{z}% (%{customdata} points)<extra></extra>",
     }
-    layout = base_layout("Where each cluster's points go", min(700, max(300, 90 + 22 * len(experts))))
+    layout = base_layout("Where each cluster's points go", min(700, max(320, 110 + 22 * len(experts))))
+    layout["margin"] = {**layout["margin"], "b": 62}
     set_axes(
         layout,
         {
@@ -234,40 +270,41 @@ def specialisation_heatmap(contingency: tuple[tuple[int, ...], ...], cluster_nam
                 "title": {"text": "expert (first choice)"},
                 "autorange": "reversed",
                 "type": "category",
-                "tickfont": {"size": 11 if len(experts) <= 16 else 8},
+                **category_ticks(experts),
             },
         },
     )
     return go.Figure({"data": [trace], "layout": layout})
 
 
-def specialisation_curves(history: Sequence[Metrics], events: Events = ()) -> go.Figure:
+def specialisation_curves(history: Sequence[Metrics], events: Events = (), cursor: int | None = None) -> go.Figure:
     """Cluster NMI and purity (0..1, higher = more specialised), how alike the experts' outputs are (mean
     squared cosine, 0..1: what a diversity penalty pushes down) and dispatch entropy (0 = one cluster each)."""
     history = [m for m in thin(history) if m.cluster_nmi is not None]
     if not trained(history):
-        return go.Figure({"data": [], "layout": placeholder("Specialisation over time", 330, NOT_YET)})
+        return go.Figure({"data": [], "layout": placeholder("Specialisation over time", 360, NOT_YET)})
     traces = [
         _line(history, "cluster_nmi", "NMI(expert; cluster)", "#0072B2"),
         _line(history, "purity", "purity", "#009E73", dash="dash"),
         _line(history, "expert_similarity", "experts' likeness", "#7F7F7F", dash="dashdot"),
         {**_line(history, "dispatch_entropy", "dispatch entropy (nats)", "#D55E00", dash="dot"), "yaxis": "y2"},
     ]
-    layout = event_marks(base_layout("Specialisation over time", 330), events)
+    layout = cursor_mark(event_marks(base_layout("Specialisation over time", 360), events), cursor)
     set_axes(
         layout,
         {
-            "xaxis": {"title": {"text": "training step"}, "domain": [0, 0.88]},
+            "xaxis": {"title": {"text": "training step"}, "nticks": 5},
             "yaxis": {"title": {"text": "NMI, purity, likeness"}, "range": [0, 1.05]},
             "yaxis2": {
                 "title": {"text": "dispatch entropy"},
                 "rangemode": "tozero",
                 "overlaying": "y",
                 "side": "right",
-                "tickformat": ".2f",
+                "tickformat": ".1f",
                 "anchor": "x",
                 "showgrid": False,
+                "automargin": True,
             },
         },
     )
-    return go.Figure({"data": traces, "layout": layout})
+    return go.Figure({"data": traces, "layout": room_for_legend(layout, [t["name"] for t in traces])})

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from moe_core.probe import GridProbe
 from moe_explorer_app.figures.palette import PROBABILITY_SCALE, VALUE_SCALE, class_colour, expert_colour, expert_name
-from moe_explorer_app.figures.style import base_layout
+from moe_explorer_app.figures.style import SMALLEST, base_layout
 
 
 def value_style(value_kind: str, n_classes: int) -> dict:
@@ -50,15 +50,17 @@ def thumbnail_side(n_experts: int) -> int:
     return max(12, min(48, 130 // columns))
 
 
-def _tile_annotation(e: int, x: float, y: float, share: float | None, small: bool) -> dict:
-    share_text = "" if share is None else f" · {share:.0%}"
+def _tile_annotation(e: int, x: float, y: float, share: float | None, many: bool) -> dict:
+    """A tile's label at 14 px: its expert and load share, or with many experts (tiles too narrow for
+    both) its expert alone, the share in the hover."""
+    share_text = "" if share is None or many else f" · {share:.0%}"
     return {
         "x": x,
         "y": y,
         "yanchor": "bottom",
         "showarrow": False,
         "text": f"<span style='color:{expert_colour(e)}'>■</span> {expert_name(e)}{share_text}",
-        "font": {"size": 9 if small else 12},
+        "font": {"size": SMALLEST},
     }
 
 
@@ -80,7 +82,7 @@ def _mosaic(grid: GridProbe, load_share, value_kind: str):
         shown[tile] = np.where(routed_ERR[e], _value_z(values_ERR[e], value_kind), np.nan)
         masked[tile] = ~routed_ERR[e]
         share = None if load_share is None else load_share[e]
-        annotations.append(_tile_annotation(e, c * pitch + side / 2, r * pitch + side, share, n_experts > 16))
+        annotations.append(_tile_annotation(e, c * pitch + side / 2, r * pitch + side, share, columns > 3))
     return shown, masked, annotations, rows, pitch
 
 
@@ -101,11 +103,15 @@ def expert_thumbnails(
         "zsmooth": "fast",
     }
     value = {"type": "heatmap", "z": shown, "zsmooth": "fast", **value_style(value_kind, n_classes)}
-    layout = base_layout("Each expert's own prediction (grey: no points)", 460)
+    # the colour bar lies under the tiles: beside them it takes a narrow column's width from the tiles
+    bar = value["colorbar"]
+    value["colorbar"] = {**bar, "orientation": "h", "y": -0.02, "yanchor": "top", "len": 0.9, "thickness": 14}
+    value["colorbar"]["title"] = {**bar["title"], "side": "top"}
+    layout = base_layout("Each expert's own prediction", 500)
     layout.update(
         annotations=annotations,
         plot_bgcolor="#FFFFFF",
-        margin={"l": 20, "r": 20, "t": 60, "b": 20},
+        margin={"l": 20, "r": 20, "t": 60, "b": 96},
         xaxis={"visible": False, "constrain": "domain"},
         yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1, "range": [-1, rows * pitch + side * 0.35]},
     )
