@@ -275,3 +275,62 @@ def test_the_collapse_watch_shows_what_the_schedule_set_where_it_changed():
     assert list(noise.y) == pytest.approx([1.0 - i / 10 for i in range(len(hist))]) and noise.yaxis == "y6"
     steady = [replace(m, gate_noise=0.0, balance_weight=0.1) for m in history()]
     assert len(charts.collapse_panel(steady, n_experts=3).layout.annotations) == 5  # nothing moved: no panel
+
+
+def time_charts(hist: list[Metrics], n_experts: int = 3, cursor: int | None = None) -> list[go.Figure]:
+    return [
+        charts.load_share_area(hist, (), cursor),
+        charts.collapse_panel(hist, n_experts, (), cursor),
+        charts.training_curves(hist, history(offset=0.1, dense=True), True, (), cursor),
+        charts.specialisation_curves(hist, (), cursor),
+        charts.specialisation_heatmap(hist[-1].contingency, ["0", "1"]),
+    ]
+
+
+def text_sizes(fig: go.Figure) -> list[float]:
+    """Every font size the figure sets, where it sets one (unset sizes inherit the layout's)."""
+    layout = fig.layout
+    sizes = [layout.font.size, layout.title.font.size, layout.legend.font.size]
+    sizes += [note.font.size for note in layout.annotations]
+    axes = [getattr(layout, name) for name in dir(layout) if name.startswith(("xaxis", "yaxis"))]
+    sizes += [axis.tickfont.size for axis in axes if axis is not None]
+    return [size for size in sizes if size is not None]
+
+
+@pytest.mark.parametrize("n_experts", [3, 16, 64])
+def test_every_chart_text_is_at_least_14_px_also_with_many_experts(n_experts):
+    for fig in time_charts(history(n_experts), n_experts):
+        assert min(text_sizes(fig)) >= 14, fig.layout.title.text
+
+
+def test_the_heatmaps_of_many_experts_label_every_few_rows_so_14_px_labels_never_overlap():
+    hist = history(64)
+    fig = charts.load_share_area(hist)
+    assert len(fig.layout.yaxis.tickvals) <= 16 and fig.layout.yaxis.tickvals[0] == "E0"
+    assert len(fig.layout.yaxis.tickvals) >= 8
+
+
+def test_the_replay_cursor_is_drawn_on_every_panel_of_every_time_chart_over_the_whole_curves():
+    hist = history()
+    for fig in time_charts(hist, cursor=19)[:4]:
+        solid = [shape for shape in fig.layout.shapes if shape.line.dash is None]
+        panels = {shape.xref for shape in solid}
+        assert {shape.x0 for shape in solid} == {19} and len(panels) >= 1
+        assert any(note.text == "replay: step 19" for note in fig.layout.annotations)
+        assert max(max(trace.x) for trace in fig.data) == STEPS[-1]  # the curves go on past the cursor
+    collapse = charts.collapse_panel(hist, 3, (), 19)
+    assert len({shape.xref for shape in collapse.layout.shapes}) == 5  # one line per panel
+    assert all(not fig.layout.shapes for fig in time_charts(hist)[:4])  # no cursor while live
+
+
+def test_legends_get_a_bottom_margin_for_their_rows_in_the_narrowest_column():
+    few = charts.load_share_area(history(2))
+    many = charts.load_share_area(history(16))
+    assert many.layout.margin.b > few.layout.margin.b
+    curves = charts.specialisation_curves(history())
+    assert curves.layout.margin.b >= 62 + 24 * 2  # four long entries take at least two rows
+
+
+def test_titles_fit_the_narrowest_column_at_their_size():
+    for fig in time_charts(history()):
+        assert len(fig.layout.title.text) * 9 <= 340, fig.layout.title.text

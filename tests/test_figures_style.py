@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 import pytest
 
-from moe_explorer_app.figures.style import base_layout, set_axes, subplot_grid
+from moe_explorer_app.figures.style import base_layout, legend_rows, presentation_fonts, set_axes, subplot_grid
 
 
 def test_base_layout_titles_the_figure_without_a_template():
@@ -55,3 +55,19 @@ def test_set_axes_merges_into_what_the_grid_built():
     layout = set_axes(subplot_grid(1, 2, ["a", "b"]), {"yaxis2": {"title": {"text": "loss"}}, "xaxis9": {"a": 1}})
     assert layout["yaxis2"]["title"]["text"] == "loss" and layout["yaxis2"]["anchor"] == "x2"  # kept
     assert layout["xaxis9"] == {"a": 1}  # a new axis is added
+
+
+def test_legend_rows_wrap_at_the_width_like_a_horizontal_legend():
+    assert legend_rows(["E0", "E1"]) == 1
+    assert legend_rows(["dispatch entropy (nats)"] * 4, width=340) == 4
+    assert legend_rows([f"E{e}" for e in range(16)], width=340) == 4  # about five short entries a row
+
+
+def test_presentation_fonts_enlarge_every_text_and_grow_the_figure_to_hold_it():
+    layout = base_layout("t", 300)
+    layout["annotations"] = [{"text": "a", "font": {"size": 14}}]
+    layout["yaxis"]["tickfont"] = {"size": 14}
+    fig = presentation_fonts(go.Figure({"data": [], "layout": layout}))
+    assert fig.layout.font.size == 17 and fig.layout.legend.font.size == 17 and fig.layout.title.font.size == 21
+    assert fig.layout.annotations[0].font.size == 17 and fig.layout.yaxis.tickfont.size is None
+    assert fig.layout.height > 300 and fig.layout.margin.b > 84
