@@ -172,7 +172,7 @@ def _resize_buttons(run: Run, share: tuple[float, ...]) -> None:
     busy, idle = view_model.busiest_and_idlest(share)
     removable = len(share) > max(1, run.cfg.model.top_k)
     # buttons as wide as their labels, wrapping onto a second line in a narrow column rather than cut
-    with st.container(horizontal=True, gap="small"):
+    with st.container(horizontal=True, gap="small", key="secondary_resize"):  # Present hides it
         tip = f"Split the busiest expert, E{busy} ({share[busy]:.0%} of the load), in two."
         if st.button(f"Split E{busy}", help=tip, key="btn.split"):
             st.toast(run.resize(True, busy))
