@@ -205,10 +205,10 @@ def render() -> None:
         st.info(link_notice)
     change = None if waiting else session.book().notice  # while a file waits for its target, only that
     if change:
-        with st.container(horizontal=True, vertical_alignment="top", gap="small", key="change_notice"):
+        with st.container(horizontal=True, wrap=False, vertical_alignment="top", gap="small", key="change_notice"):
             st.info(change)
             st.button("", icon=":material/close:", on_click=session.book().dismiss_notice, key="btn.notice_close",
-                      help="Hide this note; the next change says its own.")  # fmt: skip
+                      type="tertiary", help="Hide this note; the next change says its own.")  # fmt: skip
     if st.session_state.get(files.NOTICE):
         st.info(st.session_state[files.NOTICE])
     if st.session_state.get(files.CSV_ERROR):  # also beside the uploader, in the sidebar
