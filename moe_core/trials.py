@@ -62,7 +62,8 @@ class Row:
     metrics: dict[str, float | int | None]
     history: list[dict] | None = None  # every snapshot's metrics, when asked for
     diverged_at: int | None = None  # the step whose loss was not finite (the metrics are of the step before)
-    map: dict | None = None  # the final routing map, when asked for: winner [R][R] and extent [x0, x1, y0, y1]
+    map: dict | None = None  # the final routing map, when asked for: winner [R][R], extent [x0, x1, y0, y1],
+    # and test points on it (points: x, y, target, dropped; classes: their names, none for a regression)
 
     def flat(self) -> dict[str, Any]:
         """One flat record: settings by key, seed, outcome and metrics (a table's row)."""
@@ -78,6 +79,7 @@ class Row:
 
 
 MAP_RESOLUTION = 40  # a small multiple's cells per side
+MAP_POINTS = 250  # test points drawn on a small map: the Train page's map draws as many
 HISTORY_POINTS = 25  # snapshots over a run, when its history is kept
 
 
@@ -132,12 +134,25 @@ def _row(trial: Trial, trainer, with_history: bool, with_map: bool) -> Row:
 
 
 def _small_map(trainer) -> dict | None:
-    from moe_core.probe import probe_grid
+    """The final routing map, and the first MAP_POINTS test points on it: view x and y, target, and
+    whether no expert served the point (capacity was full, or no expert chose it), with the points
+    routed as one batch as in training; None for a network without a router."""
+    from moe_core.probe import probe_grid, probe_points
 
     if not trainer.is_moe:
         return None
-    grid = probe_grid(trainer.model, trainer.data, MAP_RESOLUTION, trainer.device)
-    return {"winner": grid.winner_RR.astype(int).tolist(), "extent": grid.extent}
+    data, model = trainer.data, trainer.model
+    grid = probe_grid(model, data, MAP_RESOLUTION, trainer.device)
+    x_ND, y_N = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
+    dropped_N = np.zeros(len(x_ND), bool)
+    if model.router.may_drop:  # a routing that never leaves a point out reports none (as the live map)
+        probe = probe_points(model, x_ND.to(trainer.device), y_N.to(trainer.device), data.classification)
+        dropped_N = ~probe.kept_NK.any(axis=1)
+    view_N2 = np.round(data.projection.to_view(x_ND).numpy().astype(float), 3)
+    points = {"x": view_N2[:, 0].tolist(), "y": view_N2[:, 1].tolist(), "target": json_ready(y_N.tolist()),
+              "dropped": dropped_N.tolist()}  # fmt: skip
+    classes = list(data.class_names) if data.classification else []
+    return {"winner": grid.winner_RR.astype(int).tolist(), "extent": grid.extent, "points": points, "classes": classes}
 
 
 def json_ready(value):

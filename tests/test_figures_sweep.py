@@ -5,12 +5,16 @@ import numpy as np
 import pytest
 
 from moe_core.sweep import Row
+from moe_explorer_app.figures.style import legend_rows
 from moe_explorer_app.figures.sweep import (
     aligned_maps,
     map_multiples,
     metric_bars,
     metric_over_training,
+    option_words,
     parallel_settings,
+    setting_text,
+    setting_words,
 )
 
 GRID = {"model.balance": ["none", "aux_loss"], "model.top_k": [1, 2]}
@@ -29,9 +33,9 @@ def row(balance, top_k, seed, loss, winner=None) -> Row:
 def test_each_combination_is_a_dot_with_its_interval_grouped_by_the_second_setting():
     fig = metric_bars(GRID, SUMMARY, "test_loss", 3)
     assert fig.layout.title.text == "test loss, 3 seeds: mean ± 95% CI"
-    assert fig.layout.xaxis.title.text == "balance" and fig.layout.yaxis.title.text == "test loss"
-    assert [t.name for t in fig.data] == ["top_k=1", "top_k=2"]
-    assert list(fig.data[0].x) == ["none", "aux_loss"] and list(fig.data[0].y) == [0.30, 0.25]
+    assert fig.layout.xaxis.title.text == "balance strategy" and fig.layout.yaxis.title.text == "test loss"
+    assert [t.name for t in fig.data] == ["top-k 1", "top-k 2"]
+    assert list(fig.data[0].x) == ["none", "auxiliary loss (Switch / GShard)"] and list(fig.data[0].y) == [0.30, 0.25]
     assert list(fig.data[0].error_y.array) == [0.02, 0]  # one seed's worth: no interval
     low, high = fig.layout.yaxis.range
     assert low < 0.25 and high > 0.30 and low > 0.1  # the whiskers fit; no axis from zero
@@ -60,16 +64,22 @@ def test_maps_are_recoloured_to_match_the_first_and_say_how_well_they_agree():
     fig = map_multiples(rows, 4, seed=0)
     assert fig.layout.title.text == "Final routing maps, seed 0: colours matched to the first"
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == ["balance=none<br>top_k=1<br>100% agree", "balance=none<br>top_k=2<br>100% agree"]
-    assert np.array_equal(np.array(fig.data[1].z), first) and fig.data[0].colorbar.title.text == "expert"
+    assert titles == [
+        "balance strategy:<br>none<br>top-k 1<br>100% agree",
+        "balance strategy:<br>none<br>top-k 2<br>100% agree",
+    ]
+    assert np.array_equal(np.array(fig.data[1].z), first)
     assert fig.layout.xaxis.title.text == "x1" and fig.layout.yaxis.title.text == "x2"
+    assert [t.name for t in fig.data if t.showlegend] == ["E0", "E1", "E2", "E3"]  # no points kept: no markers
 
 
 @pytest.mark.parametrize("count", [1, 5])
 def test_many_or_one_map_fill_a_grid_of_at_most_four_columns(count):
     rows = [row("none", 1, 0, 0.3, np.zeros((4, 4), int)) for _ in range(count)]
     fig = map_multiples(rows, 2, seed=0)
-    assert len(fig.data) == count and sum(bool(t.showscale) for t in fig.data) == 1
+    maps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(maps) == count and not any(t.showscale for t in maps)  # the legend names the experts
+    assert [t.name for t in fig.data if t.showlegend] == ["E0"]
 
 
 def test_settings_that_mix_none_and_numbers_sort_and_label_without_error():
@@ -82,7 +92,7 @@ def test_settings_that_mix_none_and_numbers_sort_and_label_without_error():
     summary = [{"model.capacity_factor": c, "model.top_k": 1, "test_loss_mean": 0.3, "test_loss_ci95": None}
                for c in (None, 1.25)]  # fmt: skip
     flipped = metric_bars({"model.top_k": [1], "model.capacity_factor": [None, 1.25]}, summary, "test_loss", 1)
-    assert [t.name for t in flipped.data] == ["capacity_factor=None", "capacity_factor=1.25"]
+    assert [t.name for t in flipped.data] == ["capacity factor: no limit", "capacity factor 1.25"]
 
 
 def test_maps_of_another_plane_are_left_unmatched_and_say_so():
@@ -91,7 +101,7 @@ def test_maps_of_another_plane_are_left_unmatched_and_say_so():
     maps, agreement = aligned_maps(rows, 2)
     assert np.array_equal(maps[1], np.ones((4, 4))) and np.isnan(agreement[1])
     title = map_multiples(rows, 2, 0).layout.annotations[1].text
-    assert title == "balance=none<br>top_k=2<br>another plane: not matched"
+    assert title == "balance strategy:<br>none<br>top-k 2<br>another plane: not matched"
 
 
 def test_each_combination_over_training_is_a_mean_line_with_a_band_of_one_std():
@@ -103,8 +113,59 @@ def test_each_combination_over_training_is_a_mean_line_with_a_band_of_one_std():
     fig = metric_over_training(GRID, rows, "test_loss")
     assert fig.layout.title.text == "test loss over training: mean ± 1 std over 2 seeds"
     band, mean = fig.data[0], fig.data[1]
-    assert mean.name == "balance=none, top_k=1" and list(mean.y) == pytest.approx([0.7, 0.4, 0.3])
+    assert mean.name == "balance strategy: none, top-k 1" and list(mean.y) == pytest.approx([0.7, 0.4, 0.3])
     spread = np.std([0.5, 0.3], ddof=1)
     assert list(band.x) == [0, 10, 20, 20, 10, 0] and band.y[1] == pytest.approx(0.4 + spread)
     assert band.y[4] == pytest.approx(0.4 - spread) and band.fill == "toself"
     assert list(fig.data[3].y) == [0.6, 0.4, 0.3] and fig.layout.xaxis.title.text == "step"
+
+
+def capacity_row(cf, dropped, winner=None, classes=("a", "b")) -> Row:
+    points = {"x": [-0.5, 0.0, 0.5, 0.8], "y": [1.0, 0.0, -1.0, 1.5], "target": [0, 1, 0, 1], "dropped": dropped}
+    map_ = {"winner": (np.zeros((4, 4), int) if winner is None else winner).tolist(),
+            "extent": [-1.0, 1.0, -2.0, 2.0], "points": points, "classes": list(classes)}  # fmt: skip
+    return Row({"model.capacity_factor": cf}, 0, 10, None, 0.1, {"test_loss": 0.3}, map=map_)
+
+
+def test_each_map_draws_its_test_points_by_class_and_a_red_x_where_no_expert_took_one():
+    rows = [capacity_row(0.5, [True, True, False, False]), capacity_row(1.0, [False, False, False, True]),
+            capacity_row(2.0, [False] * 4)]  # fmt: skip
+    fig = map_multiples(rows, 2, seed=0)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["capacity factor 0.5<br>100% agree", "capacity factor 1<br>100% agree",
+                      "capacity factor 2<br>100% agree"]  # fmt: skip
+    crosses = [t for t in fig.data if t.name == "no expert (dropped)"]
+    assert [(list(t.x), list(t.y)) for t in crosses] == [([-0.5, 0.0], [1.0, 0.0]), ([0.8], [1.5]), ([], [])]
+    assert [t.xaxis for t in crosses] == ["x", "x2", "x3"] and crosses[0].marker.line.color == "#C00000"
+    class_b = [t for t in fig.data if t.name == "class b"]
+    assert [list(t.x) for t in class_b] == [[0.0, 0.8]] * 3 and class_b[0].marker.color == "#111111"
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert legend == ["E0", "class a", "class b", "no expert (dropped)"]  # each named once
+
+
+def test_a_network_without_a_router_has_no_map_and_the_others_are_drawn():
+    moe = Row({"model.arch": "moe"}, 0, 10, None, 0.1, {}, map={"winner": [[0, 1], [1, 0]], "extent": [0, 1, 0, 1]})
+    dense = Row({"model.arch": "dense"}, 0, 10, None, 0.1, {})  # a dense network: no map
+    fig = map_multiples([moe, dense], 2, seed=1)
+    assert [t.type for t in fig.data].count("heatmap") == 1 and fig.layout.title.text == "Final routing map, seed 1"
+    assert [a.text for a in fig.layout.annotations] == ["architecture:<br>mixture of experts"]
+
+
+def test_settings_read_as_words_with_names_kept():
+    assert setting_text({"model.capacity_factor": 0.5, "model.top_k": 2}) == "capacity factor 0.5, top-k 2"
+    assert setting_words("model.balance", "none") == "balance strategy: none"
+    assert setting_words("model.router", "top_p") == "router: top-p (Huang 2024)"
+    assert setting_words("train.split_above", None) == "split above: never split"
+    assert setting_words("model.n_experts", 4) == "4 experts" and setting_words("model.n_experts", 1) == "1 expert"
+    assert option_words("model.arch") == "architecture" and option_words("model.n_groups")[0].islower()
+
+
+def test_sixteen_experts_and_ten_classes_get_legend_rows_of_their_own_under_the_maps():
+    winner = np.arange(16).repeat(16).reshape(16, 16)
+    few, many = capacity_row(0.5, [False] * 4), capacity_row(0.5, [False] * 4, winner, [str(c) for c in range(10)])
+    small, big = map_multiples([few], 2, 0), map_multiples([many], 16, 0)
+    labels = [t.name for t in big.data if t.showlegend]
+    assert labels == [f"E{e}" for e in range(16)] + ["class 0", "class 1"]  # the points hold two classes
+    rows = legend_rows(labels, 600)
+    assert rows >= 2 and big.layout.margin.b >= 50 + 24 * rows and big.layout.margin.b > small.layout.margin.b
+    assert big.layout.height - small.layout.height == big.layout.margin.b - small.layout.margin.b

@@ -152,3 +152,17 @@ def test_a_run_can_keep_a_small_routing_map_of_its_final_model():
     (row,) = sweep(BASE, {}, seeds=1, with_map=True).rows
     winner = np.array(row.map["winner"])
     assert winner.shape == (40, 40) and set(np.unique(winner)) <= set(range(4)) and len(row.map["extent"]) == 4
+
+
+def test_a_small_map_keeps_its_test_points_by_class_and_the_ones_capacity_dropped():
+    grid = {"model.capacity_factor": [0.5, 2.0]}
+    tight, roomy = sweep(BASE.replace(**{"model.router": "switch"}), grid, seeds=1, with_map=True).rows
+    points = tight.map["points"]
+    assert len(points["x"]) == len(points["y"]) == len(points["target"]) == 200  # every test point (under 250)
+    assert tight.map["classes"] == ["0", "1"] and set(points["target"]) == {0, 1}
+    x0, x1, y0, y1 = tight.map["extent"]
+    assert x0 < min(points["x"]) < max(points["x"]) < x1 and y0 < min(points["y"]) < max(points["y"]) < y1
+    share = np.mean(points["dropped"])  # capacity 0.5 serves at most half of a batch
+    assert share >= 0.4 and not any(roomy.map["points"]["dropped"])
+    (plain,) = sweep(BASE, {}, seeds=1, with_map=True).rows
+    assert not any(plain.map["points"]["dropped"])  # top-k without a capacity leaves no point out

@@ -6,16 +6,20 @@ Inputs are a `moe_core.sweep.SweepResult`'s grid, rows and summary.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from moe_core.align import align_assignments
+from moe_core.options import OPTIONS
 from moe_core.sweep import Row
 from moe_explorer_app.figures.compare import map_grid
-from moe_explorer_app.figures.palette import expert_colour
-from moe_explorer_app.figures.style import base_layout
+from moe_explorer_app.figures.flipbook import DROPPED_COLOUR
+from moe_explorer_app.figures.palette import expert_colour, expert_name
+from moe_explorer_app.figures.routing_map import SYMBOLS
+from moe_explorer_app.figures.style import base_layout, legend_rows
 
 METRIC_LABELS = {
     "test_accuracy": "test accuracy",
@@ -38,9 +42,39 @@ METRIC_LABELS = {
 }
 
 
+def option_words(key: str) -> str:
+    """An option's label as a phrase: 'capacity factor' for model.capacity_factor (the table's label
+    without its parenthesis, a capital kept where the word is a name such as 'MoE')."""
+    option = OPTIONS.get(key)
+    label = option.label.split(" (")[0] if option else key.split(".")[-1]
+    first = label.split(" ")[0]
+    return label[:1].lower() + label[1:] if first[1:] == first[1:].lower() else label
+
+
+def value_words(key: str, value) -> str:
+    """A setting's value in words: a choice's label up to its colon ('top-p (Huang 2024)'), what None
+    means for the option ('no limit'), a number as written."""
+    option = OPTIONS.get(key)
+    if option is not None and value is None and option.null_means:
+        return option.null_means.split(";")[0]
+    if option is not None and option.choices is not None and value in option.choices:
+        return option.choices[value].label.split(":")[0]
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def setting_words(key: str, value) -> str:
+    """'capacity factor 0.5' for a number, '4 experts' for a count, 'balance strategy: none' for a choice
+    or a null."""
+    option, words, name = OPTIONS.get(key), value_words(key, value), option_words(key)
+    if isinstance(value, int) and not isinstance(value, bool) and name.endswith("s"):  # a count of things
+        return f"{value} {name[:-1] if value == 1 else name}"
+    named = value is None or (option is not None and option.choices is not None)
+    return f"{name}{':' if named else ''} {words}"
+
+
 def setting_text(settings: dict) -> str:
-    """'top_k=2, balance=none' from {"model.top_k": 2, "model.balance": "none"}."""
-    return ", ".join(f"{key.split('.')[1]}={value}" for key, value in settings.items()) or "base"
+    """'top-k 2, balance strategy: none' from {"model.top_k": 2, "model.balance": "none"}."""
+    return ", ".join(setting_words(key, value) for key, value in settings.items()) or "base"
 
 
 def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, seeds: int) -> go.Figure:
@@ -57,8 +91,8 @@ def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, see
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": f"{keys[1].split('.')[1]}={group}" if second else "all runs",
-                "x": [str(e[keys[0]]) if keys else "base" for e in entries],
+                "name": setting_words(keys[1], group) if second else "all runs",
+                "x": [value_words(keys[0], e[keys[0]]) if keys else "base" for e in entries],
                 "y": [e[f"{metric}_mean"] for e in entries],
                 "error_y": {"type": "data", "array": [e[f"{metric}_ci95"] or 0 for e in entries], "width": 8},
                 "marker": {"color": expert_colour(g), "size": 11},
@@ -69,7 +103,7 @@ def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, see
     layout = base_layout(f"{label}, {seeds} seed{'s' * (seeds > 1)}: mean ± 95% CI", 380)
     layout["scattermode"] = "group"
     layout["showlegend"] = True
-    layout["xaxis"].update(title={"text": keys[0].split(".")[1] if keys else ""}, type="category")
+    layout["xaxis"].update(title={"text": option_words(keys[0]) if keys else ""}, type="category")
     layout["yaxis"].update(title={"text": label}, range=_span(summary, metric))
     return go.Figure({"data": traces, "layout": layout})
 
@@ -177,14 +211,81 @@ def aligned_maps(rows: Sequence[Row], n_experts: int) -> tuple[list[np.ndarray],
 
 
 def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[str, str] = ("x1", "x2")) -> go.Figure:
-    """The final routing map of each combination (one seed), colours aligned to the first map, so
-    that the same colour means the same division of the plane across panels."""
+    """The final routing map of each combination (one seed), colours aligned to the first, so that the
+    same colour means the same division of the plane across panels; on each, the test points by class
+    and a red x where no expert served one. Rows without a map (a dense network has no router) are left
+    out; there must be one with a map."""
+    rows = [r for r in rows if r.map]
     maps, agreements = aligned_maps(rows, n_experts)
-    titles = [  # a line per setting: two settings side by side would run into the next panel's title
-        setting_text(r.settings).replace(", ", "<br>")
-        + "<br>"
-        + ("another plane: not matched" if np.isnan(a) else f"{a:.0%} agree")
+    several = len(rows) > 1
+    lines = [
+        [line for key, value in r.settings.items() for line in textwrap.wrap(setting_words(key, value), TITLE_CHARS)]
+        + (["another plane: not matched" if np.isnan(a) else f"{a:.0%} agree"] if several else [])
         for r, a in zip(rows, agreements, strict=True)
     ]
-    title = f"Final routing maps, seed {seed}: colours matched to the first"
-    return map_grid(title, titles, maps, [r.map["extent"] for r in rows], n_experts, axes)
+    title = (
+        f"Final routing maps, seed {seed}: colours matched to the first"
+        if several
+        else f"Final routing map, seed {seed}"
+    )
+    fig = map_grid(title, ["<br>".join(t) for t in lines], maps, [r.map["extent"] for r in rows], n_experts, axes)
+    shown = sorted({int(e) for m in maps for e in np.unique(m)})
+    traces = [_swatch(e) for e in shown] + _first_in_legend([t for i, r in enumerate(rows) for t in _points(r.map, i)])
+    labels = [t["name"] for t in traces if t["showlegend"]]
+    grow = 24 * legend_rows(labels, LEGEND_WIDTH)
+    top = 70 + 18 * max(1, *map(len, lines))  # the figure's title, then each panel's lines of title
+    layout = fig.layout.to_plotly_json()
+    layout.update(height=layout["height"] + grow + top - 110, showlegend=True,
+                  margin={**layout["margin"], "t": top, "b": 50 + grow})  # fmt: skip
+    data = [{**t.to_plotly_json(), "showscale": False} for t in fig.data]  # the legend names the experts
+    return go.Figure({"data": data + traces, "layout": layout})
+
+
+def _first_in_legend(traces: list[dict]) -> list[dict]:
+    """Each kind of marker named once in the legend, by the first panel that draws one."""
+    named = set()
+    for trace in traces:
+        trace["showlegend"] = bool(trace["x"]) and trace["name"] not in named
+        named |= {trace["name"]} if trace["showlegend"] else set()
+    return traces
+
+
+TITLE_CHARS = 20  # a panel title's line: four panels side by side at 1024 px wide leave about 150 px each
+LEGEND_WIDTH = 600  # px: the maps' width on the narrowest page they are read on (1024, sidebar open)
+
+
+def _swatch(e: int) -> dict:
+    """A legend entry for an expert's colour on the maps (the maps themselves are heatmaps)."""
+    marker = {"symbol": "square", "size": 14, "color": expert_colour(e)}
+    return {"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": expert_name(e), "marker": marker,
+            "hoverinfo": "skip", "legendgroup": "experts", "showlegend": True}  # fmt: skip
+
+
+PLOTLY_SYMBOLS = {"triangle": "triangle-up"}  # the live map's symbol names that Plotly spells otherwise
+
+
+def _points(map_: dict, panel: int) -> list[dict]:
+    """A panel's test points, one trace per class in the Train page's markers (class c: SYMBOLS[c],
+    black and white alternating), and a red x over each point no expert served (as the live map marks it)."""
+    points = map_.get("points")
+    if not points:
+        return []
+    axes = {"xaxis": f"x{panel + 1 if panel else ''}", "yaxis": f"y{panel + 1 if panel else ''}"}
+    classes = map_.get("classes") or []
+    x, y, dropped = np.array(points["x"]), np.array(points["y"]), np.array(points["dropped"], bool)
+    target = np.array(points["target"]).astype(int) if classes else np.zeros(len(x), int)
+    traces = []
+    for c, name in enumerate(classes or ["data point"]):
+        dark = c % 2 or not classes
+        symbol = SYMBOLS[c % len(SYMBOLS)]
+        marker = {"symbol": PLOTLY_SYMBOLS.get(symbol, symbol), "size": 6, "color": "#111111" if dark else "#FFFFFF",
+                  "line": {"width": 1, "color": "#FFFFFF" if dark else "#111111"}}  # fmt: skip
+        where = target == c
+        traces.append({"type": "scatter", "mode": "markers", "x": x[where].tolist(), "y": y[where].tolist(),
+                       "name": f"class {name}" if classes else name, "marker": marker, "legendgroup": f"class {c}",
+                       "hoverinfo": "skip", **axes})  # fmt: skip
+    cross = {"symbol": "x-thin", "size": 10, "line": {"width": 2.5, "color": DROPPED_COLOUR}}
+    traces.append({"type": "scatter", "mode": "markers", "x": x[dropped].tolist(), "y": y[dropped].tolist(),
+                   "name": "no expert (dropped)", "marker": cross, "legendgroup": "dropped", "hoverinfo": "skip",
+                   **axes})  # fmt: skip
+    return traces
