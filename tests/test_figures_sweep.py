@@ -169,3 +169,13 @@ def test_sixteen_experts_and_ten_classes_get_legend_rows_of_their_own_under_the_
     rows = legend_rows(labels, 600)
     assert rows >= 2 and big.layout.margin.b >= 50 + 24 * rows and big.layout.margin.b > small.layout.margin.b
     assert big.layout.height - small.layout.height == big.layout.margin.b - small.layout.margin.b
+
+
+def test_long_setting_names_under_the_curves_get_rows_of_their_own_below_the_axis_title():
+    names = ["none", "aux_loss", "importance", "bias"]
+    rows = [Row({"model.balance": b}, 0, 20, None, 0.1, {}, history=[{"step": 0, "load_entropy": 0.5}]) for b in names]
+    fig = metric_over_training({"model.balance": names}, rows, "load_entropy")
+    labels = [t.name for t in fig.data if t.showlegend is not False]
+    assert labels[1] == "balance strategy: auxiliary loss (Switch / GShard)"
+    assert legend_rows(labels, 600) >= 2 and fig.layout.margin.b >= 62 + 24 * legend_rows(labels, 600)
+    assert fig.layout.height - fig.layout.margin.b == 400 - 84  # the plot keeps its height
