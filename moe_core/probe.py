@@ -73,6 +73,14 @@ class Inspection:
     shared: bool  # whether always-on shared experts add to every point's output
     mixing: dict[int, float] | None = None  # expert -> its share of the output, where it is not the weight
     correction: bool = False  # whether a learned combination adds a term of its own
+    # The raw numbers the combination adds, [O] or [E, O]: logits for a classification, the value for a
+    # regression. Each expert's alone (Soft MoE: its slots' outputs averaged by their combine weights),
+    # the shared experts' sum, and the model's output (the mixture objective: its log-probabilities).
+    expert_out_EO: np.ndarray | None = None
+    shared_O: np.ndarray | None = None
+    output_O: np.ndarray | None = None
+    mixes_probabilities: bool = False  # the mixture objective: the shares weigh each expert's probabilities
+    class_names: tuple[str, ...] = ()
 
 
 def output_value(out_NO: torch.Tensor, classification: bool) -> torch.Tensor:
@@ -239,19 +247,58 @@ def inspect_point(model: MoE, data: Dataset, x_D: torch.Tensor) -> Inspection:
         r = out.routing
         pairs = zip(r.topk_ids_NK[0].tolist(), r.weights_NK[0].tolist(), r.kept_NK[0].tolist(), strict=True)
         chosen = {e: w for e, w, kept in pairs if kept}
-        per_expert_EO = _with_shared(model, model.experts.forward_all(x_1D), x_1D)[0]
-        values_E = _np(output_value(per_expert_EO, classification))
+        own_EO = _own_outputs(model, x_1D)
+        shared_O = model.shared_output(x_1D)
+        values_E = _np(output_value(_with_shared(model, own_EO.unsqueeze(0), x_1D)[0], classification))
         combined = float(output_value(out.output_NO, classification)[0])
-        slot_out_1KO = model.kernels.run_experts(model.experts, x_1D, r.topk_ids_NK, r.kept_NK)
-        share_K = model.combiner.mixing(x_1D, r.weights_NK, slot_out_1KO, r.kept_NK)[0]
-        mixing = None
-        if not torch.equal(share_K, r.weights_NK[0]):
-            pairs = zip(r.topk_ids_NK[0].tolist(), share_K.tolist(), r.kept_NK[0].tolist(), strict=True)
-            mixing = {e: w for e, w, kept in pairs if kept}
+        mixing = _shares(model, x_1D, r, chosen)
         return Inspection(
             _np(r.probs_NE[0]), chosen, values_E, combined, data.value_kind, model.shared is not None, mixing,
-            model.combiner.adds_correction,
+            model.combiner.adds_correction and model.cfg.objective != "mixture", _np(own_EO),
+            None if shared_O is None else _np(shared_O[0]), _np(out.output_NO[0]),
+            model.cfg.objective == "mixture" and classification, data.class_names if classification else (),
         )  # fmt: skip
+
+
+def _shares(model: MoE, x_1D: torch.Tensor, r, chosen: dict[int, float]) -> dict[int, float] | None:
+    """Expert -> its share of the output where that is not its weight: attention's re-weighing, or the
+    mixture objective's weights over the chosen experts' sum (Jacobs et al. 1991)."""
+    if model.cfg.objective == "mixture":
+        total = sum(chosen.values())
+        shares = {e: w / total for e, w in chosen.items()} if total > 0 else {}
+        return None if shares == chosen else shares
+    if getattr(model.router, "mix", None) is not None:  # Soft MoE: its weights are the shares
+        return None
+    slot_out_1KO = model.kernels.run_experts(model.experts, x_1D, r.topk_ids_NK, r.kept_NK)
+    share_K = model.combiner.mixing(x_1D, r.weights_NK, slot_out_1KO, r.kept_NK)[0]
+    if torch.equal(share_K, r.weights_NK[0]):
+        return None
+    pairs = zip(r.topk_ids_NK[0].tolist(), share_K.tolist(), r.kept_NK[0].tolist(), strict=True)
+    return {e: w for e, w, kept in pairs if kept}
+
+
+class _OneExpert:
+    """Experts of which only expert `e` answers (the others give zeros): Soft MoE's output with it is
+    that expert's part of the point's output."""
+
+    def __init__(self, experts: nn.Module, e: int) -> None:
+        self.experts, self.e = experts, e
+
+    def forward_one(self, e: int, x_MD: torch.Tensor) -> torch.Tensor:
+        out_MO = self.experts.forward_one(e, x_MD)
+        return out_MO if e == self.e else torch.zeros_like(out_MO)
+
+
+def _own_outputs(model: MoE, x_1D: torch.Tensor) -> torch.Tensor:
+    """Each expert's own output for the point, [E, O], shared experts not added. Soft MoE runs its
+    experts on mixes of the point and its group: there it is the expert's part of the output over its
+    share, so that the shares times these add up to the output."""
+    mix = getattr(model.router, "mix", None)
+    if mix is None:
+        return model.experts.forward_all(x_1D)[0]
+    share_E = torch.exp(model.router.logits(x_1D))[0]
+    parts = [mix(x_1D, _OneExpert(model.experts, e))[0] for e in range(len(share_E))]
+    return torch.stack(parts) / share_E.clamp_min(1e-12).unsqueeze(1)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

@@ -158,6 +158,13 @@ def test_inspecting_a_point_shows_what_the_model_computes_for_it(changes, value_
         got.expert_values_E, [value_by_hand(o, n_classes) for o in outputs], rtol=1e-4, atol=1e-5
     )
     assert got.combined == pytest.approx(value_by_hand(combined, n_classes), rel=1e-4, abs=1e-5)
+    # the raw numbers the inspector's sum adds: each expert alone, the shared experts, the output
+    np.testing.assert_allclose(got.expert_out_EO, [expert_by_hand(model, e, x) for e in range(5)], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got.output_O, combined, rtol=1e-4, atol=1e-5)
+    if cfg.model.shared_experts:
+        np.testing.assert_allclose(got.shared_O, shared, rtol=1e-4, atol=1e-5)
+    assert got.shared_O is None or cfg.model.shared_experts
+    assert got.class_names == (data.class_names if data.classification else ())
 
 
 def test_specialisation_follows_the_routing_as_executed_and_an_untrained_gate_shows_as_ties():
