@@ -12,9 +12,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitInvalidLayoutContextError
 
+from moe_core import diagnosis
 from moe_core.metrics import Metrics
 from moe_core.routers import ROUTERS
-from moe_explorer_app import components, session, view_model, widget_state
+from moe_explorer_app import components, glossary, inspector_text, session, view_model, widget_state
 from moe_explorer_app.figures import compute, history, inspector, routing_map, thumbnails
 from moe_explorer_app.figures.style import presentation_fonts
 from moe_explorer_app.runs import Run
@@ -108,8 +109,19 @@ def _inspect(run: Run, view: view_model.MapView) -> None:
     tie = view_model.near_tie(result)
     if tie:
         st.warning(tie)
-    st.dataframe(view_model.inspection_rows(result), hide_index=True, width="stretch")
-    st.markdown(view_model.combined_sentence(result))
+    st.dataframe(inspector_text.rows(result), hide_index=True, width="stretch")
+    st.markdown(inspector_text.combined_sentence(result))
+    st.caption(_COMBINE_CAPTIONS[inspector_text.space(result)])
+
+
+_COMBINE_CAPTIONS = {
+    "logit": "w: the expert's weight; logit: its own output before the sigmoid or softmax (for two classes, "
+    "log P(1)/P(0)). The model adds the chosen experts' logits times their weights (share: after attention), "
+    "then turns the sum into a probability.",
+    "probability": "The mixture objective mixes each chosen expert's probability, weighted by its share of "
+    "the chosen experts' weights (Jacobs et al. 1991).",
+    "value": "The model adds the chosen experts' outputs times their weights (share: after attention).",
+}
 
 
 def _map_fragment(playing: bool, inspector_box) -> None:
@@ -141,7 +153,7 @@ def _collapse_fragment() -> None:
     if run is None or not run.trainer.is_moe:
         return
     curves, _, events, cursor = _curves(run)
-    metrics, _ = view_model.histories(run)
+    metrics, baseline = view_model.histories(run)
     n_experts = run.cfg.model.n_experts
     _show(history.load_share_area(curves, events, cursor), "load_area")
     st.caption(view_model.collapse_caption(n_experts))
@@ -160,10 +172,10 @@ def _collapse_fragment() -> None:
         "Entropy near 1 and effective experts near the expert count mean even use; dead experts get "
         "under 1% of their fair share; drops are routed points capacity turned away."
     )
-    said = view_model.diagnosis(metrics, n_experts)
+    glossary.glossary_button(glossary.COLLAPSE_TERMS, key="glossary.collapse")
+    said = diagnosis.diagnose(metrics, baseline, run.cfg.model.balance)
     if said is not None:
-        level, text = said
-        {"success": st.success, "info": st.info}.get(level, st.warning)(text)
+        {"success": st.success, "info": st.info}.get(said.level, st.warning)(said.text)
 
 
 def _resize_buttons(run: Run, share: tuple[float, ...]) -> None:
@@ -196,6 +208,9 @@ def _lower_fragment() -> None:
             "Solid: test loss; dotted: train loss. Blue is the MoE, orange a dense MLP with the same number "
             "of parameters trained on the same batches."
         )
+        overfit = diagnosis.overfitting(metrics)
+        if overfit is not None:
+            st.warning(overfit)
     if not run.trainer.is_moe:
         return
     with right:
@@ -225,16 +240,15 @@ def _specialisation(
         )
     with right:
         with st.container(horizontal=True, gap="medium"):  # three figures that wrap, never cut
-            st.metric(
-                "NMI", f"{m.cluster_nmi:.2f}", help="NMI(expert; cluster): 1 when each cluster has its own expert."
-            )
-            st.metric("Purity", f"{m.purity:.2f}")
-            st.metric("Dispatch entropy", f"{m.dispatch_entropy:.2f}", help="0 when each expert sees one cluster.")
+            st.metric("NMI", f"{m.cluster_nmi:.2f}", help=glossary.help_text("cluster_nmi"))
+            st.metric("Purity", f"{m.purity:.2f}", help=glossary.help_text("purity"))
+            st.metric("Dispatch entropy", f"{m.dispatch_entropy:.2f}", help=glossary.help_text("dispatch_entropy"))
         _show(history.specialisation_curves(curves, events, cursor), "spec_curves")
         st.caption(
             "NMI and purity rise towards 1 as experts specialise; dispatch entropy falls towards 0. Likeness is "
             "how alike the experts' outputs are (0: all different); a diversity penalty pushes it down."
         )
+        glossary.glossary_button(glossary.SPECIALISATION_TERMS, key="glossary.specialisation")
 
 
 def panel(playing: bool) -> None:

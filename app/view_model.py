@@ -1,5 +1,6 @@
 """What the live panel shows, computed without Streamlit: the map's data copied from a run in one
-locked moment, the readout line, the diagnosis, the captions and the inspector's rows.
+locked moment, the readout line, the captions and the inspected point (the collapse watch's words come
+from `moe_core.diagnosis`, the inspector's table and sum from `inspector_text`).
 
 The rendering (`live.py`) puts these on the page; tests check them directly.
 """
@@ -16,19 +17,16 @@ from moe_core.metrics import Metrics
 from moe_core.model import MoE
 from moe_core.probe import GridProbe, Inspection, inspect_point, probe_grid, probe_points
 from moe_core.routers import ROUTERS
-from moe_explorer_app.figures.palette import expert_name
 from moe_explorer_app.figures.routing_map import BASE_MODES, MapPoints
 from moe_explorer_app.runs import Run
 
 MAP_RESOLUTION = 100
 MAP_POINTS = 250  # enough to show the data; each is drawn and hit-tested on every repaint
 NEAR_TIE = 0.02  # router probabilities closer than this are called a near tie
-# The diagnosis waits this many steps: early on the load swings widely whatever the strategy.
-JUDGE_AFTER = 300
 
 MAP_CAPTIONS = {
-    "expert": "Each colour is the expert the gate sends that region to; faint means the gate is unsure. Markers "
-    "are test points by class; a red × got no expert. Click a point or a region to inspect it.",
+    "expert": "Each colour is the expert the gate sends that region to; faint means the gate is unsure. The key "
+    "under the map names the markers (test points). Click a point or a region to inspect it.",
     "second": "Each colour is the expert the gate would pick if its favourite were gone: where experts share "
     "a border, the runner-up is usually the neighbour.",
     "entropy": "Dark means the gate spreads its probability over many experts (undecided); white means it is "
@@ -188,35 +186,6 @@ def readout(run: Run, step: int, latest: Metrics | None, rate: float, replay: bo
     return f"**step {step:,}** · {rate:,.0f} steps/s on the {run.trainer.device.type}{accuracy}"
 
 
-def diagnosis(metrics: list[Metrics], n_experts: int) -> tuple[str, str] | None:
-    """("success", "info" or "warning", a sentence) when the load tells a story worth saying, else None."""
-    m = metrics[-1] if metrics else None
-    if m is None or m.load_entropy is None or n_experts == 1 or m.step < JUDGE_AFTER:
-        return None
-    n_clusters = 0 if m.contingency is None else len(m.contingency[0])
-    if m.tie_rate is not None and m.tie_rate > 0.5:
-        return (
-            "info",
-            f"The router has learnt nothing yet: its scores tie on {m.tie_rate:.0%} of points, so without noise "
-            "every one goes to the first expert. That is not collapse; training still routes them by its noise. "
-            "A gate that gets no gradient (top-1 with weights renormalised to 1) needs a balance loss to learn.",
-        )
-    if m.dead_experts and m.cluster_nmi is not None and m.cluster_nmi > 0.7 and n_experts > n_clusters:
-        return (
-            "success",
-            f"{m.dead_experts} expert(s) idle, but NMI is {m.cluster_nmi:.2f}: each cluster has its own expert. "
-            f"With more experts ({n_experts}) than clusters ({n_clusters}), idle experts are expected; that is "
-            "not collapse.",
-        )
-    if m.load_entropy < 0.5:
-        return (
-            "warning",
-            f"Collapse: {m.effective_experts:.1f} effective experts of {n_experts}. Turn on a balance strategy "
-            "or gate noise and watch the bands spread.",
-        )
-    return None
-
-
 def collapse_caption(n_experts: int) -> str:
     if n_experts > 16:
         return (
@@ -239,45 +208,6 @@ def inspect(run: Run, index: int | None, xy: tuple[float, float] | None) -> tupl
         label = f"at ({xy[0]:.2f}, {xy[1]:.2f})"
     with run.lock:
         return inspect_point(run.trainer.model, data, x_D.to(run.trainer.device)), label
-
-
-def describe_value(value: float, kind: str) -> str:
-    if kind == "probability":
-        return f"P(class 1) = {value:.2f}"
-    if kind == "class":
-        return f"class {int(value)}"
-    return f"{value:.3f}"
-
-
-def inspection_rows(result: Inspection, limit: int = 8) -> list[dict]:
-    """The inspector's table: the most probable experts, whether the point goes to each, its weight
-    and the expert's own output."""
-    order = np.argsort(-result.probs_E, kind="stable")[:limit]
-    rows = []
-    for e in (int(e) for e in order):
-        row = {
-            "expert": expert_name(e),
-            "probability": round(float(result.probs_E[e]), 3),
-            "chosen": "yes" if e in result.chosen else "",
-            "weight": round(result.chosen.get(e, 0.0), 3),
-        }
-        if result.mixing is not None:  # attention re-weighs the chosen experts
-            row["share after attention"] = round(result.mixing.get(e, 0.0), 3)
-        rows.append({**row, "its own output": describe_value(float(result.expert_values_E[e]), result.value_kind)})
-    return rows
-
-
-def combined_sentence(result: Inspection) -> str:
-    """How the output is made: each chosen expert's output scaled by its weight, then summed (with the
-    shared experts' output, where there are shared experts)."""
-    shares = result.chosen if result.mixing is None else result.mixing
-    parts = [f"{w:.2f} × output of {expert_name(e)}" for e, w in shares.items()]
-    if result.correction:
-        parts.append("the learned combination's correction")
-    if result.shared:
-        parts.append("the shared experts' output")
-    made = " + ".join(parts) if parts else "no expert takes this point"
-    return f"**Combined output:** {made} → {describe_value(result.combined, result.value_kind)}"
 
 
 def near_tie(result: Inspection) -> str | None:

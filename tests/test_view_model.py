@@ -1,14 +1,11 @@
-"""What the live panel shows, checked without a server: the map's data, the readout, the diagnosis
-line and the inspector's values."""
-
-import dataclasses
+"""What the live panel shows, checked without a server: the map's data, the readout and the inspected
+point (the collapse watch's words: test_diagnosis.py; the inspector's sum: test_inspector_text.py)."""
 
 import numpy as np
 import pytest
 import torch
 
 from moe_core.config import RunConfig
-from moe_core.metrics import Metrics
 from moe_core.probe import Inspection
 from moe_core.train import Trainer
 from moe_explorer_app import view_model
@@ -21,41 +18,6 @@ def run_of(**changes) -> Run:
     run = Run(1, Trainer(RunConfig().replace(**SMALL, **changes)), None)
     run.snapshot()
     return run
-
-
-def metrics(step=500, entropy=1.0, effective=4.0, dead=0, nmi=None, clusters=4) -> Metrics:
-    table = None if nmi is None else tuple(tuple([10] * clusters) for _ in range(4))
-    return Metrics(
-        step=step, train_loss=0.5, test_loss=0.5, test_accuracy=0.9, load_share=(0.25,) * 4, load_entropy=entropy,
-        effective_experts=effective, dead_experts=dead, cluster_nmi=nmi, contingency=table,
-    )  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("m", "n_experts", "expected"),
-    [
-        (metrics(entropy=0.3, effective=1.3), 4, ("warning", "Collapse: 1.3 effective experts of 4.")),
-        (metrics(step=0, entropy=0.3, effective=1.3), 4, None),  # nothing has trained yet
-        (metrics(step=view_model.JUDGE_AFTER - 1, entropy=0.3, effective=1.3), 4, None),  # too early to judge
-        (metrics(entropy=0.9, dead=2, nmi=0.9, clusters=4), 8, ("success", "2 expert(s) idle, but NMI is 0.90")),
-        # as many experts as clusters: an idle expert is not explained away
-        (metrics(entropy=0.8, dead=1, nmi=0.9, clusters=4), 4, None),
-        (metrics(entropy=0.95), 4, None),
-        (metrics(entropy=0.3, effective=1.3), 1, None),
-        # an untrained gate: every score ties, so evaluation sends everything to expert 0; not collapse
-        (
-            dataclasses.replace(metrics(entropy=0.0, effective=1.0), tie_rate=1.0),
-            4,
-            ("info", "The router has learnt nothing yet: its scores tie on 100% of points"),
-        ),
-    ],
-)
-def test_the_diagnosis_line(m, n_experts, expected):
-    said = view_model.diagnosis([m], n_experts)
-    if expected is None:
-        assert said is None
-    else:
-        assert said[0] == expected[0] and said[1].startswith(expected[1])
 
 
 def test_the_readout_names_step_speed_device_and_accuracy():
@@ -86,20 +48,6 @@ def test_maps_of_many_dimensions_show_principal_components():
 
 def inspection(probs, chosen, values, combined=0.7, kind="probability", shared=False) -> Inspection:
     return Inspection(np.array(probs), chosen, np.array(values), combined, kind, shared)
-
-
-def test_the_inspector_rows_and_sentence_say_what_the_model_does():
-    result = inspection([0.1, 0.6, 0.3], {1: 0.6}, [0.2, 0.9, 0.4])
-    rows = view_model.inspection_rows(result)
-    assert [r["expert"] for r in rows] == ["E1", "E2", "E0"]
-    assert rows[0] == {"expert": "E1", "probability": 0.6, "chosen": "yes", "weight": 0.6,
-                       "its own output": "P(class 1) = 0.90"}  # fmt: skip
-    assert rows[1]["chosen"] == "" and rows[1]["weight"] == 0.0
-    assert view_model.combined_sentence(result) == "**Combined output:** 0.60 × output of E1 → P(class 1) = 0.70"
-    nobody = inspection([0.5, 0.5], {}, [0.1, 0.2], combined=0.5)
-    assert "no expert takes this point" in view_model.combined_sentence(nobody)
-    shared = inspection([0.1, 0.6, 0.3], {1: 0.6}, [0.2, 0.9, 0.4], shared=True)
-    assert "0.60 × output of E1 + the shared experts' output → " in view_model.combined_sentence(shared)
 
 
 def test_a_near_tie_is_flagged_and_a_clear_choice_is_not():
