@@ -13,9 +13,9 @@ import streamlit as st
 from moe_core.config import ConfigError, RunConfig
 from moe_core.datasets import DATASETS
 from moe_core.datasets.csv_file import header_columns
-from moe_core.options import OPTIONS, DataConfig, ModelConfig, Option, applies
+from moe_core.options import OPTIONS, DataConfig, ModelConfig, Option, applies, why_not_applied
 from moe_core.routers import ROUTERS
-from moe_explorer_app import widget_state
+from moe_explorer_app import centres_input, widget_state
 
 # (expander title, open at start, the options it holds, in order)
 LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
@@ -24,6 +24,7 @@ LAYOUT: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         True,
         (
             "data.name",
+            "data.centres",
             "data.target",
             "data.n_train",
             "data.n_test",
@@ -113,7 +114,11 @@ NOT_IN_SIDEBAR = {
 }
 RADIOS = {"model.balance", "model.objective"}
 # The data options a new dataset leaves alone: the rest take the values that suit it.
-KEPT_ON_DATASET_CHANGE = ("data.name", "data.seed", "data.csv_path", "data.target")
+KEPT_ON_DATASET_CHANGE = ("data.name", "data.seed", "data.csv_path", "data.target", "data.centres")
+# Options shown only where the chosen dataset uses them (a file's column, the drawn centres).
+SHOWN_WHERE_USED = ("data.target", "data.centres")
+# An editor drawn above an option's own widget.
+EDITORS = {"data.centres": centres_input.editor}
 NUMBER_INPUTS = {"data.seed", "train.seed", "data.dim"}
 BASELINE = "ui.baseline"
 
@@ -221,12 +226,11 @@ def _choices(key: str, option: Option) -> list[str]:
     return [None, *option.choices] if option.nullable else list(option.choices)
 
 
-def _formatter(key: str, option: Option):
-    """How a choice reads: its entry's label (a dataset's with its name, which files and the CLI use)."""
+def _formatter(option: Option):
+    """How a choice reads: its entry's label (a dataset's short enough for the sidebar; its help says
+    the rest)."""
     if option.choices is None:
         return str
-    if key == "data.name":
-        return lambda name: f"{name}: {option.choices[name].label}"
     return lambda name: option.null_means if name is None else option.choices[name].label
 
 
@@ -235,12 +239,15 @@ def _help(option: Option, current: dict, disabled: bool) -> str:
     model, and why it is greyed out."""
     text = option.help
     spec = DATASETS[current["data.name"]]
+    if option.key == "data.name":
+        text += f" Here: {spec.name} (its name in files and the command line): {spec.help}"
     if option.key == "data.noise" and spec.noise:
         text += f" Here: {spec.noise}."
     if option.live:
         text += " Changes apply at once, without restarting the run."
-    if disabled and option.depends_on is not None:
-        text += f" Not used by the {OPTIONS[option.depends_on].label.lower()} '{current[option.depends_on]}'."
+    reason = why_not_applied(option.key, current) if disabled else None
+    if reason:
+        text += f" {reason[0].upper()}{reason[1:]}."
     return text
 
 
@@ -254,11 +261,11 @@ def greyed_out(keys: tuple[str, ...], current: dict) -> str | None:
     for key in keys:
         if not _is_disabled(key, current):
             continue
-        owner = OPTIONS[key].depends_on or "model.router"
-        reasons.setdefault(f"{OPTIONS[owner].label.lower()} '{current[owner]}'", []).append(OPTIONS[key].label)
+        reason = why_not_applied(key, current) or f"not used by the router '{current['model.router']}'"
+        reasons.setdefault(reason, []).append(OPTIONS[key].label)
     if not reasons:
         return None
-    parts = [f"{', '.join(names)}: not used by the {owner}" for owner, names in reasons.items()]
+    parts = [f"{', '.join(names)}: {reason}" for reason, names in reasons.items()]
     return "Greyed out: " + "; ".join(parts) + "."
 
 
@@ -280,7 +287,7 @@ def _widget(key: str, current: dict) -> None:
     common = dict(help=_help(option, current, disabled), disabled=disabled)
     if option.choices is not None or key == "data.target":
         choices = _choices(key, option)
-        label = _formatter(key, option)
+        label = _formatter(option)
         if key in RADIOS:
             st.radio(option.label, choices, key=key, format_func=label, on_change=ON_CHANGE.get(key), **common)
         else:
@@ -302,7 +309,9 @@ def _widget(key: str, current: dict) -> None:
                 help=option.help,
                 disabled=disabled or off,
             )
-    elif option.kind is str:  # free text the config checks (mixed experts' list of kinds)
+    elif option.kind is str:  # free text the config checks (mixed experts' list of kinds, drawn centres)
+        if key in EDITORS:
+            EDITORS[key](current)
         st.text_input(option.label, key=key, **common)
     elif option.steps is not None:
         st.select_slider(option.label, sorted({*option.steps, st.session_state[key]}), key=key, **common)
@@ -332,7 +341,7 @@ def render() -> Settings:
     init_state()
     for title, expanded, keys in LAYOUT:
         with st.sidebar.expander(title, expanded=expanded):
-            shown = tuple(k for k in keys if k != "data.target" or applies(k, values()))  # a file's column
+            shown = tuple(k for k in keys if k not in SHOWN_WHERE_USED or applies(k, values()))
             note_box = st.container()  # above the section's controls, filled once they have set the values
             for key in shown:
                 _widget(key, values())

@@ -178,9 +178,12 @@ def _coerce(option: Option, value: Any) -> Any:
 
 
 def _check_option(option: Option, value: Any) -> None:
-    """Range and choices, from the table."""
+    """Range, choices and a text's own format, from the table."""
     if value is None:
         return
+    problem = option.check(value) if option.check is not None else None
+    if problem:
+        raise ConfigError(problem)
     if option.choices is not None:
         option.choices.get(value, option.key)  # raises ConfigError naming the known choices
         return

@@ -3,6 +3,7 @@ where it applies and whether it changes live; and `_option`, which declares a da
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ class Option:
     null_toggle: str = ""  # the switch that turns a nullable option on, in the sidebar
     toggle_value: float | None = None  # the value it starts from when switched on
     live: bool = False  # a running trainer takes a new value without a new model
+    check: Callable[[Any], str | None] | None = None  # a text's own format: the problem as a sentence, or None
     depends_on: str | None = None
 
     @property

@@ -22,6 +22,8 @@ from moe_core.choices import (
     SHIFTS,
 )
 from moe_core.datasets import DATASETS
+from moe_core.datasets.centres import DEFAULT as DEFAULT_CENTRES
+from moe_core.datasets.centres import centres_problem
 from moe_core.model_options import ModelConfig
 from moe_core.option import Option, _option, number_text
 
@@ -33,11 +35,11 @@ class DataConfig:
     name: str = _option("clusters", "Dataset", "Which dataset to train on.", choices=DATASETS)
     n_train: int = _option(
         2000, "Training points", "Points the model trains on.", low=1, high=200_000,
-        ui_low=100, ui_high=20_000, ui_step=100,
+        ui_low=100, ui_high=20_000, ui_step=100, depends_on="data.name",
     )  # fmt: skip
     n_test: int = _option(
         1000, "Test points", "Held-out points for metrics and maps.", low=1, high=200_000,
-        ui_low=100, ui_high=5000, ui_step=100,
+        ui_low=100, ui_high=5000, ui_step=100, depends_on="data.name",
     )  # fmt: skip
     noise: float = _option(
         0.1, "Noise", "The dataset's own noise knob; each dataset says what it means.", low=0, ui_high=1.0,
@@ -101,6 +103,14 @@ class DataConfig:
         "Path of a CSV file in the upload format, or the name of a bundled sample (iris.csv).",
         nullable=True,
         null_means="no file",
+        depends_on="data.name",
+    )
+    centres: str = _option(
+        DEFAULT_CENTRES,
+        "Centres",
+        "The drawn dataset's cluster centres: x,y,class per centre (x and y in -3..3, class 0 or 1), joined by ';'.",
+        check=centres_problem,
+        live=True,
         depends_on="data.name",
     )
     target: str | None = _option(
@@ -235,6 +245,17 @@ def applies(key: str, values: dict[str, Any]) -> bool:
     return chosen in registry and key in registry[chosen].uses
 
 
+def why_not_applied(key: str, values: dict[str, Any]) -> str | None:
+    """Why an option does not matter for a config, as a phrase ("not used by the dataset 'csv'", or the
+    entry's own reason, "set by the file's rows"); None where it applies."""
+    if applies(key, values):
+        return None
+    owner = OPTIONS[key].depends_on
+    registry, chosen = OPTIONS[owner].choices, values[owner]
+    own = dict(registry[chosen].why_unused).get(key) if chosen in registry else None
+    return own or f"not used by the {OPTIONS[owner].label.lower()} '{chosen}'"
+
+
 def describe_options() -> list[str]:
     """One line per option for `python -m moe_core options`."""
     lines = []
@@ -248,4 +269,4 @@ def describe_options() -> list[str]:
 
 
 __all__ = ["LIVE_KEYS", "OPTIONS", "SECTIONS", "DataConfig", "ModelConfig", "Option", "TrainConfig", "applies",
-           "describe_options", "number_text"]  # fmt: skip
+           "describe_options", "number_text", "why_not_applied"]  # fmt: skip

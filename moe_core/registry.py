@@ -22,6 +22,8 @@ class Entry:
     help: str = ""  # one line: what it does, and where it comes from
     impl: Any = None  # "module:attribute", or the object itself (a notebook's own router, say)
     uses: frozenset[str] = frozenset()  # option keys that apply when this entry is chosen
+    # (option key, why) for options it does not use where "not used" would mislead ("set by the file's rows")
+    why_unused: tuple[tuple[str, str], ...] = ()
 
     def load(self) -> Any:
         """The implementation: the class or function this entry names."""

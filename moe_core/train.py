@@ -64,6 +64,14 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _change_text(key: str, old, new) -> str:
+    """A live change in a few words: "lr 0.01 → 0.003"; a long text (the drawn centres) by its name alone."""
+    name = key.partition(".")[2]
+    if max(len(str(old)), len(str(new))) > 20:
+        return f"{name} changed"
+    return f"{name} {old} → {new}"
+
+
 class Trainer:
     """Trains one run of a RunConfig on its dataset; holds the model, optimiser and history."""
 
@@ -129,8 +137,8 @@ class Trainer:
         return isinstance(self.model, MoE)
 
     def reset(self) -> None:
-        """Back to step 0 with the same initial weights, batches, noise and data (and experts, where
-        some were split or removed)."""
+        """Back to step 0 with the same initial weights, batches and noise, the data of the settings now
+        (centres drawn since included), and the experts of the start (where some were split or removed)."""
         self._use(self._start_data)
         if self.cfg != self.settings:  # experts were split or removed: the model of the start again
             self.cfg = self.settings
@@ -158,6 +166,9 @@ class Trainer:
         if not set(changes) <= LIVE_KEYS:
             raise ValueError(f"these settings need a new model: {sorted(set(changes) - LIVE_KEYS)}")
         resume = self.diverged is not None and cfg.train.lr < self.cfg.train.lr
+        if any(key.startswith("data.") for key in changes):  # drawn centres: new points, same model, from now on
+            self._start_data = make_dataset(cfg.data)  # before any change, so a ConfigError leaves the run as it was
+            self._use(self._start_data)
         self.cfg = cfg
         if self.is_moe:
             self.model.set_config(cfg.model)
@@ -165,7 +176,7 @@ class Trainer:
             self.diverged = self.diverged_at = None
         for group in self.optimizer.param_groups:
             group.update(lr=group_lr(group, cfg), weight_decay=cfg.train.weight_decay)
-        texts = [f"{key.split('.')[1]} {old} → {new}" for key, (old, new) in changes.items() if key != "train.steps"]
+        texts = [_change_text(key, old, new) for key, (old, new) in changes.items() if key != "train.steps"]
         self.events.extend((self.step_count, text) for text in texts)
         return texts
 

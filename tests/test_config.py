@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from moe_core.config import ConfigError, RunConfig, parse_assignment, split_key
+from moe_core.config import ConfigError, RunConfig, as_overrides, parse_assignment, split_key
 from moe_core.datasets import DATASETS
 from moe_core.options import OPTIONS
 
@@ -66,6 +66,15 @@ def test_overrides_parse_json_values_and_fall_back_to_strings():
     assert parse_assignment("data.name=xor") == ("data.name", "xor")
 
 
+def test_drawn_centres_travel_as_one_text_through_set_and_json():
+    # `--set data.centres=...` is with_overrides; the text is no JSON, so it stays a string as typed.
+    cfg = RunConfig().with_overrides(["data.name=drawn", "data.centres=-1.5,0.5,0;1,1,1"])
+    assert cfg.data.centres == "-1.5,0.5,0;1,1,1"
+    assert json.loads(cfg.to_json())["data"]["centres"] == "-1.5,0.5,0;1,1,1"
+    assert RunConfig.from_json(cfg.to_json()) == cfg
+    assert as_overrides(cfg) == ['data.name="drawn"', 'data.centres="-1.5,0.5,0;1,1,1"']
+
+
 def test_ints_are_accepted_where_floats_are_expected():
     assert RunConfig.from_dict({"train": {"lr": 1}}).train.lr == 1.0
 
@@ -108,7 +117,7 @@ def test_wrong_keys_and_types_are_named(doc, expected):
         (
             {"data.name": "imagenet"},
             "data.name 'imagenet' is unknown; choose one of clusters, clusters_regression, circle, xor, gauss, "
-            "spiral, moons, checkerboard, cluster_signals, cluster_single_index, digits, csv.",
+            "spiral, moons, checkerboard, cluster_signals, cluster_single_index, digits, drawn, csv.",
         ),
         (
             {"model.router": "base"},
@@ -156,6 +165,15 @@ def test_wrong_keys_and_types_are_named(doc, expected):
         ({"data.separation": 0.0}, "data.separation (0.0) must be greater than 0."),
         ({"data.seed": -1}, "data.seed (-1) must be between 0 and 2147483647."),
         ({"data.name": "csv"}, "data.csv_path must name a CSV file when data.name is 'csv'."),
+        ({"data.centres": " ; "}, "data.centres needs at least one centre written x,y,class, e.g. '-1.5,0.5,0;1,1,1'."),
+        (
+            {"data.centres": "1,1,0;2,x,1"},
+            "data.centres: centre 2 ('2,x,1') must be three numbers x,y,class separated by commas, "
+            "e.g. '-1.5,0.5,0;1,1,1'.",
+        ),
+        ({"data.centres": "1,1,2"}, "data.centres: centre 1 ('1,1,2') must have class 0 or 1, got 2."),
+        ({"data.centres": "0,4,1"}, "data.centres: centre 1 ('0,4,1') must have x and y between -3 and 3."),
+        ({"data.centres": ";".join(["0,0,0"] * 17)}, "data.centres holds 17 centres; use at most 16."),
         ({"train.steps": -1}, "train.steps (-1) must be between 0 and 10000000."),
         ({"train.batch_size": 0}, "train.batch_size (0) must be between 1 and 65536."),
         ({"train.weight_decay": -1.0}, "train.weight_decay (-1.0) must be 0 or more."),

@@ -3,7 +3,7 @@
 import pytest
 
 from moe_core.config import RunConfig
-from moe_core.options import LIVE_KEYS, OPTIONS, applies, describe_options
+from moe_core.options import LIVE_KEYS, OPTIONS, applies, describe_options, why_not_applied
 from moe_core.registry import Registry
 
 
@@ -62,6 +62,9 @@ def test_what_a_registry_entry_uses_depends_on_that_registry():
         ("data.noise", {"data.name": "digits", "data.dim": 64}, False),
         ("data.n_clusters", {"data.name": "moons"}, False),
         ("data.dim", {"data.name": "moons"}, True),
+        ("data.centres", {}, False),
+        ("data.centres", {"data.name": "drawn"}, True),
+        ("data.n_train", {"data.name": "drawn"}, True),
         ("train.lr", {}, True),
     ],
 )
@@ -93,6 +96,7 @@ def test_live_options_are_the_ones_a_running_model_can_take():
         "train.weight_decay",
         "train.batch_size",
         "train.steps",
+        "data.centres",
     } == LIVE_KEYS
 
 
@@ -119,3 +123,18 @@ def test_each_router_uses_the_options_its_rule_reads(router, used):
     values = RunConfig().replace(**{"model.router": router, "model.gate_noise": 1.0}).flat()
     depends = [key for key, option in OPTIONS.items() if option.depends_on == "model.router"]
     assert {key for key in depends if applies(key, values)} == used
+
+
+@pytest.mark.parametrize(
+    ("key", "changes", "expected"),
+    [
+        ("data.n_train", {"data.name": "csv", "data.csv_path": "iris.csv"}, "set by the file's rows"),
+        ("data.n_test", {"data.name": "csv", "data.csv_path": "iris.csv"}, "set by the file's rows"),
+        ("data.noise", {"data.name": "csv", "data.csv_path": "iris.csv"}, "not used by the dataset 'csv'"),
+        ("data.centres", {"data.name": "moons"}, "not used by the dataset 'moons'"),
+        ("model.top_k", {"model.router": "dense"}, "not used by the router 'dense'"),
+        ("data.n_train", {}, None),
+    ],
+)
+def test_why_an_option_does_not_apply_is_the_entrys_own_reason_or_not_used(key, changes, expected):
+    assert why_not_applied(key, RunConfig().replace(**changes).flat()) == expected

@@ -187,6 +187,7 @@ def test_every_live_key_is_taken_mid_run_and_reaches_the_model_and_the_optimiser
         "train.weight_decay": 0.001,
         "train.batch_size": 32,
         "train.steps": 70,
+        "data.centres": "0,0,1;1,1,0",  # the drawn dataset's; this run's clusters are built again, the same
     }
     assert set(changes) == LIVE_KEYS
     texts = trainer.apply_live(trainer.cfg.replace(**changes))

@@ -69,3 +69,19 @@ def live_map(spec: dict, key: str, on_click: Callable[[dict], None]) -> None:
             on_click(event)
 
     _map(key=key, data=spec, on_click_change=clicked)
+
+
+_centres = st.components.v2.component("moe_centres_editor", js=_source("centres_editor.js"), isolate_styles=False)
+
+
+def centres_editor(data: dict, key: str, on_change: Callable[[str], None]) -> None:
+    """The drawn dataset's centres on a square of the plane, edited with the mouse (data: text, limit,
+    spread, max; see centres_editor.js); `on_change` gets the centres' new text after each edit."""
+
+    def changed() -> None:
+        state = st.session_state.get(key)
+        text = state.get("change") if state is not None else None
+        if text:
+            on_change(str(text))
+
+    _centres(key=key, data=data, on_change_change=changed)

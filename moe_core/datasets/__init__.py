@@ -18,14 +18,17 @@ Task = Literal["classification", "regression"]
 
 NOISE, DIM, CLUSTERS, SEPARATION = "data.noise", "data.dim", "data.n_clusters", "data.separation"
 SHIFT_STEP, SHIFT_KIND = "data.shift_step", "data.shift_kind"
+SIZES = frozenset({"data.n_train", "data.n_test"})
 _SHIFTS = frozenset({SHIFT_STEP, SHIFT_KIND})
-_PLANAR_USES = frozenset({NOISE, DIM})
-_CLUSTER_USES = frozenset({NOISE, CLUSTERS, DIM, SEPARATION})
+_PLANAR_USES = frozenset({NOISE, DIM}) | SIZES
+_CLUSTER_USES = frozenset({NOISE, CLUSTERS, DIM, SEPARATION}) | SIZES
 _JITTER = "std of the jitter applied to coordinates before labelling (label noise near boundaries)"
 
 
 @dataclass(frozen=True)
 class DatasetSpec(Entry):
+    """A dataset: its `label` a few words that fit the sidebar's selectbox, its `help` the sentence."""
+
     task: Task = "classification"
     noise: str = ""  # what data.noise means for this dataset ("" where it is unused)
     defaults: dict = field(default_factory=dict)  # DataConfig values that suit it; the UI and CLI start there
@@ -41,21 +44,22 @@ class DatasetSpec(Entry):
     draw: str = ""
 
     def knobs(self, cfg) -> dict[str, Any]:
-        """The generator's keyword arguments from a DataConfig: the options it uses, less how batches are
-        drawn (data.sampling), the shift (make_dataset's) and, for a planar one, the dimension that
-        make_dataset embeds it in."""
-        skip = {"data.sampling"} | _SHIFTS | ({DIM} if self.planar else set())
+        """The generator's keyword arguments from a DataConfig: the options it uses, less the sizes and
+        how batches are drawn (data.sampling), the shift (make_dataset's) and, for a planar one, the
+        dimension that make_dataset embeds it in."""
+        skip = {"data.sampling"} | SIZES | _SHIFTS | ({DIM} if self.planar else set())
         return {key.partition(".")[2]: getattr(cfg, key.partition(".")[2]) for key in self.uses - skip}
 
 
-def _toy(name: str, label: str, noise_means: str, make: str) -> DatasetSpec:
+def _toy(name: str, label: str, help: str, noise_means: str, make: str) -> DatasetSpec:
     impl = f"moe_core.datasets.toy2d:{make}"
-    return DatasetSpec(name, label, impl=impl, uses=_PLANAR_USES, noise=noise_means, planar=True)
+    return DatasetSpec(name, label, help, impl=impl, uses=_PLANAR_USES, noise=noise_means, planar=True)
 
 
 def _clustered(
     name: str,
     label: str,
+    help: str,
     task: Task,
     noise_means: str,
     make: str,
@@ -70,6 +74,7 @@ def _clustered(
     return DatasetSpec(
         name,
         label,
+        help,
         impl=impl,
         uses=uses,
         task=task,
@@ -81,12 +86,15 @@ def _clustered(
     )
 
 
+_FILE_ROWS = "set by the file's rows"
+
 DATASETS: Registry[DatasetSpec] = Registry(
     "data.name",
     [
         _clustered(
             "clusters",
-            "K blobs, each with its own linear class boundary",
+            "Clusters, classes",
+            "K Gaussian blobs, each with its own linear class boundary.",
             "classification",
             _JITTER,
             "make_clusters",
@@ -94,21 +102,31 @@ DATASETS: Registry[DatasetSpec] = Registry(
         ),
         _clustered(
             "clusters_regression",
-            "K blobs, each with its own linear function",
+            "Clusters, regression",
+            "K Gaussian blobs, each with its own linear function.",
             "regression",
             "std of Gaussian noise on the target",
             "make_clusters_regression",
             _SHIFTS,
         ),
-        _toy("circle", "a disc inside a ring", "scikit-learn make_circles noise", "make_circle"),
-        _toy("xor", "four quadrants, opposite quadrants share a class", _JITTER, "make_xor"),
-        _toy("gauss", "two Gaussian blobs", "added to the blob std of 0.3", "make_gauss"),
-        _toy("spiral", "two interleaved spiral arms", "std of Gaussian noise on the coordinates", "make_spiral"),
-        _toy("moons", "two interleaving half circles", "scikit-learn make_moons noise", "make_moons"),
-        _toy("checkerboard", "a 4 x 4 board of two colours", _JITTER, "make_checkerboard"),
+        _toy("circle", "Circle", "A disc inside a ring.", "scikit-learn make_circles noise", "make_circle"),
+        _toy("xor", "XOR", "Four quadrants, opposite quadrants share a class.", _JITTER, "make_xor"),
+        _toy(
+            "gauss", "Two Gaussians", "Two Gaussian blobs, one per class.", "added to the blob std of 0.3", "make_gauss"
+        ),
+        _toy(
+            "spiral",
+            "Spiral",
+            "Two interleaved spiral arms.",
+            "std of Gaussian noise on the coordinates",
+            "make_spiral",
+        ),
+        _toy("moons", "Moons", "Two interleaving half circles.", "scikit-learn make_moons noise", "make_moons"),
+        _toy("checkerboard", "Checkerboard", "A 4 x 4 board of two colours.", _JITTER, "make_checkerboard"),
         _clustered(
             "cluster_signals",
-            "Chen et al. 2022: label, centre, noise and feature-noise patches",
+            "Chen et al. 2022",
+            "Chen et al. 2022's clusters: label, centre, noise and feature-noise patches.",
             "classification",
             "std of each coordinate of the noise patch",
             "make_cluster_signals",
@@ -119,7 +137,8 @@ DATASETS: Registry[DatasetSpec] = Registry(
         ),
         _clustered(
             "cluster_single_index",
-            "Kawata et al. 2025: one He_3 single-index task per cluster",
+            "Kawata et al. 2025",
+            "Kawata et al. 2025's clusters: one He_3 single-index task per cluster.",
             "regression",
             "std of Gaussian noise on the target",
             "make_cluster_single_index",
@@ -130,17 +149,30 @@ DATASETS: Registry[DatasetSpec] = Registry(
         ),
         DatasetSpec(
             "digits",
-            "scikit-learn's 8 x 8 handwritten digits, 1797 images",
+            "Handwritten digits",
+            "scikit-learn's 8 x 8 handwritten digits, 1797 images.",
             impl="moe_core.datasets.digits:load_digits",
-            uses=frozenset({DIM}),
+            uses=frozenset({DIM}) | SIZES,
             defaults={"dim": 64, "n_train": 1200, "n_test": 500},
             loader=True,
         ),
         DatasetSpec(
+            "drawn",
+            "Your own drawing",
+            "Gaussian blobs around centres you place, drag and delete on the plane, each of its own class.",
+            impl="moe_core.datasets.drawn:load_drawn",
+            uses=frozenset({"data.centres", NOISE}) | SIZES,
+            noise="std of each blob around its centre",
+            defaults={"noise": 0.35},
+            loader=True,
+        ),
+        DatasetSpec(
             "csv",
-            "your own CSV file (classification or regression)",
+            "Your own CSV file",
+            "Your own CSV file, for classification or regression.",
             impl="moe_core.datasets.csv_file:load_csv",
             uses=frozenset({"data.csv_path", "data.target"}),
+            why_unused=tuple((key, _FILE_ROWS) for key in sorted(SIZES)),
             loader=True,
             task_label="either",
             check=lambda d: None if d.csv_path else "data.csv_path must name a CSV file when data.name is 'csv'.",
@@ -155,7 +187,7 @@ def describe_datasets() -> list[str]:
     for spec in DATASETS.entries():
         task = spec.task_label or spec.task
         knobs = ", ".join(sorted(spec.uses))
-        line = f"{spec.name:<21} {task:<14} {spec.label}. Options: {knobs}."
+        line = f"{spec.name:<21} {task:<14} {spec.help} Options: {knobs}."
         if spec.noise:
             line += f" noise = {spec.noise}."
         if spec.defaults:
