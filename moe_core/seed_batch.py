@@ -29,7 +29,7 @@ from moe_core.model import build_model, objective_loss
 from moe_core.optimizers import run_optimizer
 from moe_core.stacking import stack_axes, stack_states, unstack_state
 from moe_core.train import SEEDING, Snapshot, StepReport, Trainer
-from moe_core.update import copy_state, diverged_message, optimise
+from moe_core.update import Checkpoints, copy_state, optimise
 
 
 class SeedBatch:
@@ -68,6 +68,7 @@ class SeedBatch:
             self.model.router.generator = [run.generator for run in self.runs]
         self.step_count = 0
         self.seconds = 0.0
+        self.checkpoints = Checkpoints()  # the stack's weights a diverging seed goes back to, as its Trainer would
 
     @property
     def running(self) -> list[int]:
@@ -76,12 +77,12 @@ class SeedBatch:
 
     def step(self, n: int = 1) -> list[StepReport]:
         """Advance every running seed n optimiser steps; each seed's report, as `Trainer.step` gives it.
-        A seed whose loss turns non-finite stops as its Trainer would: back to its weights before these
-        n steps, its run marked diverged at that step."""
+        A seed whose loss turns non-finite stops as its Trainer would: back to its weights of a checkpoint
+        (`moe_core.update.Checkpoints`), its run marked diverged at that step."""
         if not self.running or n <= 0:
             return [StepReport(run.step_count, float("nan"), run.diverged) for run in self.runs]
         started = time.perf_counter()
-        saved = copy_state(self.model.state_dict())
+        self.checkpoints.offer(self.step_count, lambda: copy_state(self.model.state_dict()))
         losses_nS = torch.stack([self._one_step(self.step_count + i) for i in range(n)]).cpu()  # one host sync
         state = self.model.state_dict()  # the last step's update is in no loss yet: check each seed's weights
         weights_S = torch.tensor([_finite(unstack_state(state, self._axes, s, self.stack)) for s in range(self.stack)])
@@ -96,9 +97,9 @@ class SeedBatch:
                 continue
             # Its block of the stack trains on, unseen: every stacked operation keeps seeds apart (per-expert
             # matmuls, per-row top-k, elementwise Adam, sums of per-seed losses), so its NaNs reach no other seed.
-            run.model.load_state_dict(unstack_state(saved, self._axes, s, self.stack))
-            run.diverged_at = run.step_count + min(int((~finite_nS[:, s]).nonzero()[0]) + 1, n)
-            run.diverged = diverged_message(run.diverged_at, run.cfg.train.lr)
+            step, saved = self.checkpoints.oldest()
+            bad = run.step_count + min(int((~finite_nS[:, s]).nonzero()[0]) + 1, n)
+            run.go_back(step, unstack_state(saved, self._axes, s, self.stack), None, bad)
             reports[s] = StepReport(run.step_count, float("nan"), run.diverged)
         self.step_count += n
         return reports

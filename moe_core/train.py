@@ -29,7 +29,7 @@ from moe_core.model import MoE, build_model, objective_loss
 from moe_core.optimizers import group_lr, run_optimizer
 from moe_core.options import LIVE_KEYS
 from moe_core.probe import GridProbe, probe_grid, probe_points
-from moe_core.update import copy_state, diverged_message, finite_weights, optimise
+from moe_core.update import Checkpoints, copy_state, diverged_message, finite_weights, optimise
 
 # Models are initialised from torch's global generator, seeded per run: two threads building at once
 # (the app's page and a sweep) would draw from each other's seeds.
@@ -156,8 +156,26 @@ class Trainer:
         self.history: list[Metrics] = []
         self.events: list[tuple[int, str]] = []  # (step, what changed) for settings applied mid-run
         self.diverged: str | None = None
-        self.diverged_at: int | None = None  # the step whose loss was not finite; the weights are the step before
+        self.diverged_at: int | None = None  # the step whose loss was not finite; the weights are an earlier step's
         self.seconds = 0.0
+        self.checkpoints = Checkpoints()  # (weights, optimiser) states a divergence goes back to
+
+    def drop_checkpoints(self) -> None:
+        """The weights changed outside training (experts split or removed, a file loaded): a diverged run
+        must not go back past them."""
+        self.checkpoints.clear()
+
+    def go_back(self, step: int, weights: dict, optimiser: dict | None, bad: int) -> None:
+        """Back to the weights (and optimiser state) of `step` after a non-finite loss at step `bad`,
+        forgetting the history and events after it."""
+        self.model.load_state_dict(weights)
+        if optimiser is not None:
+            self.optimizer.load_state_dict(optimiser)
+        self.step_count = step
+        self.history = [m for m in self.history if m.step <= step]
+        self.events = [e for e in self.events if e[0] <= step]
+        self.diverged_at = bad
+        self.diverged = diverged_message(bad, self.cfg.train.lr, step)
 
     def apply_live(self, cfg: RunConfig) -> list[str]:
         """Take a config that differs only in live options mid-run; returns the changes as text, logged in
@@ -195,18 +213,23 @@ class Trainer:
                 n = 0
             if not self.diverged and self.step_count % every == 0:
                 probe = probe_points(self.model, self._probe_x, self._probe_y, self.classification)
-                self.events += [(self.step_count, text) for text in dynamic.apply_rule(self, load_share(probe.load_E))]
+                texts = dynamic.apply_rule(self, load_share(probe.load_E))
+                if texts:
+                    self.drop_checkpoints()
+                self.events += [(self.step_count, text) for text in texts]
         return report
 
     def split_expert(self, e: int) -> str:
         """Split expert e in two now (`moe_core.dynamic.split`), logged as an event."""
         text = dynamic.split(self, e)
+        self.drop_checkpoints()
         self.events.append((self.step_count, text))
         return text
 
     def remove_expert(self, e: int) -> str:
         """Remove expert e now (`moe_core.dynamic.remove`), logged as an event."""
         text = dynamic.remove(self, e)
+        self.drop_checkpoints()
         self.events.append((self.step_count, text))
         return text
 
@@ -214,7 +237,7 @@ class Trainer:
         if self.diverged or n <= 0:
             return StepReport(self.step_count, float("nan"), self.diverged)
         started = time.perf_counter()
-        saved = (copy_state(self.model.state_dict()), copy_state(self.optimizer.state_dict()))
+        self.checkpoints.offer(self.step_count, self._state)
         losses = []
         while len(losses) < n and not (losses and stop is not None and stop()):
             losses.append(self._one_step(self.step_count + len(losses)))
@@ -225,12 +248,12 @@ class Trainer:
         if bool(finite.all()):
             self.step_count += n
             return StepReport(self.step_count, float(losses_n[-1]), None)
-        bad = min(int((~finite).nonzero()[0]) + 1, n)
-        self.model.load_state_dict(saved[0])
-        self.optimizer.load_state_dict(saved[1])
-        self.diverged_at = self.step_count + bad
-        self.diverged = diverged_message(self.diverged_at, self.cfg.train.lr)
+        step, (weights, optimiser) = self.checkpoints.oldest()
+        self.go_back(step, weights, optimiser, self.step_count + min(int((~finite).nonzero()[0]) + 1, n))
         return StepReport(self.step_count, float("nan"), self.diverged)
+
+    def _state(self) -> tuple[dict, dict]:
+        return copy_state(self.model.state_dict()), copy_state(self.optimizer.state_dict())
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The next training batch (x [B, D], y [B]): points of the training set drawn by the run's

@@ -15,6 +15,7 @@ from moe_core.fast import FAST, runtime
 from moe_core.options import LIVE_KEYS
 from moe_core.reference import REFERENCE
 from moe_core.train import Trainer, resolve_device
+from moe_core.update import ROLLBACK_STEPS
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -293,12 +294,12 @@ def test_a_diverged_run_trains_on_from_its_last_good_weights_once_the_learning_r
 
 def test_weights_that_blow_up_on_the_last_step_of_a_call_are_caught_too():
     trainer = Trainer(small())
+    good = {k: v.clone() for k, v in trainer.model.state_dict().items()}  # the checkpoint of step 0
     trainer.step(3)
-    good = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     with torch.no_grad():  # what an exploding gradient leaves: the loss of that step was still finite
         trainer.optimizer.param_groups[0]["lr"] = float("inf")
     report = trainer.step(1)
-    assert report.diverged is not None and trainer.diverged_at == 4 and trainer.step_count == 3
+    assert report.diverged is not None and trainer.diverged_at == 4 and trainer.step_count == 0
     assert all(torch.equal(v, good[k]) for k, v in trainer.model.state_dict().items())
 
 
@@ -322,3 +323,20 @@ def test_a_stop_asked_between_steps_ends_the_call_after_the_step_in_progress(cha
     assert (stopped.step_count, whole.step_count) == (1, 50)
     pairs = zip(stopped.model.state_dict().values(), one.model.state_dict().values(), strict=True)
     assert all(torch.equal(a, b) for a, b in pairs)
+
+
+def test_a_run_diverging_step_by_step_goes_back_far_enough_that_a_lower_rate_trains_on():
+    # One step at a time (as the app trains the start of a run): the weights a step before the blow-up
+    # already overflow on the next batch, so going back to them leaves nothing a lower rate can train.
+    cfg = RunConfig().replace(**{"data.name": "clusters_regression", "model.expert_activation": "cubic",
+                                 "train.optimizer": "sgd", "train.lr": 1.0})  # fmt: skip
+    trainer = Trainer(cfg)
+    while trainer.diverged is None and trainer.step_count < 200:
+        trainer.step(1)
+        trainer.snapshot()
+    bad, back = trainer.diverged_at, trainer.step_count
+    assert bad is not None and bad - ROLLBACK_STEPS * 2 <= back <= bad - ROLLBACK_STEPS
+    assert f"(step {back})" in trainer.diverged and [m.step for m in trainer.history] == list(range(back + 1))
+    trainer.apply_live(cfg.replace(**{"train.lr": 0.001}))
+    trainer.step(30)
+    assert trainer.diverged is None and trainer.step_count == back + 30
