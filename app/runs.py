@@ -33,8 +33,37 @@ MAX_RUNS = 6  # memory per session stays bounded; the oldest run goes first
 # run is refused with a sentence rather than the server running out of memory (each run holds its data, its
 # history and up to 8 MB of recorded weights).
 SERVER_RUNS = 240
-SNAPSHOT_SECONDS = 0.2  # history resolution while training live
 RATE_WINDOW = 2.0  # seconds of chunks the speed readout averages over
+
+
+@dataclass(frozen=True)
+class SnapshotSchedule:
+    """When a run measures itself (a history row and its weights kept for the replay): every step up to
+    `dense`, where routing forms and collapses, then with a gap that grows with the step (`growth` of
+    it: density falling as 1/step, so a long run adds few rows), and at least every `seconds` so that
+    the charts stay fresh at a slow speed. Past `dense`, a scheduled snapshot waits while measuring
+    would take more than `cost_share` of the time: at full speed one costs about four steps.
+    benchmarks/bench_snapshots.py measures what each choice costs in steps a second."""
+
+    dense: int = 100
+    growth: float = 0.02
+    seconds: float = 0.2
+    cost_share: float = 0.2
+
+    def next_step(self, last: int) -> int:
+        """The step of the next scheduled snapshot after one at step `last`."""
+        return last + 1 if last < self.dense else last + max(1, int(last * self.growth))
+
+    def due(self, step: int, last: int, waited: float, cost: float) -> bool:
+        """Whether to measure at `step`, `waited` seconds after the last snapshot (at step `last`,
+        which took `cost` seconds)."""
+        if step == last:
+            return False
+        if waited >= self.seconds:
+            return True
+        if step < self.next_step(last):
+            return False
+        return step <= self.dense or cost * (1 - self.cost_share) <= waited * self.cost_share
 
 
 @dataclass
@@ -49,7 +78,10 @@ class Run:
     timeline: WeightTimeline = field(default_factory=WeightTimeline)
     _rate: deque = field(default_factory=lambda: deque(maxlen=64))  # (time, step) after each chunk
     _rate_lock: threading.Lock = field(default_factory=threading.Lock)
-    _last_snapshot: float = float("-inf")
+    schedule: SnapshotSchedule = field(default_factory=SnapshotSchedule)
+    _last_snapshot: float = float("-inf")  # when the last snapshot ended (the run's clock)
+    _snapshot_step: int = -1  # and at which step
+    _snapshot_cost: float = 0.0  # and how long it took
     fault: str | None = None  # why the worker stopped training it, when training raised; cleared by Play
     live: Run | None = None  # for a run replayed at a past step: the run now, whose whole curves it shows
 
@@ -63,25 +95,51 @@ class Run:
 
     def advance(self, n: int, stop: Callable[[], bool] | None = None) -> None:
         """Train n steps, fewer if `stop()` turns true between two (the baseline as many as the MoE
-        kept), and keep the history at about five snapshots a second."""
+        kept), snapshotting on the schedule along the way."""
         with self.lock:
-            start = self.trainer.step_count
-            self.trainer.step(n, stop)
-            if self.baseline is not None:  # as many steps as the MoE kept (none when it diverged)
-                self.baseline.step(self.trainer.step_count - start)
-            now = self.clock()
+            target = self.trainer.step_count + n
+            while self.trainer.step_count < target:
+                start = self.trainer.step_count
+                ahead = self.schedule.next_step(self._snapshot_step) - start  # <= 0: a snapshot the cap held back
+                self.trainer.step(min(target - start, ahead) if ahead > 0 else target - start, stop)
+                if self.baseline is not None:  # as many steps as the MoE kept (none when it diverged)
+                    self.baseline.step(self.trainer.step_count - start)
+                if self.trainer.diverged:
+                    self._went_back()
+                elif self._due():
+                    self.snapshot_unless_taken()
+                if self.trainer.step_count == start or (stop is not None and stop()):
+                    break
             with self._rate_lock:
-                self._rate.append((now, self.trainer.step_count))
-            if now - self._last_snapshot >= SNAPSHOT_SECONDS or self.trainer.diverged:
-                self.snapshot()
+                self._rate.append((self.clock(), self.trainer.step_count))
+
+    def _went_back(self) -> None:
+        """After a divergence the trainer is back at an earlier step: the record forgets the steps after it,
+        and the charts end there."""
+        step = self.trainer.step_count
+        self.timeline.forget_after(step)
+        self._snapshot_step = next((m.step for m in reversed(self.trainer.history)), -1)
+        self.snapshot_unless_taken()
+
+    def _due(self) -> bool:
+        waited = self.clock() - self._last_snapshot
+        return self.schedule.due(self.trainer.step_count, self._snapshot_step, waited, self._snapshot_cost)
 
     def snapshot(self) -> None:
         with self.lock:
+            started = self.clock()
             self.trainer.snapshot()
             if self.baseline is not None:
                 self.baseline.snapshot()
             self.timeline.record(self.trainer.step_count, self.trainer.model.state_dict(), self.cfg)
-            self._last_snapshot = self.clock()
+            self._last_snapshot, self._snapshot_step = self.clock(), self.trainer.step_count
+            self._snapshot_cost = self._last_snapshot - started
+
+    def snapshot_unless_taken(self) -> None:
+        """A snapshot at this step, unless it has one (the page's Step ends on one)."""
+        with self.lock:
+            if self._snapshot_step != self.trainer.step_count:
+                self.snapshot()
 
     def reset(self) -> None:
         with self.lock:
@@ -100,6 +158,7 @@ class Run:
             weights.load_into(self.trainer.model, raw, self.cfg)
             # a fresh optimiser, as after a reset: Adam's moments were measured on the weights replaced
             self.trainer.optimizer = run_optimizer(self.cfg, self.trainer.model)
+            self.trainer.drop_checkpoints()
             self.trainer.events.append((self.trainer.step_count, f"weights from {name}"))
             self.snapshot()
             return self.trainer.step_count

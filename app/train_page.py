@@ -11,6 +11,14 @@ import streamlit as st
 from moe_core.config import ConfigError, RunConfig
 from moe_explorer_app import components, files, live, page_css, session, sidebar, url_state, widget_state
 from moe_explorer_app.runs import Run
+from moe_explorer_app.worker import SPEEDS
+
+SPEED, PLAY_FOR = "ui.speed", "ui.play_for"  # the toolbar's pace: steps a second, and steps before it pauses
+PLAY_FOR_CHOICES = (None, 10, 100, 1000)
+
+
+def _speed() -> float | None:
+    return SPEEDS.get(st.session_state.get(SPEED) or "full")
 
 
 def _play() -> None:
@@ -18,20 +26,20 @@ def _play() -> None:
     session.back_to_live()
     run = session.active_run()
     if run is not None:
-        session.worker().play(run)
+        session.worker().play(run, _speed(), st.session_state.get(PLAY_FOR))
 
 
 def _pause() -> None:
     session.worker().pause()
 
 
-def _step() -> None:
+def _step(count: int) -> None:
     session.worker().pause()
     session.back_to_live()  # it trains the weights of now, so the page shows them
     run = session.active_run()
     if run is not None:
-        run.advance(1)
-        run.snapshot()
+        run.advance(count)
+        run.snapshot_unless_taken()
 
 
 def _reset() -> None:
@@ -40,6 +48,41 @@ def _reset() -> None:
     run = session.active_run()
     if run is not None:
         run.reset()
+
+
+def _speed_label(label: str) -> str:
+    return "full speed" if label == "full" else f"{label} steps/s"
+
+
+def _play_for_label(steps: int | None) -> str:
+    return "never pause" if steps is None else f"pause after {steps:,}"
+
+
+def _speed_changed() -> None:
+    session.worker().set_speed(_speed())
+
+
+def _play_for_changed() -> None:
+    session.worker().pause_after(st.session_state.get(PLAY_FOR))
+
+
+# The keyboard's shortcuts (each control's tooltip names its key): key -> action -> what it does. Space
+# names the state it asks for (Play while paused, Pause while playing), never "toggle": a press handled
+# twice must not undo itself.
+KEYS = {"s": "step", "r": "reset", "ArrowLeft": "back", "ArrowRight": "on"}
+ACTIONS = {
+    "play": _play,
+    "pause": _pause,
+    "step": lambda: _step(1),
+    "reset": _reset,
+    "back": lambda: _scrub(-1),
+    "on": lambda: _scrub(1),
+}
+
+
+def _shortcut(action: str) -> None:
+    if action in ACTIONS:
+        ACTIONS[action]()
 
 
 def _new_seed() -> None:
@@ -94,44 +137,51 @@ def _run_list() -> None:
 
 
 def _toolbar() -> None:
-    """One row of buttons as wide as their labels (it wraps rather than cut a label short)."""
+    """One row of controls as wide as their labels (it wraps rather than cut a label short); presentation
+    mode hides the secondary ones. Each names its key in its tooltip (`components.shortcuts`)."""
     playing = session.worker().playing
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.button(
-            "Play", icon=":material/play_arrow:", on_click=_play, disabled=playing, type="primary", key="btn.play"
-        )
-        st.button("Pause", icon=":material/pause:", on_click=_pause, disabled=not playing, key="btn.pause")
-        with st.container(
-            horizontal=True, vertical_alignment="center", gap="small", width="content", key="secondary_controls"
-        ):
-            st.button("Step", on_click=_step, key="btn.step", help="One optimiser step.")
-            st.button("Reset", on_click=_reset, key="btn.reset", help="Back to step 0 with the same initial weights.")
-            st.button(
-                "New seed",
-                on_click=_new_seed,
-                key="btn.seed",
-                help="New initial weights, batches and noise: a new run.",
-            )
+    st.session_state.setdefault(SPEED, "full")
+    components.shortcuts({**KEYS, " ": "pause" if playing else "play"}, "shortcuts", _shortcut)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="toolbar"):
+        st.button("Play", icon=":material/play_arrow:", on_click=_play, disabled=playing, type="primary",
+                  key="btn.play", help="Train on (Space).")  # fmt: skip
+        st.button("Pause", icon=":material/pause:", on_click=_pause, disabled=not playing, key="btn.pause",
+                  help="Stop after the step in progress (Space).")  # fmt: skip
+        st.button("Step", on_click=_step, args=(1,), key="btn.step", help="One optimiser step (S).")
+        st.button("×10", on_click=_step, args=(10,), key="btn.step10", help="Ten optimiser steps.")
+        st.button("×100", on_click=_step, args=(100,), key="btn.step100", help="A hundred optimiser steps.")
+        st.button("Reset", on_click=_reset, key="btn.reset", help="Back to step 0 with the same initial weights (R).")
+        # labels for screen readers: each choice says what it is ("20 steps/s", "pause after 100")
+        st.selectbox("Speed", list(SPEEDS), format_func=_speed_label, key=SPEED, on_change=_speed_changed,
+                     width=135, label_visibility="collapsed")  # fmt: skip
+        st.selectbox("Then pause", PLAY_FOR_CHOICES, format_func=_play_for_label, key=PLAY_FOR,
+                     on_change=_play_for_changed, width=185, label_visibility="collapsed")  # fmt: skip
+        with st.container(horizontal=True, vertical_alignment="center", width="content", key="secondary_controls"):
+            st.button("New seed", on_click=_new_seed, key="btn.seed",
+                      help="New initial weights, batches and noise: a new run.")  # fmt: skip
         st.toggle("Present", key="ui.present", help="Projector mode: the map large, the sidebar hidden, big text.")
 
 
 def _replay_bar(run: Run) -> None:
-    """While paused, a timeline over the run's recorded steps (its last stop is now): on a past step
-    every view below shows the run as it was then; Back to live, or Play, returns to now."""
+    """A timeline over the run's recorded steps (its last stop is now): on a past step every view below
+    shows the run as it was then; Back to live, or Play, returns to now. While playing, or with nothing
+    recorded yet, it is drawn disabled, so that nothing below moves on Play and Pause."""
     now = run.trainer.step_count
-    steps = [step for step in run.timeline.steps() if step < now] + [now]
-    if session.worker().playing or len(steps) < 2:
-        return
-    if st.session_state.get(session.REPLAY) not in steps:
-        st.session_state[session.REPLAY] = now
+    steps = _replay_steps(run)
     with st.container(horizontal=True, vertical_alignment="center", gap="medium", key="replay_bar"):
         st.markdown(
             "**Replay**",
             width="content",
             help="Move the slider back to see every view as it was at that step (when did the collapse "
-            "start?); Back to live, or Play, returns to now.",
+            "start?), or use the arrow keys (← →) while paused; Back to live, or Play, returns to now.",
         )
-        # labelled for screen readers only; a visible label holding "play" would answer to the Play button's name
+        if session.worker().playing or len(steps) < 2:
+            # labelled for screen readers only; a visible label holding "play" would answer to the Play button's name
+            st.select_slider("Recorded steps (while paused)", ["start", "now"], value="now", disabled=True,
+                             key="ui.replay_idle", label_visibility="collapsed")  # fmt: skip
+            return
+        if st.session_state.get(session.REPLAY) not in steps:
+            st.session_state[session.REPLAY] = now
         st.select_slider(
             "Timeline",
             steps,
@@ -141,6 +191,23 @@ def _replay_bar(run: Run) -> None:
         )
         if st.session_state[session.REPLAY] < now:
             st.button("Back to live", icon=":material/fast_forward:", on_click=session.back_to_live, key="btn.live")
+
+
+def _replay_steps(run: Run) -> list[int]:
+    """The replay's stops: the recorded steps, and now."""
+    now = run.trainer.step_count
+    return [step for step in run.timeline.steps() if step < now] + [now]
+
+
+def _scrub(offset: int) -> None:
+    """Move the replay one stop back or on (the arrow keys), while paused."""
+    run = session.active_run()
+    if run is None or session.worker().playing:
+        return
+    steps = _replay_steps(run)
+    at = st.session_state.get(session.REPLAY)
+    index = steps.index(at) if at in steps else len(steps) - 1
+    st.session_state[session.REPLAY] = steps[min(max(index + offset, 0), len(steps) - 1)]
 
 
 def _load_link() -> str | None:
@@ -158,6 +225,7 @@ def _load_link() -> str | None:
     sidebar.set_values(values)
     st.session_state["ui.map_mode"] = view.get("view.map", "expert")
     st.session_state["ui.present"] = view.get("view.present") == "1"
+    st.session_state[SPEED] = view.get("view.speed", "full")
     return url_state.notice(problems)
 
 
@@ -165,6 +233,7 @@ def _save_link() -> None:
     view = {
         "view.map": st.session_state.get("ui.map_mode") or "expert",
         "view.present": "1" if st.session_state.get("ui.present") else "0",
+        "view.speed": st.session_state.get(SPEED) or "full",
     }
     wanted = url_state.encode(sidebar.values(), view)
     if dict(st.query_params) != wanted:

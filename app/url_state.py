@@ -1,5 +1,5 @@
 """The page's address holds the whole setup: every option of the table and the view (map colouring,
-presentation mode), so that a shared link or a reload reopens it. Values travel as text; reading a
+presentation mode, Play's speed), so that a shared link or a reload reopens it. Values travel as text; reading a
 link back checks each one against its option and keeps the default, with one sentence, where a value
 is unknown or impossible.
 """
@@ -12,8 +12,10 @@ from typing import Any
 from moe_core.config import ConfigError, RunConfig, check_value
 from moe_core.options import OPTIONS, Option
 from moe_explorer_app.figures.routing_map import MAP_MODES
+from moe_explorer_app.worker import SPEEDS
 
-VIEW = {"view.map": tuple(MAP_MODES), "view.present": ("0", "1")}  # view keys and the values they take
+# view keys and the values they take
+VIEW = {"view.map": tuple(MAP_MODES), "view.present": ("0", "1"), "view.speed": tuple(SPEEDS)}
 
 
 def _text(value: Any) -> str:

@@ -1,7 +1,8 @@
 """The worker thread that trains a session's active run (or, for the Compare page, several runs in
 turn) in short chunks; it never calls Streamlit, and the page reads a run under the run's lock.
 Sessions share the server's cores through TRAINING_SLOTS, and a Pause takes effect after the step in
-progress.
+progress. A run plays at full speed or at a chosen number of steps a second (a pace a class can
+follow: the worker waits between steps), and may pause by itself after a number of steps.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training p
 # server's pages (and, on a teacher's laptop, the browser), and sessions take turns on the rest.
 TRAINING_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 CHUNK_SECONDS = 0.02  # a chunk's length in time: sessions take turns this often
+WAIT_SECONDS = 0.05  # the longest nap between paced steps: a Pause or a new speed is seen this soon
+# Steps per second to choose from, by label: from a pace a teacher can narrate to full speed (None).
+SPEEDS: dict[str, float | None] = {
+    **{str(rate): float(rate) for rate in (5, 10, 20, 50, 100, 200, 500)},
+    "full": None,
+}
 
 
 def fault_message(run: Run, err: Exception) -> str:
@@ -52,6 +59,9 @@ class Worker:
         self._playing = threading.Event()
         self._stopped = threading.Event()
         self._chunk = 5
+        self._speed: float | None = None  # steps a second; None: full speed
+        self._pace = (0.0, 0)  # (time, the trained run's step) the speed counts from
+        self.until: int | None = None  # the step at which it pauses by itself
         self._thread = threading.Thread(target=self._loop, name="moe-explorer-trainer", daemon=True)
         self._thread.start()
         with Worker._all_lock:
@@ -70,16 +80,34 @@ class Worker:
         """The run trained (the first, when several take turns)."""
         return self.runs[0] if self.runs else None
 
-    def play(self, run: Run) -> None:
-        self.play_together([run])
+    def play(self, run: Run, speed: float | None = None, steps: int | None = None) -> None:
+        """Train a run at `speed` steps a second (None: full speed), pausing by itself after `steps`
+        steps if given."""
+        self._start([run], speed, None if steps is None else run.trainer.step_count + steps)
 
     def play_together(self, runs: list[Run]) -> None:
-        """Train these runs in turn, a chunk each, until paused (a diverged run drops out)."""
+        """Train these runs in turn, a chunk each, at full speed until paused (a diverged run drops out)."""
+        self._start(runs, None, None)
+
+    def _start(self, runs: list[Run], speed: float | None, until: int | None) -> None:
         for run in runs:
             run.fault = None  # Play tries again
         self.runs = [run for run in runs if not run.trainer.diverged]
+        self.until = until
+        self.set_speed(speed)
         if self.runs:
             self._playing.set()
+
+    def set_speed(self, speed: float | None) -> None:
+        """Steps a second from now on (None: full speed)."""
+        run = self.run
+        self._pace = (time.perf_counter(), run.trainer.step_count if run is not None else 0)
+        self._speed = speed
+
+    def pause_after(self, steps: int | None) -> None:
+        """Pause by itself `steps` steps from now (None: only when paused)."""
+        run = self.run
+        self.until = None if steps is None or run is None else run.trainer.step_count + steps
 
     def forget(self, run: Run) -> None:
         """Stop training a run (it is being deleted); the others go on."""
@@ -118,12 +146,21 @@ class Worker:
                 self._playing.clear()
                 continue
             run = min(runs, key=lambda r: r.trainer.step_count)  # the runs keep in step with each other
+            if self.until is not None and run.trainer.step_count >= self.until:
+                with run.lock:
+                    run.snapshot_unless_taken()  # the charts and the record end where it stopped
+                self._playing.clear()  # the page sees it stopped by itself and redraws its toolbar
+                continue
+            allowed = self._allowed(run)
+            if allowed <= 0:
+                time.sleep(min(self._wait(run), WAIT_SECONDS))
+                continue
             with TRAINING_SLOTS, run.lock:
                 if not self._playing.is_set():
                     continue
                 started, before = time.perf_counter(), run.trainer.step_count
                 try:
-                    run.advance(self._chunk, stop=self._pausing)
+                    run.advance(allowed, stop=self._pausing)
                 except Exception as err:  # the thread, the session and the run live on; the page says why
                     run.fault = fault_message(run, err)
                 elapsed = max(time.perf_counter() - started, 1e-4)
@@ -136,6 +173,23 @@ class Worker:
             # chunk took fewer than asked), and never below 4 steps.
             self._chunk = int(min(max(taken * CHUNK_SECONDS / elapsed, 4), 2000))
             time.sleep(0.002)  # hand the interpreter to the page's threads between chunks
+
+    def _allowed(self, run: Run) -> int:
+        """Steps to train now: a chunk, no further than the step it pauses at, and at a chosen speed no
+        more than are due (a machine slower than the speed trains at its own pace, without bursts)."""
+        steps = self._chunk if self.until is None else min(self._chunk, self.until - run.trainer.step_count)
+        if self._speed is None:
+            return steps
+        since, start = self._pace
+        due = int((time.perf_counter() - since) * self._speed) + 1 - (run.trainer.step_count - start)
+        if due > steps:  # behind: count from now, one chunk due
+            self._pace = (time.perf_counter() - steps / self._speed, run.trainer.step_count)
+        return min(steps, due)
+
+    def _wait(self, run: Run) -> float:
+        """Seconds until the chosen speed's next step is due."""
+        since, start = self._pace
+        return since + (run.trainer.step_count - start) / self._speed - time.perf_counter() if self._speed else 0.0
 
 
 def _name_os_thread(name: str) -> None:

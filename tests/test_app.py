@@ -25,10 +25,12 @@ def at() -> AppTest:
 
 
 def drawn(at: AppTest) -> list[tuple[str, dict]]:
-    """(component, data) for every live chart on the page: the map and the Plotly figures."""
+    """(component, data) for every live chart on the page: the map and the Plotly figures (not the
+    plotly.js loader, the keyboard's shortcuts or the centres' editor)."""
+    charts = ("moe_live_map", "moe_live_figure")
     found = []
     for element in at.get("bidi_component"):
-        if element.proto.json and element.proto.component_name != "moe_plotly":
+        if element.proto.json and element.proto.component_name.endswith(charts):
             found.append((element.proto.component_name, json.loads(element.proto.json)))
     return found
 
@@ -285,7 +287,8 @@ def test_the_replay_slider_redraws_every_view_at_a_past_step_until_back_to_live(
     assert routing_map["step"] == 1 and any(m.value.startswith("**step 1** · replay") for m in at.markdown)
     (load,) = [d["figure"] for _, d in drawn(at) if "Load share" in str(d.get("figure", {}).get("layout"))]
     steps = load["data"][0]["x"]  # a typed array, as plotly.js receives it
-    assert np.frombuffer(base64.b64decode(steps["bdata"]), steps["dtype"]).max() == 1  # the charts end at step 1
+    assert np.frombuffer(base64.b64decode(steps["bdata"]), steps["dtype"]).max() == 3  # the whole curve,
+    assert [s["x0"] for s in load["layout"]["shapes"] if s["type"] == "line"] == [1]  # a cursor at step 1
     assert "Download the weights at step 1 (.safetensors)" in [b.proto.label for b in at.get("download_button")]
     assert all(torch.equal(run.trainer.model.state_dict()[k], v) for k, v in live.items())  # the live model untouched
     at.button(key="btn.live").click().run()
@@ -411,3 +414,47 @@ def test_while_an_uploaded_csv_waits_for_its_target_the_old_runs_views_are_not_s
     at.selectbox(key="data.target").set_value("species").run()
     assert active_run(at).cfg.data.target == "species" and "moe_live_map" in [name for name, _ in drawn(at)]
     assert not at.exception
+
+
+def test_step_ten_and_a_hundred_train_that_many_steps_with_a_snapshot_at_each_step_of_the_start(at):
+    at.button(key="btn.step10").click().run()
+    run = active_run(at)
+    assert run.trainer.step_count == 10 and any(m.value.startswith("**step 10**") for m in at.markdown)
+    at.button(key="btn.step100").click().run()
+    steps = [m.step for m in run.trainer.history]
+    assert run.trainer.step_count == 110 and steps[:101] == list(range(101)) and steps[-1] == 110
+    assert list(at.select_slider(key="ui.replay").options)[:3] == ["0", "1", "2"] and not at.exception
+
+
+def test_the_chosen_speed_and_then_pause_reach_the_trainer_and_the_link(at):
+    run = active_run(at)
+    at.selectbox(key="ui.speed").set_value("10").run()
+    at.button(key="btn.play").click().run()
+    time.sleep(1.0)
+    assert 5 <= run.trainer.step_count <= 15  # about ten a second, not hundreds
+    at.button(key="btn.pause").click().run()
+    assert at.query_params["view.speed"] == "10"
+    at.selectbox(key="ui.speed").set_value("full").run()
+    at.selectbox(key="ui.play_for").set_value(100).run()
+    start = run.trainer.step_count
+    at.button(key="btn.play").click().run()
+    deadline = time.monotonic() + 30
+    while at.session_state["runs"].active.trainer.step_count < start + 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    at.run()
+    assert run.trainer.step_count == start + 100 and not at.button(key="btn.play").disabled  # paused by itself
+
+
+def test_the_replay_bar_is_drawn_disabled_while_playing_so_nothing_below_moves(at):
+    assert at.select_slider(key="ui.replay_idle").disabled  # step 0: nothing to replay yet, but its place is kept
+    at.button(key="btn.play").click().run()
+    assert at.select_slider(key="ui.replay_idle").disabled
+    at.button(key="btn.pause").click().run()
+    assert "ui.replay_idle" not in [s.key for s in at.select_slider] and at.select_slider(key="ui.replay").options
+
+
+def test_each_control_with_a_key_names_it_in_its_tooltip(at):
+    helps = {b.key: b.help for b in at.button}
+    assert "(Space)" in helps["btn.play"] and "(Space)" in helps["btn.pause"]
+    assert "(S)" in helps["btn.step"] and "(R)" in helps["btn.reset"]

@@ -1,4 +1,4 @@
-"""Replay without Streamlit: a run's weights kept at its snapshots (bounded, thinned evenly), the run as it
+"""Replay without Streamlit: a run's weights kept at its snapshots (every step of its start), the run as it
 was at a recorded step drawn from a copy that leaves the live model alone, the flip-book's maps, the
 downloads, and weights loaded into a run."""
 
@@ -16,19 +16,19 @@ from moe_core.probe import probe_grid
 from moe_core.train import Trainer
 from moe_explorer_app import replay, view_model
 from moe_explorer_app.runs import Run
-from moe_explorer_app.timeline import WeightTimeline
+from tests.runs_support import wait_until
 
 SMALL = {"data.n_train": 300, "data.n_test": 100}
 
 
 def trained_run(steps: int = 5, every: int = 10, changes: dict | None = None) -> Run:
     cfg = RunConfig().replace(**SMALL, **(changes or {}))
-    # a clock that stands still: the run snapshots only when told, as the page's Step does
+    # a clock that stands still: the run snapshots on its schedule of steps alone
     run = Run(1, Trainer(cfg), Trainer(cfg.replace(**{"model.arch": "dense"})), clock=lambda: 0.0)
     run.snapshot()
     for _ in range(steps):
         run.advance(every)
-        run.snapshot()
+        run.snapshot_unless_taken()  # as the page's Step does
     return run
 
 
@@ -36,32 +36,9 @@ def state(run: Run) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in run.trainer.model.state_dict().items()}
 
 
-def test_every_snapshot_is_kept_until_the_record_is_full_then_an_even_spread_of_the_whole_run():
-    timeline, weights_ = WeightTimeline(max_count=20), {"w": torch.zeros(3)}
-    for step in range(0, 1000, 10):
-        timeline.record(step, weights_, RunConfig())
-    steps = timeline.steps()
-    assert steps[0] == 0 and len(steps) <= 20
-    gaps = torch.diff(torch.tensor(steps))
-    assert gaps.max() <= 2 * gaps.min()  # evenly spread over the whole run, not only its end
-    assert steps[-1] >= 900  # and up to date
-
-
-def test_large_models_keep_fewer_snapshots_and_the_same_step_is_recorded_once():
-    big = {"w": torch.zeros(1000)}  # 4 kB a snapshot
-    timeline = WeightTimeline(max_count=240, max_bytes=40_000)
-    for step in range(100):
-        timeline.record(step, big, RunConfig())
-    assert len(timeline.steps()) <= 10
-    small = WeightTimeline()
-    small.record(5, {"w": torch.zeros(2)}, RunConfig())
-    small.record(5, {"w": torch.ones(2)}, RunConfig())  # the weights changed in place (a file loaded)
-    assert small.steps() == [5] and torch.equal(small.at(5).state["w"], torch.ones(2))
-
-
 def test_a_run_keeps_its_weights_at_each_snapshot_and_reset_forgets_them():
     run = trained_run()
-    assert run.timeline.steps() == [0, 10, 20, 30, 40, 50]
+    assert run.timeline.steps() == list(range(51))  # every step of the start
     assert all(torch.equal(run.timeline.at(50).state[k], v) for k, v in state(run).items())
     run.reset()
     assert run.timeline.steps() == [0]
@@ -71,8 +48,8 @@ def test_the_run_at_a_past_step_draws_its_weights_then_and_leaves_the_live_model
     run = trained_run()
     live = state(run)
     past = replay.as_of(run, run.timeline.at(20))
-    assert past.trainer.step_count == 20 and [m.step for m in past.trainer.history] == [0, 10, 20]
-    assert [m.step for m in past.baseline.history] == [0, 10, 20]
+    assert past.trainer.step_count == 20 and [m.step for m in past.trainer.history] == list(range(21))
+    assert [m.step for m in past.baseline.history] == list(range(21))
     assert all(torch.equal(past.trainer.model.state_dict()[k], v) for k, v in run.timeline.at(20).state.items())
     shown = view_model.map_view(past)
     expected = probe_grid(past.trainer.model, run.trainer.data, view_model.MAP_RESOLUTION)
@@ -93,9 +70,23 @@ def test_the_past_uses_the_live_options_of_its_time():
     assert run.trainer.model.cfg.balance == "none"
 
 
+def test_after_a_thousand_steps_of_play_replay_csv_and_flipbook_hold_the_first_hundred_densely(worker):
+    # The first hundred steps are where routing forms and collapses; a time-based record kept two of them.
+    run = Run(1, Trainer(RunConfig().replace(**SMALL)), None)
+    run.snapshot()
+    worker.play(run, steps=1000)
+    wait_until(lambda: not worker.playing)
+    assert run.trainer.step_count == 1000
+    rows = [int(r["step"]) for r in csv.DictReader(io.StringIO(replay.metrics_file(run)))]
+    assert set(range(101)) <= set(rows) and rows[-1] == 1000 and len(rows) < 500
+    assert set(range(101)) <= set(run.timeline.steps())
+    early = [frame.step for frame in replay.map_frames(run, resolution=8) if frame.step < 100]
+    assert len(early) >= 10 and max(np.diff(early)) <= 10, early  # evenly there, then thinning as 1/step
+
+
 def test_the_flipbooks_maps_spread_over_the_run_and_end_now():
     run = trained_run(8)
-    run.advance(3)  # past the last snapshot
+    run.advance(3)
     frames = replay.map_frames(run, count=4, resolution=12)
     steps = [frame.step for frame in frames]
     assert steps[0] == 0 and steps[-1] == 83 and len(steps) == 4 and steps == sorted(steps)
@@ -119,7 +110,7 @@ def test_the_downloads_hold_the_weights_and_the_history():
     raw = replay.weights_file(run)
     assert weights.saved_config(raw) == run.cfg and weights.read(raw)[1][weights.STEP_KEY] == "50"
     rows = list(csv.DictReader(io.StringIO(replay.metrics_file(run))))
-    assert [int(r["step"]) for r in rows] == [0, 10, 20, 30, 40, 50] and "dense_test_loss" in rows[0]
+    assert [int(r["step"]) for r in rows] == list(range(51)) and "dense_test_loss" in rows[0]
 
 
 def test_weights_load_into_a_run_at_its_step_and_a_file_that_does_not_fit_changes_nothing():

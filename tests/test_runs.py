@@ -4,12 +4,13 @@ the run limit, the worker's end, and the speed readout."""
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from moe_core.config import ConfigError, RunConfig, run_label
 from moe_core.train import Trainer
 from moe_explorer_app import runs as runs_module
-from moe_explorer_app.runs import MAX_RUNS, Run, RunBook
+from moe_explorer_app.runs import MAX_RUNS, Run, RunBook, SnapshotSchedule
 from moe_explorer_app.worker import Worker
 from tests.runs_support import SMALL, make_run, wait_until
 
@@ -215,3 +216,37 @@ def test_a_new_model_is_said_also_for_an_untrained_run_and_the_sentence_follows_
     assert book.notice == kept
     book.dismiss_notice()
     assert book.notice is None
+
+
+def test_a_run_snapshots_every_step_of_its_start_then_less_often_as_the_step_grows():
+    run = Run(1, Trainer(RunConfig().replace(**SMALL)), None, clock=Clock())  # a standing clock: steps alone
+    run.snapshot()
+    while run.trainer.step_count < 1000:
+        run.advance(37)  # in chunks, as the worker trains
+    steps = [m.step for m in run.trainer.history]
+    assert steps[:101] == list(range(101))  # where routing forms and collapses: every step
+    gaps = np.diff(steps)
+    assert set(gaps[100:110]) == {2} and 17 <= gaps[-2] <= 20  # then about 2% of the step: 2 at 100, 19 at 950
+    assert len(steps) < 250
+    assert run.timeline.steps()[:101] == list(range(101))
+
+
+def test_at_a_slow_speed_a_run_still_snapshots_every_fifth_of_a_second():
+    clock = Clock()
+    run = Run(1, Trainer(RunConfig().replace(**SMALL)), None, clock=clock)
+    run.snapshot()
+    run.advance(300)
+    for _ in range(3):  # at 3 steps a second the schedule's gap of 3 steps would leave the charts a second behind
+        clock.now += 0.3
+        run.advance(1)
+    assert [m.step for m in run.trainer.history][-3:] == [301, 302, 303]
+
+
+def test_past_the_start_a_scheduled_snapshot_waits_while_measuring_would_take_over_a_fifth_of_the_time():
+    schedule = SnapshotSchedule()
+    assert schedule.due(50, 49, waited=0.0, cost=1.0)  # the start: every step, whatever it costs
+    assert not schedule.due(151, 149, waited=0.004, cost=0.004)  # measuring would take half the time
+    assert schedule.due(151, 149, waited=0.016, cost=0.004)  # a fifth of it
+    assert not schedule.due(1010, 1000, waited=0.1, cost=0.0) and schedule.due(1020, 1000, waited=0.1, cost=0.0)
+    assert schedule.due(1005, 1000, waited=0.2, cost=0.0)  # fresh charts, whatever the schedule
+    assert not schedule.due(50, 50, waited=1.0, cost=0.0)  # one snapshot a step

@@ -8,7 +8,7 @@ from moe_core.options import OPTIONS
 from moe_core.routers import ROUTERS
 from moe_explorer_app import url_state
 
-VIEW = {"view.map": "entropy", "view.present": "1"}
+VIEW = {"view.map": "entropy", "view.present": "1", "view.speed": "10"}
 
 
 def alternative(key: str):
@@ -31,6 +31,8 @@ def alternative(key: str):
         return (option.toggle_value or ("iris.csv" if option.kind is str else 2)), {}
     if option.steps:
         return next(v for v in option.steps if v != option.default), {}
+    if key == "data.centres":  # a text of its own format: semicolons and commas travel in the address
+        return "0,0,1;1.5,-2.25,0", {}
     if option.kind is str:
         return "species", {}
     high = option.ui_high if option.ui_high is not None else option.high
@@ -64,6 +66,7 @@ def test_every_value_travels_as_text():
         ({"train.lr": "-1"}, "train.lr '-1'"),
         ({"model.expert_hidden": "null"}, "model.expert_hidden 'null'"),
         ({"view.map": "sideways"}, "view.map 'sideways'"),
+        ({"view.speed": "7"}, "view.speed '7'"),
         ({"hack": "1"}, "'hack'"),
         ({"model.top_k": "8"}, "the combination (model.top_k (8) must be at most model.n_experts (4).)"),
     ],

@@ -93,3 +93,34 @@ def test_pause_stops_a_chunk_after_the_step_in_progress_not_at_its_end():
     assert not stopping.is_alive(), "Pause waited for the whole chunk"
     assert 5 <= run.trainer.step_count < 10**6 and not worker.playing
     worker.stop()
+
+
+def test_at_a_chosen_speed_the_worker_trains_that_many_steps_a_second_and_the_readout_says_so(worker):
+    run = make_run(1, RunConfig().replace(**SMALL), False)
+    worker.play(run, speed=20.0)
+    time.sleep(1.5)
+    stepped, rate = run.trainer.step_count, run.steps_per_second()
+    assert 25 <= stepped <= 33 and 16 <= rate <= 24  # 1 + 1.5 s x 20, with the machine's slack
+    worker.set_speed(None)  # full speed from now on: far more than 20 a second
+    started = time.perf_counter()
+    wait_until(lambda: run.trainer.step_count > stepped + 100)
+    assert time.perf_counter() - started < 2.5
+    worker.play(run, speed=5.0)
+    time.sleep(0.5)
+    started = time.perf_counter()
+    worker.pause()  # waits for no step: the worker naps between paced steps outside the run's lock
+    waited, held = time.perf_counter() - started, run.trainer.step_count
+    time.sleep(0.5)
+    assert waited < 0.1 and run.trainer.step_count == held and not worker.playing
+
+
+def test_play_for_n_steps_pauses_by_itself_at_that_step_with_a_snapshot_there(worker):
+    run = make_run(1, RunConfig().replace(**SMALL), False)
+    for target in (30, 60):
+        worker.play(run, steps=30)
+        wait_until(lambda: not worker.playing)
+        assert run.trainer.step_count == target and run.trainer.history[-1].step == target
+    worker.play(run, speed=50.0)
+    worker.pause_after(10)  # chosen while playing: ten steps from now
+    wait_until(lambda: not worker.playing)
+    assert 70 <= run.trainer.step_count <= 72

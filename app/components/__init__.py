@@ -71,6 +71,24 @@ def live_map(spec: dict, key: str, on_click: Callable[[dict], None]) -> None:
     _map(key=key, data=spec, on_click_change=clicked)
 
 
+_shortcuts = st.components.v2.component("moe_shortcuts", js=_source("shortcuts.js"), isolate_styles=False)
+
+
+def shortcuts(keys: dict[str, str], key: str, on_press: Callable[[str], None]) -> None:
+    """Keyboard shortcuts on the page: a key of `keys` (its `KeyboardEvent.key`: " ", "s", "ArrowLeft")
+    calls `on_press` with its action, unless the user is typing in a field. Each press counts once:
+    a rerun that hands the same trigger back (one asked from a fragment, say) is not a second press."""
+
+    def pressed() -> None:
+        state = st.session_state.get(key)
+        event = state.get("press") if state is not None else None
+        if event and event.get("id") != st.session_state.get(f"{key}:last"):
+            st.session_state[f"{key}:last"] = event.get("id")
+            on_press(str(event.get("action")))
+
+    _shortcuts(key=key, data={"keys": keys}, on_press_change=pressed, height=0)
+
+
 _centres = st.components.v2.component("moe_centres_editor", js=_source("centres_editor.js"), isolate_styles=False)
 
 
