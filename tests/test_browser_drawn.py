@@ -72,7 +72,8 @@ def test_centres_placed_dragged_and_deleted_reach_the_field_and_the_running_mode
     page.mouse.down()
     page.mouse.move(start[0] + 20, start[1] + 20, steps=6)
     page.mouse.up()
-    page.wait_for_function("() => !document.querySelector('input[aria-label=\"Centres\"]').value.startsWith('-1.5,1.5')")
+    field = "document.querySelector('input[aria-label=\"Centres\"]')"
+    page.wait_for_function(f"() => !{field}.value.startsWith('-1.5,1.5')")
     moved = parse_centres(centres_field(page))[0]
     assert moved[0] > -1.5 and moved[1] < 1.5 and moved[2] == 0, moved  # to the lower right, its class kept
     page.mouse.click(*pixel(page, 1.5, -1.5), button="right")

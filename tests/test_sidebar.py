@@ -92,7 +92,8 @@ def test_the_drawn_centres_have_an_editor_and_a_text_field_only_for_the_drawn_da
     text = widget(at, "data.centres")
     assert text.value == OPTIONS["data.centres"].default and text.label == "Centres"
     assert editor_data(at) == {"text": text.value, "limit": 3.0, "spread": 0.35, "max": 16}
-    assert any(c.value.startswith("Click the square to add a centre of the class chosen above") for c in at.sidebar.caption)
+    how = "Click the square to add a centre of the class chosen above"
+    assert any(c.value.startswith(how) for c in at.sidebar.caption)
     text.set_value("0,0,1;2,2,0").run()  # typed: the run takes it live, the editor draws it
     run = at.session_state["runs"].active
     assert run.cfg.data.centres == "0,0,1;2,2,0" and run.trainer.data.n_clusters == 2
