@@ -18,6 +18,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], hea
 [data-testid="stExpandSidebarButton"], [class*="st-key-secondary"] {{ display: none !important; }}
 .stMainBlockContainer {{ padding-top: 1rem; padding-left: 1.5rem; padding-right: 1.5rem; max-width: 100%; }}
 .stMainBlockContainer p, .stMainBlockContainer li, .stMainBlockContainer button {{ font-size: 1.1rem; }}
+.st-key-toolbar [data-testid="stSelectbox"] input {{ font-size: 1.1rem; }}
 [data-testid="stAlert"] p, [data-testid="stCaptionContainer"] p {{ font-size: 1.2rem; }}
 [data-testid="stMetricLabel"] p {{ font-size: 1.3rem; }}
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] * {{ font-size: 3.4rem !important; }}

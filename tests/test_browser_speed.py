@@ -153,3 +153,38 @@ def test_the_toolbar_wraps_whole_and_present_keeps_the_pace_controls(browser, se
     page.screenshot(path=ARTIFACTS / f"toolbar-{width}x{height}-{suffix}.png")
     assert exception_boxes(page) == 0
     page.close()
+
+
+# The experts' tiles name each expert's load share ("E1 · 29%"): a student reads the collapse off them.
+SHARES_JS = """() => {
+  const texts = [...document.querySelectorAll('.st-key-thumbs text, [class*="st-key-thumbs"] text')];
+  const shares = {};
+  for (const t of texts) { const m = t.textContent.match(/(E\\d+) · (\\d+)%/); if (m) shares[m[1]] = +m[2]; }
+  return shares;
+}"""
+
+
+def test_a_lecture_narrates_the_collapse_at_five_steps_a_second_and_finds_it_again_on_the_replay(browser, server):
+    # The default seed without balancing: E1 holds a third of the points at step 1 and none by step 6
+    # (moe_core's history of that run), so the collapse is over in about a second at the slowest pace.
+    page = open_app(browser, f"{server.url}/?model.balance=none&view.speed=5", height=1000, width=1600)
+    choose(page, "Then pause", "pause after 10")
+    page.wait_for_timeout(500)
+    button(page, "Play").click()
+    wait_playing(page)
+    page.wait_for_timeout(1000)
+    assert page.evaluate(STEP_JS) <= 10  # a pace a teacher can speak over
+    wait_paused(page)
+    wait_step(page, 10)
+    shares = {}
+    for step in (10, 9, 8, 7, 6, 5, 4, 3, 2, 1):  # back along the replay, one recorded step a key press
+        wait_step(page, step)
+        page.wait_for_function(f"() => Object.keys(({SHARES_JS})()).length === 4", timeout=30_000)
+        page.wait_for_timeout(300)  # the tiles of that step
+        shares[step] = page.evaluate(SHARES_JS)["E1"]
+        if step > 1:
+            page.keyboard.press("ArrowLeft")
+    assert shares[1] >= 25 and shares[6] <= 1 and shares[10] <= 1, shares  # found again: between steps 1 and 6
+    page.screenshot(path=ARTIFACTS / "lecture-collapse-replayed-at-step-1.png")
+    assert exception_boxes(page) == 0
+    page.close()

@@ -44,6 +44,6 @@ def test_the_maps_share_one_colour_scale_and_name_their_axes():
 def test_the_difference_map_marks_where_two_runs_route_apart_and_says_how_much():
     first, second = np.array([[0, 1], [2, 3]]), np.array([[0, 1], [3, 3]])
     fig = difference_map(first, second, [-1, 1, -2, 2], ("run 1", "run 3"))
-    assert fig.layout.title.text == "Run 1 vs run 3: 25% of the plane routed apart"
+    assert fig.layout.title.text == "Run 1 vs run 3:<br>25% of the plane routed apart"
     assert np.array_equal(np.array(fig.data[0].z), [[0, 0], [1, 0]])
     assert list(fig.data[0].colorbar.ticktext) == ["same", "different"]

@@ -128,8 +128,10 @@ def difference_map(
     """Where two runs' (aligned) winning experts differ: dark where they do, white where they agree."""
     differ = (np.asarray(first) != np.asarray(second)).astype(int)
     x0, x1, y0, y1 = extent
-    title = f"{names[0].capitalize()} vs {names[1]}: {differ.mean():.0%} of the plane routed apart"
-    layout = base_layout(title, 420)
+    # two lines: beside the maps the chart is about 380 px wide, and one line of 17 px text is 400
+    title = f"{names[0].capitalize()} vs {names[1]}:<br>{differ.mean():.0%} of the plane routed apart"
+    layout = base_layout(title, 440)
+    layout["margin"]["t"] = 84
     layout["xaxis"].update(title={"text": axes[0]})
     layout["yaxis"].update(title={"text": axes[1]}, scaleanchor="x")
     trace = {
