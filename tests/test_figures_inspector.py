@@ -23,3 +23,9 @@ def test_gate_bars_have_a_title_axis_titles_and_a_legend():
     assert fig.layout.title.text == "Gate scores for point #4"
     assert fig.layout.xaxis.title.text == "expert" and fig.layout.yaxis.title.text == "router probability"
     assert fig.layout.showlegend is not False and all(t.showlegend is not False and t.name for t in fig.data)
+
+
+def test_the_weights_above_the_bars_stay_at_the_pages_14_px_however_narrow_the_bars():
+    fig = gate_bars(np.full(8, 0.125), {1: 0.95}, "#4")
+    assert fig.layout.uniformtext.minsize >= 14 and fig.layout.uniformtext.mode == "show"
+    assert all(trace.textfont.size >= 14 for trace in fig.data)

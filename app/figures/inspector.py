@@ -24,6 +24,8 @@ def gate_bars(probs_E: np.ndarray, chosen: dict[int, float], point: str) -> go.F
                 "name": name,
                 "opacity": opacity,
                 "textposition": "outside",
+                "textfont": {"size": 14},
+                "cliponaxis": False,
                 "marker": {
                     "color": [expert_colour(e) for e in subset],
                     "line": {"width": 1.5 if flag else 0, "color": "#111111"},
@@ -35,6 +37,9 @@ def gate_bars(probs_E: np.ndarray, chosen: dict[int, float], point: str) -> go.F
     layout = base_layout(f"Gate scores for point {point}", 330)
     layout.update(
         bargap=0.25,
+        # Plotly shrinks a bar's outside text to the bar's width (to 6 px beside eight experts): keep it at
+        # the page's 14 px, above the bar
+        uniformtext={"minsize": 14, "mode": "show"},
         xaxis={
             "title": {"text": "expert"},
             "categoryorder": "array",
