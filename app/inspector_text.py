@@ -173,8 +173,29 @@ def _per_class(result: Inspection, found: tuple[Line, ...], places: int) -> str:
     return f"{head}{shown}\n{body}\n\n→ {step}{_p(result, best)} = {p:.2f}, the prediction"
 
 
+def caption(result: Inspection) -> str:
+    """What the table's columns are and how the sum is made, for this inspection's columns only."""
+    share = (
+        " (share: its weight after attention)" if result.mixing is not None and space(result) != "probability" else ""
+    )
+    if space(result) == "value":
+        return f"w: the expert's weight. The model adds the chosen experts' outputs times their weights{share}."
+    if space(result) == "probability":
+        return (
+            "w: the expert's weight; share: w over the chosen experts' sum. The mixture objective mixes each "
+            "chosen expert's probability by its share (Jacobs et al. 1991)."
+        )
+    logit = "log P(1)/P(0) (P(1) = sigmoid of it), " if result.value_kind == "probability" else ""
+    what = "the sigmoid" if result.value_kind == "probability" else "the softmax"
+    return (
+        f"w: the expert's weight; logit: {logit}its own output before {what}. The model adds the chosen "
+        f"experts' logits times their weights{share}, then {what} turns the sum into a probability."
+    )
+
+
 def rows(result: Inspection, limit: int = 8) -> list[dict[str, str]]:
-    """The table: the most probable experts, their weight where the point goes to them, and their own
+    """The table, narrow enough for the inspector's column at 1280 x 720: the most probable experts (the
+    bars above give their router probability), their weight where the point goes to them, and their own
     output as the sum adds it (with its probability); the shared experts as a row of their own."""
     order = np.argsort(-result.probs_E, kind="stable")[:limit]
     shares, places = result.mixing, digits(result)
@@ -183,13 +204,13 @@ def rows(result: Inspection, limit: int = 8) -> list[dict[str, str]]:
         raw_EO = raw_EO + result.shared_O
     found = []
     for e in (int(e) for e in order):
-        row = {"expert": expert_name(e), "router p": f"{result.probs_E[e]:.2f}"}
+        row = {"expert": expert_name(e)}
         row["w"] = f"{result.chosen[e]:.{WEIGHT_DIGITS}f}" if e in result.chosen else ""
         if shares is not None:
             row["share"] = f"{shares[e]:.{WEIGHT_DIGITS}f}" if e in shares else ""
         found.append({**row, **_output_cells(result, raw_EO[e], places)})
     if _shared(result) is not None:
-        row = {"expert": "shared", "router p": "", "w": "always", **({"share": ""} if shares is not None else {})}
+        row = {"expert": "shared", "w": "always", **({"share": ""} if shares is not None else {})}
         found.append({**row, **_output_cells(result, result.shared_O, places)})
     return found
 
@@ -200,7 +221,8 @@ def _output_cells(result: Inspection, raw_O: np.ndarray, places: int) -> dict[st
         return {"output": number(float(raw_O[0]), places)}
     if result.value_kind == "probability":
         z = float(raw_O[1] - raw_O[0])
-        return {"logit": number(z, places), _p(result, 1): f"{1 / (1 + np.exp(-z)):.2f}"}
+        name = result.class_names[1] if len(result.class_names) > 1 else "1"
+        return {"logit": number(z, places), f"P({name})": f"{1 / (1 + np.exp(-z)):.2f}"}
     probs_C = _softmax(raw_O)
     best = int(np.argmax(probs_C))
     return {"predicts": class_label(result, best), "P": f"{probs_C[best]:.2f}"}

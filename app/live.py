@@ -111,17 +111,7 @@ def _inspect(run: Run, view: view_model.MapView) -> None:
         st.warning(tie)
     st.dataframe(inspector_text.rows(result), hide_index=True, width="stretch")
     st.markdown(inspector_text.combined_sentence(result))
-    st.caption(_COMBINE_CAPTIONS[inspector_text.space(result)])
-
-
-_COMBINE_CAPTIONS = {
-    "logit": "w: the expert's weight; logit: its own output before the sigmoid or softmax (for two classes, "
-    "log P(1)/P(0)). The model adds the chosen experts' logits times their weights (share: after attention), "
-    "then turns the sum into a probability.",
-    "probability": "The mixture objective mixes each chosen expert's probability, weighted by its share of "
-    "the chosen experts' weights (Jacobs et al. 1991).",
-    "value": "The model adds the chosen experts' outputs times their weights (share: after attention).",
-}
+    st.caption(inspector_text.caption(result))
 
 
 def _map_fragment(playing: bool, inspector_box) -> None:

@@ -34,15 +34,20 @@ def test_two_classes_add_logits_then_take_the_sigmoid():
         "sigmoid(−0.62) = 0.35"
     )  # ... the model adds logits: 0.48 x -3.10 + 0.30 x 2.40 + 0.15 = -0.618
     table = rows(result)
-    assert table[0] == {"expert": "E0", "router p": "0.40", "w": "0.480", "logit": "−3.10", "P(class 1)": "0.04"}
-    assert table[1]["w"] == "" and table[2]["logit"] == "2.40" and table[2]["P(class 1)"] == "0.92"
-    assert table[-1] == {"expert": "shared", "router p": "", "w": "always", "logit": "0.15", "P(class 1)": "0.54"}
+    assert table[0] == {"expert": "E0", "w": "0.480", "logit": "−3.10", "P(1)": "0.04"}
+    assert table[1]["w"] == "" and table[2]["logit"] == "2.40" and table[2]["P(1)"] == "0.92"
+    assert table[-1] == {"expert": "shared", "w": "always", "logit": "0.15", "P(1)": "0.54"}
+    assert "logit: log P(1)/P(0) (P(1) = sigmoid of it), its own output before" in inspector_text.caption(result)
+    assert "share" not in inspector_text.caption(result)  # no share column without attention
+    assert "share: its weight after attention" in inspector_text.caption(
+        inspection({0: 0.5}, [[0, 1]], mixing={0: 1.0})
+    )
 
 
 def test_a_regression_adds_values_and_many_classes_one_sum_per_class():
     value = inspection({1: 0.5}, [[1.0], [0.25]], value_kind="value", class_names=())
     assert combined_sentence(value) == "**Combined:** output = 0.500 × 0.250 = 0.125"
-    assert rows(value)[1] == {"expert": "E1", "router p": "0.10", "w": "0.500", "output": "0.250"}
+    assert rows(value)[1] == {"expert": "E1", "w": "0.500", "output": "0.250"}
     three = inspection({0: 1.0}, [[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]], value_kind="class",
                        class_names=("setosa", "versicolor", "virginica"))  # fmt: skip
     text = combined_sentence(three)
@@ -133,7 +138,7 @@ def check_table(result: Inspection, text: str) -> None:
     """Each chosen expert's number in the table is the one its term of the sum uses; the columns are few
     and short enough for the inspector's column at 1280 x 720."""
     table = rows(result)
-    assert len(table[0]) <= 6 and all(len(name) <= 10 for name in table[0])
+    assert len(table[0]) <= 5 and all(len(name) <= 8 for name in table[0])
     if result.value_kind == "probability" and inspector_text.space(result) == "logit":
         shares = result.mixing or result.chosen
         for row in table:
