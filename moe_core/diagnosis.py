@@ -239,7 +239,7 @@ def overfitting(history: Sequence[Metrics]) -> str | None:
     )
     if now.test_accuracy is not None:
         said += (
-            f" Accuracy still reads {now.test_accuracy:.0%}: the loss grows on the points it gets wrong, "
-            "which it gets wrong ever more confidently."
+            f" Accuracy still reads {now.test_accuracy:.0%}: the loss grows on the few points it gets wrong, "
+            "ever more confidently."
         )
     return said + f" Train fewer steps (about {low.step:,}), add weight decay, or use more data."
