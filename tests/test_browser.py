@@ -102,7 +102,7 @@ def test_clicking_a_point_while_playing_inspects_it_within_half_a_second(page):
     elapsed = page.evaluate("window.moeClick.shown - window.moeClick.at")  # milliseconds
     assert elapsed < 500, f"the click took {elapsed:.0f} ms to inspect"
     page.get_by_text(f"Gate scores for point #{index}").wait_for(timeout=10_000)
-    page.get_by_text("Combined output:").wait_for(timeout=10_000)
+    page.get_by_text("Combined, in logits:").wait_for(timeout=10_000)  # two classes: the sum in logits
     assert page.get_by_role("button", name="Pause").is_enabled()  # still training
     page.screenshot(path=ARTIFACTS / "browser-inspect.png")
     assert exception_boxes(page) == 0
