@@ -45,12 +45,13 @@ class Outcome:
     verdict: Verdict
 
 
-def run_lesson(name: str, seed: int = 0, small: bool = False) -> Outcome:
-    """Train the lesson's runs on one seed (side by side runs share it) and judge them."""
+def run_lesson(name: str, seed: int = 0, small: bool = False, with_map: bool = False) -> Outcome:
+    """Train the lesson's runs on one seed (side by side runs share it) and judge them; `with_map` keeps
+    each run's final routing map, as the Lessons page draws it."""
     from moe_core.sweep import sweep
 
     lesson = LESSONS[name]
-    result = sweep(lesson.config(seed, small), lesson.grid, seeds=[seed], with_history=True)
+    result = sweep(lesson.config(seed, small), lesson.grid, seeds=[seed], with_history=True, with_map=with_map)
     return Outcome(name, seed, result.rows, lesson.judge(result.rows))
 
 
@@ -89,12 +90,13 @@ LESSONS: Registry[Lesson] = Registry(
             "learns faster, and gets more still, until a few experts do all the work. Here each expert is tiny "
             "(two hidden units) and the task, handwritten digits, needs many of them: collapse costs accuracy. "
             "The auxiliary loss, Shazeer's importance loss and DeepSeek-V3's bias each try to keep the load even. "
-            "Watch the bias fail here: it moves which expert is picked, never the weights, so at top-1 an expert "
-            "picked for the bias gets its small softmax weight (40% accurate), and with weights renormalised to 1 "
-            "the router gets no gradient at all (66%); DeepSeek-V3 picks 8 of 256.",
+            "The bias has a hard time here: it moves which expert is picked, never the weights, so at top-1 an "
+            "expert picked for the bias gets its small softmax weight, and with weights renormalised to 1 the "
+            "router would get no gradient at all; DeepSeek-V3 picks 8 of 256.",
             formula=r"\mathcal{L}_{\mathrm{aux}} = \alpha\, E \sum_{i=1}^{E} f_i\, P_i, \quad "
             r"f_i = \frac{\#\{x \to i\}}{N}, \quad P_i = \frac{1}{N}\sum_x p_i(x)",
-            watch="Load entropy over training: it sinks towards 0 without balancing and stays near 1 with it.",
+            watch="Load entropy over training (1 is an even load): without balancing it stays low, a few experts "
+            "taking every point; which cure holds it near 1, and which recovers the accuracy?",
             base={
                 "data.name": "digits",
                 "data.dim": 64,
@@ -114,14 +116,15 @@ LESSONS: Registry[Lesson] = Registry(
             "exploration",
             "Noise helps exploration",
             "Chen et al.'s router (and Shazeer et al.'s) starts at zero, so at first every expert scores the same. "
-            "Without noise the tie goes to expert 0: it takes every point, the others never train, and they join "
-            "one at a time, only where expert 0 fails. With noise added to the scores while training, every expert "
-            "gets a random share of every cluster from the first step, trains on it, and the router can learn "
-            "which expert is good where. Both runs start from the same weights; four experts for four clusters.",
+            "Without noise the tie goes to expert 0: at the first step it takes every point, and the others join "
+            "only where the router learns that expert 0 does worse, some of them late. With noise added to the "
+            "scores while training, every expert gets a random share of every cluster from the first step, trains "
+            "on it, and the router can learn which expert is good where. Both runs start from the same weights; "
+            "four experts for four clusters.",
             formula=r"i^*(x) = \arg\max_i \big(h_i(x) + r_i\big), \qquad "
             r"r_i \sim U(0, 1) \text{ while training, } r_i = 0 \text{ at test}",
-            watch="Load entropy in the first steps: near 1 with noise (all four experts in use), lower without; "
-            "then accuracy, which rises sooner with noise.",
+            watch="Load entropy in the first steps: higher with noise (more of the four experts in use) than "
+            "without; then accuracy, which rises sooner with noise.",
             base={
                 **REPLICATIONS["chen2022"].base,
                 **CHEN_MOE,
@@ -178,8 +181,8 @@ LESSONS: Registry[Lesson] = Registry(
             "A task that grows: distribution shift and dynamic experts",
             "Two clusters at first; two more appear at step 1,000. Two tiny experts (two hidden units each) handle "
             "the first two clusters, but not four. A run that may split its busiest expert (when its share "
-            "of the points is 5% above fair) grows to four experts as the task grows; compare it with two and "
-            "four experts fixed from the start.",
+            "of the points is 5% above fair) grows, up to four experts, as the task grows; compare it with two "
+            "and four experts fixed from the start (four cannot grow: splitting changes nothing there).",
             formula=r"\text{split } e \text{ when } \frac{\#\{x \to e\}}{N} > \frac{1.05}{E}: \quad "
             r"f_{E} = f_e + \varepsilon, \quad h_e, h_E \leftarrow h_e - \log 2",
             watch="Accuracy over training: every run dips at the shift; the fixed pair stays down.",

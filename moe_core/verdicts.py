@@ -28,10 +28,22 @@ def _metric(row: Row, name: str) -> float:
 def routing(rows: Sequence[Row]) -> Verdict:
     (row,) = rows
     early, last = row.history[0], _metric(row, "cluster_nmi")
+    experts, clusters = own_experts(row)
     held = last >= 0.6
-    what = "the gate sends each cluster to its own expert" if held else "the map has not split by cluster"
+    what = "the map has not split by cluster"
+    if held:
+        what = ("the gate sends each cluster to its own expert" if experts == clusters
+                else f"the gate splits the plane by cluster, {clusters} clusters among {experts} experts")  # fmt: skip
     sentence = f"Cluster NMI is {last:.2f} (at step {early['step']} it was {early['cluster_nmi']:.2f}): {what}."
-    return Verdict(held, sentence, {"nmi_early": float(early["cluster_nmi"]), "nmi_end": last})
+    numbers = {"nmi_early": float(early["cluster_nmi"]), "nmi_end": last, "experts_with_a_cluster": float(experts)}
+    return Verdict(held, sentence, numbers)
+
+
+def own_experts(row: Row) -> tuple[int, int]:
+    """(how many experts are the main expert of some cluster, how many clusters) at the end of a run, from
+    its dispatch table: as many as there are clusters when each cluster has an expert of its own."""
+    table_EC = np.array(row.history[-1]["contingency"], dtype=float)
+    return len(set(table_EC.argmax(axis=0).tolist())), table_EC.shape[1]
 
 
 def sparsity(rows: Sequence[Row]) -> Verdict:
@@ -42,24 +54,40 @@ def sparsity(rows: Sequence[Row]) -> Verdict:
     return Verdict(held, f"{parts}: {tail}.", {f"accuracy_top{k}": a for k, a in accuracy.items()})
 
 
+EVEN_LOAD = 0.8  # load entropy (1 = even) above which a load counts as even; the default seed's cures end
+# at 0.92 (auxiliary loss), 0.64 (importance) and 0.37 (bias), no balancing at 0.23
+
+
 def collapse(rows: Sequence[Row]) -> Verdict:
     by = {row.settings["model.balance"]: row for row in rows}
     accuracy = {name: _metric(row, "test_accuracy") for name, row in by.items()}
     entropy = {name: _metric(row, "load_entropy") for name, row in by.items()}
+    idle, experts = by["none"].metrics["dead_experts"], len(by["none"].history[-1]["load_share"])
     held = entropy["none"] < 0.5 and accuracy["aux_loss"] - accuracy["none"] >= 0.10
-    cures = ", ".join(
-        f"{name} {accuracy[name]:.1%} ({'recovers' if accuracy[name] >= accuracy['none'] + 0.05 else 'does not'})"
-        for name in by
-        if name != "none"
-    )
+
+    def cure(name: str) -> str:
+        recovers = accuracy[name] >= accuracy["none"] + 0.05
+        even = entropy[name] >= EVEN_LOAD
+        how = ("recovers, the load even" if even else "recovers, but the load stays uneven") if recovers else (
+            "does not recover" + (", though the load is even" if even else ""))  # fmt: skip
+        return f"{balance_words(name)}: {accuracy[name]:.1%} accurate, load entropy {entropy[name]:.2f} ({how})"
+
     sentence = (
-        f"Without balancing the load entropy fell to {entropy['none']:.2f} and accuracy to {accuracy['none']:.1%}"
+        f"Without balancing the load entropy fell to {entropy['none']:.2f} ({idle} of {experts} experts idle) and "
+        f"accuracy to {accuracy['none']:.1%}"
         + (": the router collapsed and it cost accuracy" if held else "")
-        + f". With balancing: {cures}"
+        + f". With balancing: {'; '.join(cure(name) for name in by if name != 'none')}"
     )
     numbers = {f"accuracy_{name}": a for name, a in accuracy.items()}
-    numbers |= {f"load_entropy_{name}": h for name, h in entropy.items()}
+    numbers |= {f"load_entropy_{name}": h for name, h in entropy.items()} | {"idle_experts_none": float(idle)}
     return Verdict(held, sentence + ".", numbers)
+
+
+def balance_words(name: str) -> str:
+    """A balance strategy as the charts' legends name it, without its source: 'auxiliary loss'."""
+    from moe_core.options import OPTIONS  # here: the options table loads every registry, which verdicts need not
+
+    return OPTIONS["model.balance"].choices[name].label.split(" (")[0]
 
 
 def capacity(rows: Sequence[Row]) -> Verdict:
@@ -122,14 +150,18 @@ def exploration(rows: Sequence[Row]) -> Verdict:
     speed = {noisy: _mean(row, "test_accuracy") for noisy, row in by.items()}
     final = {noisy: _metric(row, "test_accuracy") for noisy, row in by.items()}
     dispatch = {noisy: _metric(row, "dispatch_entropy") for noisy, row in by.items()}
+    own = {noisy: own_experts(row) for noisy, row in by.items()}
     held = early[True] >= early[False] + 0.2 and speed[True] > speed[False] and final[True] >= final[False] - 0.01
+    (experts, clusters), plain = own[True], own[False][0]
+    found = (f"each of the {clusters} clusters ended with an expert of its own" if experts == clusters
+             else f"its {clusters} clusters ended with {experts} experts of their own")  # fmt: skip
     sentence = (
         f"Over the first quarter of training the load entropy was {early[True]:.2f} with noise and "
         f"{early[False]:.2f} without; accuracy averaged over training {speed[True]:.1%} against {speed[False]:.1%}, "
         f"and ended at {final[True]:.1%} against {final[False]:.1%} (dispatch entropy {dispatch[True]:.2f} against "
         f"{dispatch[False]:.2f}): "
         + (
-            "noise let every expert try every cluster early, and each found its own sooner"
+            f"noise let every expert try every cluster early, and {found} (without noise, {plain} experts shared them)"
             if held
             else "noise made no clear difference this time"
         )
@@ -137,6 +169,7 @@ def exploration(rows: Sequence[Row]) -> Verdict:
     numbers = {f"{key}_{'noise' if noisy else 'plain'}": value[noisy] for noisy in (True, False)
                for key, value in (("early_load_entropy", early), ("mean_accuracy", speed),
                                   ("accuracy", final), ("dispatch_entropy", dispatch))}  # fmt: skip
+    numbers |= {f"experts_with_a_cluster_{'noise' if noisy else 'plain'}": float(own[noisy][0]) for noisy in own}
     return Verdict(held, sentence + ".", numbers)
 
 
