@@ -169,6 +169,7 @@ def test_sixteen_experts_and_ten_classes_get_legend_rows_of_their_own_under_the_
     rows = legend_rows(labels, 600)
     assert rows >= 2 and big.layout.margin.b >= 50 + 24 * rows and big.layout.margin.b > small.layout.margin.b
     assert big.layout.height - small.layout.height == big.layout.margin.b - small.layout.margin.b
+    assert big.layout.legend.traceorder == "normal"  # in rows: "grouped" stacks the experts in one tall column
 
 
 def test_long_setting_names_under_the_curves_get_rows_of_their_own_below_the_axis_title():

@@ -236,9 +236,10 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
     labels = [t["name"] for t in traces if t["showlegend"]]
     grow = 24 * legend_rows(labels, LEGEND_WIDTH)
     top = 70 + 18 * max(1, *map(len, lines))  # the figure's title, then each panel's lines of title
-    layout = fig.layout.to_plotly_json()
+    layout = fig.layout.to_plotly_json()  # the legend in one flow: "grouped" would stack each group in a column
     layout.update(height=layout["height"] + grow + top - 110, showlegend=True,
-                  margin={**layout["margin"], "t": top, "b": 50 + grow})  # fmt: skip
+                  margin={**layout["margin"], "t": top, "b": 50 + grow},
+                  legend={**layout["legend"], "traceorder": "normal"})  # fmt: skip
     data = [{**t.to_plotly_json(), "showscale": False} for t in fig.data]  # the legend names the experts
     return go.Figure({"data": data + traces, "layout": layout})
 
