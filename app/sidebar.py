@@ -5,14 +5,14 @@ range, is disabled where the chosen router, balance strategy or dataset does not
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
 from moe_core.config import ConfigError, RunConfig
 from moe_core.datasets import DATASETS
-from moe_core.datasets.csv_file import header_columns
+from moe_core.datasets.csv_file import header_columns, resolve
 from moe_core.options import OPTIONS, DataConfig, ModelConfig, Option, applies, why_not_applied
 from moe_core.routers import ROUTERS
 from moe_explorer_app import centres_input, widget_state
@@ -169,8 +169,9 @@ def set_values(chosen: dict[str, object]) -> None:
         else:
             widgets[key] = value
     path = chosen.get("data.csv_path")
-    if path and Path(path).is_file():  # the target picker lists the file's columns
-        st.session_state["csv_columns"] = header_columns(Path(path).read_bytes())
+    if path:  # the target picker lists the file's columns (a bundled sample's too, named in a link)
+        with contextlib.suppress(ConfigError):  # a file that is gone: the config's check says so
+            st.session_state["csv_columns"] = header_columns(resolve(path).read_bytes())
     widget_state.assign(widgets)
 
 

@@ -458,3 +458,10 @@ def test_each_control_with_a_key_names_it_in_its_tooltip(at):
     helps = {b.key: b.help for b in at.button}
     assert "(Space)" in helps["btn.play"] and "(Space)" in helps["btn.pause"]
     assert "(S)" in helps["btn.step"] and "(R)" in helps["btn.reset"]
+
+
+def test_a_link_naming_a_bundled_csv_opens_it_with_its_target_and_the_target_picker_lists_its_columns():
+    at = open_page({"data.name": "csv", "data.csv_path": "iris.csv", "data.target": "species"})
+    run = active_run(at)
+    assert run.cfg.data.name == "csv" and run.cfg.data.target == "species" and run.trainer.data.n_classes == 3
+    assert "species" in at.selectbox(key="data.target").options and not at.error
