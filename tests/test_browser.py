@@ -19,7 +19,6 @@ from devtools.browser import (
     ROOT,
     STEP_JS,
     blank_frames,
-    chromium,
     exception_boxes,
     open_app,
     record_frames,
@@ -50,12 +49,6 @@ CLICK_TO_TEXT_JS = """(text) => {
 def server():
     with start_server() as running:
         yield running
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

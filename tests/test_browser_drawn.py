@@ -6,7 +6,7 @@ running model without a restart; the dataset's name fits its box. Screenshots go
 import pytest
 from playwright.sync_api import Page
 
-from devtools.browser import ROOT, STEP_JS, chromium, exception_boxes, open_app
+from devtools.browser import ROOT, STEP_JS, exception_boxes, open_app
 from devtools.browser import streamlit_server as start_server
 from moe_core.datasets.centres import DEFAULT, LIMIT, parse_centres
 
@@ -18,12 +18,6 @@ EDITOR = ".moe-centres"
 def server():
     with start_server() as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def centres_field(page: Page) -> str:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page
 
 from devtools import layout
-from devtools.browser import ROOT, chromium, open_app
+from devtools.browser import ROOT, open_app
 from devtools.browser import streamlit_server as start_server
 
 ARTIFACTS = ROOT / "test-artifacts" / "layout"
@@ -25,12 +25,6 @@ LIVE_CHARTS = {"load_area", "collapse", "training", "thumbs", "contingency", "sp
 def server():
     with start_server() as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def _paused_page(browser, server, width: int, height: int) -> Page:

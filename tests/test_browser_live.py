@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from devtools.browser import POINT_JS, ROOT, STEP_JS, chromium, exception_boxes, open_app
+from devtools.browser import POINT_JS, ROOT, STEP_JS, exception_boxes, open_app
 from devtools.browser import streamlit_server as start_server
 
 ARTIFACTS = ROOT / "test-artifacts" / "live"
@@ -24,12 +24,6 @@ TABLE_CUT_JS = """() => {
 def server():
     with start_server() as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def step_to(page, button: str, past: int) -> None:

@@ -9,7 +9,7 @@ Screenshots go to test-artifacts/speed/.
 import pytest
 from playwright.sync_api import Page
 
-from devtools.browser import MAP_STEP_JS, ROOT, STEP_JS, chromium, exception_boxes, open_app
+from devtools.browser import MAP_STEP_JS, ROOT, STEP_JS, exception_boxes, open_app
 from devtools.browser import streamlit_server as start_server
 
 ARTIFACTS = ROOT / "test-artifacts" / "speed"
@@ -26,12 +26,6 @@ SHOWN_STEP_JS = """() => {
 def server():
     with start_server() as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -157,9 +157,11 @@ def test_routers_lists_every_rule_and_balance_strategy_with_its_paper(capsys):
 def test_datasets_lists_every_dataset_with_its_options(capsys):
     code, out, _ = run(capsys, "datasets")
     assert code == 0
-    for name in ("clusters", "cluster_signals", "cluster_single_index", "digits", "csv", "spiral"):
+    for name in ("clusters", "cluster_signals", "cluster_single_index", "digits", "drawn", "csv", "spiral"):
         assert name in out
-    assert "Options: data.dim, data.n_clusters, data.noise, data.separation, data.shift_kind, data.shift_step." in out
+    clusters = "data.dim, data.n_clusters, data.n_test, data.n_train, data.noise, data.separation, data.shift_kind"
+    assert f"Options: {clusters}, data.shift_step." in out
+    assert "Options: data.csv_path, data.target." in out  # a file's rows set its sizes
 
 
 def test_help_and_listings_start_without_torch():

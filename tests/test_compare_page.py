@@ -42,7 +42,7 @@ def test_a_copy_with_one_setting_changed_trains_beside_the_first_and_is_compared
     assert abs(first.trainer.step_count - copy.trainer.step_count) < 400  # trained together, in step
     shown = figure_titles(at)
     assert "Routing maps, experts matched to run 1's" in shown and "Runs over training" in shown
-    assert any(t.startswith("Run 1 vs run 2: ") for t in shown)
+    assert any(t.startswith("Run 1 vs run 2:<br>") for t in shown)
     (table,) = at.dataframe
     assert list(table.value["model.balance"]) == ["aux_loss", "none"] and list(table.value["run"]) == [1, 2]
     assert not at.exception
