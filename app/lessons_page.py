@@ -13,6 +13,7 @@ from moe_core.config import RunConfig
 from moe_core.lessons import LESSONS, Lesson
 from moe_core.trials import MAP_POINTS, Row
 from moe_explorer_app import components, session, train_page, url_state, view_model
+from moe_explorer_app.figures import setting_words as words
 from moe_explorer_app.figures import sweep as figures
 from moe_explorer_app.sweeps import SweepJob
 
@@ -32,23 +33,22 @@ def _progress() -> None:
 
 def _maps(cfg: RunConfig, seed: int, rows: Sequence[Row]) -> None:
     mapped = [r for r in rows if r.map]
-    unmapped = [figures.setting_text(r.settings) for r in rows if not r.map]
+    unmapped = [words.setting_text(r.settings) for r in rows if not r.map]
     if mapped:
         n_experts = max([cfg.model.n_experts, *(max(map(max, r.map["winner"])) + 1 for r in mapped)])
         axes = view_model.axis_names(cfg.data.dim)
         components.figure(figures.map_multiples(mapped, n_experts, seed, axes), "lesson_maps")
-    plane = (
-        "the plane of the data's first two principal components (a point's own routing uses all its "
-        f"{cfg.data.dim} inputs, so a marker can sit in another expert's colour)"
-        if cfg.data.dim > 2
-        else "the input plane"
-    )
-    words = [
+    projected = cfg.data.dim > 2
+    plane = "the plane of the data's first two principal components" if projected else "the input plane"
+    marker = (f"markers are the first {MAP_POINTS} test points, their shape the class, their fill the expert the "
+              f"gate sends each first (it reads all {cfg.data.dim} inputs, so a point can differ from the region "
+              "under it)") if projected else f"markers are the first {MAP_POINTS} test points by class"  # fmt: skip
+    sentences = [
         f"The final routing map of each run on {plane}: the colour is the expert the gate sends that region to; "
-        f"markers are the first {MAP_POINTS} test points by class, a red x one that no expert took." * bool(mapped),
+        f"{marker}; a red x is a point that no expert took." * bool(mapped),
         f"No map for {', '.join(unmapped)}: a network without a router routes nothing." * bool(unmapped),
     ]
-    st.caption(" ".join(w for w in words if w))
+    st.caption(" ".join(s for s in sentences if s))
 
 
 def _open_on_train(cfg: RunConfig) -> None:
@@ -65,7 +65,7 @@ def _train_link(name: str, cfg: RunConfig, rows: Sequence[Row]) -> None:
         chosen = 0
         if len(settings) > 1:
             chosen = st.selectbox("Run to open", range(len(settings)), key=f"lesson.open_run.{name}", width=380,
-                                  format_func=lambda i: figures.setting_text(settings[i]))  # fmt: skip
+                                  format_func=lambda i: words.setting_text(settings[i]))  # fmt: skip
         if st.button("Open on the Train page", icon=":material/open_in_new:", key="lesson.open",
                      help="Start this run on the Train page, at step 0, to watch it train live."):  # fmt: skip
             _open_on_train(cfg.replace(**settings[chosen]))
@@ -91,7 +91,7 @@ def _outcome(name: str, seed: int, quick: bool, job: SweepJob) -> None:
 def _quick_help(lesson: Lesson) -> str:
     if not lesson.small:
         return "This lesson has no smaller version: it is as small as its point allows."
-    changes = ", ".join(figures.setting_words(key, value) for key, value in lesson.small.items())
+    changes = ", ".join(words.setting_words(key, value) for key, value in lesson.small.items())
     return f"A smaller version, sooner done: {changes}."
 
 

@@ -63,7 +63,8 @@ class Row:
     history: list[dict] | None = None  # every snapshot's metrics, when asked for
     diverged_at: int | None = None  # the step whose loss was not finite (the metrics are of the step before)
     map: dict | None = None  # the final routing map, when asked for: winner [R][R], extent [x0, x1, y0, y1],
-    # and test points on it (points: x, y, target, dropped; classes: their names, none for a regression)
+    # and test points on it (points: x, y, target, dropped, expert where the map is a projection; classes:
+    # their names, none for a regression)
 
     def flat(self) -> dict[str, Any]:
         """One flat record: settings by key, seed, outcome and metrics (a table's row)."""
@@ -134,9 +135,10 @@ def _row(trial: Trial, trainer, with_history: bool, with_map: bool) -> Row:
 
 
 def _small_map(trainer) -> dict | None:
-    """The final routing map, and the first MAP_POINTS test points on it: view x and y, target, and
-    whether no expert served the point (capacity was full, or no expert chose it), with the points
-    routed as one batch as in training; None for a network without a router."""
+    """The final routing map, and the first MAP_POINTS test points on it: view x and y, target, whether
+    no expert served the point (capacity was full, or no expert chose it), with the points routed as one
+    batch as in training, and for inputs of more than two dimensions the gate's first choice for each;
+    None for a network without a router."""
     from moe_core.probe import probe_grid, probe_points
 
     if not trainer.is_moe:
@@ -144,13 +146,14 @@ def _small_map(trainer) -> dict | None:
     data, model = trainer.data, trainer.model
     grid = probe_grid(model, data, MAP_RESOLUTION, trainer.device)
     x_ND, y_N = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
-    dropped_N = np.zeros(len(x_ND), bool)
-    if model.router.may_drop:  # a routing that never leaves a point out reports none (as the live map)
-        probe = probe_points(model, x_ND.to(trainer.device), y_N.to(trainer.device), data.classification)
-        dropped_N = ~probe.kept_NK.any(axis=1)
+    probe = probe_points(model, x_ND.to(trainer.device), y_N.to(trainer.device), data.classification)
+    # a routing that never leaves a point out reports none, as the live map does
+    dropped_N = ~probe.kept_NK.any(axis=1) if model.router.may_drop else np.zeros(len(x_ND), bool)
     view_N2 = np.round(data.projection.to_view(x_ND).numpy().astype(float), 3)
     points = {"x": view_N2[:, 0].tolist(), "y": view_N2[:, 1].tolist(), "target": json_ready(y_N.tolist()),
               "dropped": dropped_N.tolist()}  # fmt: skip
+    if data.dim > 2:  # on a projection a point's own first expert can differ from the region's under it
+        points["expert"] = probe.first_N.astype(int).tolist()
     classes = list(data.class_names) if data.classification else []
     return {"winner": grid.winner_RR.astype(int).tolist(), "extent": grid.extent, "points": points, "classes": classes}
 

@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 
 from moe_core.sweep import Row
+from moe_explorer_app.figures.palette import expert_colour
+from moe_explorer_app.figures.setting_words import option_words, setting_text, setting_words
 from moe_explorer_app.figures.style import legend_rows
 from moe_explorer_app.figures.sweep import (
+    _class_marker,
     aligned_maps,
     map_multiples,
     metric_bars,
     metric_over_training,
-    option_words,
     parallel_settings,
-    setting_text,
-    setting_words,
 )
 
 GRID = {"model.balance": ["none", "aux_loss"], "model.top_k": [1, 2]}
@@ -65,8 +65,8 @@ def test_maps_are_recoloured_to_match_the_first_and_say_how_well_they_agree():
     assert fig.layout.title.text == "Final routing maps, seed 0: colours matched to the first"
     titles = [a.text for a in fig.layout.annotations]
     assert titles == [
-        "balance strategy:<br>none<br>top-k 1<br>100% agree",
-        "balance strategy:<br>none<br>top-k 2<br>100% agree",
+        "balance strategy: none<br>top-k 1<br>100% agree",
+        "balance strategy: none<br>top-k 2<br>100% agree",
     ]
     assert np.array_equal(np.array(fig.data[1].z), first)
     assert fig.layout.xaxis.title.text == "x1" and fig.layout.yaxis.title.text == "x2"
@@ -101,7 +101,7 @@ def test_maps_of_another_plane_are_left_unmatched_and_say_so():
     maps, agreement = aligned_maps(rows, 2)
     assert np.array_equal(maps[1], np.ones((4, 4))) and np.isnan(agreement[1])
     title = map_multiples(rows, 2, 0).layout.annotations[1].text
-    assert title == "balance strategy:<br>none<br>top-k 2<br>another plane: not matched"
+    assert title == "balance strategy: none<br>top-k 2<br>another plane: not matched"
 
 
 def test_each_combination_over_training_is_a_mean_line_with_a_band_of_one_std():
@@ -134,10 +134,10 @@ def test_each_map_draws_its_test_points_by_class_and_a_red_x_where_no_expert_too
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["capacity factor 0.5<br>100% agree", "capacity factor 1<br>100% agree",
                       "capacity factor 2<br>100% agree"]  # fmt: skip
-    crosses = [t for t in fig.data if t.name == "no expert (dropped)"]
+    crosses = [t for t in fig.data if t.name == "no expert (dropped)" and not t.showlegend]  # the legend's has none
     assert [(list(t.x), list(t.y)) for t in crosses] == [([-0.5, 0.0], [1.0, 0.0]), ([0.8], [1.5]), ([], [])]
     assert [t.xaxis for t in crosses] == ["x", "x2", "x3"] and crosses[0].marker.line.color == "#C00000"
-    class_b = [t for t in fig.data if t.name == "class b"]
+    class_b = [t for t in fig.data if t.name == "class b" and not t.showlegend]
     assert [list(t.x) for t in class_b] == [[0.0, 0.8]] * 3 and class_b[0].marker.color == "#111111"
     legend = [t.name for t in fig.data if t.showlegend]
     assert legend == ["E0", "class a", "class b", "no expert (dropped)"]  # each named once
@@ -148,7 +148,7 @@ def test_a_network_without_a_router_has_no_map_and_the_others_are_drawn():
     dense = Row({"model.arch": "dense"}, 0, 10, None, 0.1, {})  # a dense network: no map
     fig = map_multiples([moe, dense], 2, seed=1)
     assert [t.type for t in fig.data].count("heatmap") == 1 and fig.layout.title.text == "Final routing map, seed 1"
-    assert [a.text for a in fig.layout.annotations] == ["architecture:<br>mixture of experts"]
+    assert [a.text for a in fig.layout.annotations] == ["architecture: mixture of experts"]
 
 
 def test_settings_read_as_words_with_names_kept():
@@ -180,3 +180,34 @@ def test_long_setting_names_under_the_curves_get_rows_of_their_own_below_the_axi
     assert labels[1] == "balance strategy: auxiliary loss (Switch / GShard)"
     assert legend_rows(labels, 600) >= 2 and fig.layout.margin.b >= 62 + 24 * legend_rows(labels, 600)
     assert fig.layout.height - fig.layout.margin.b == 400 - 84  # the plot keeps its height
+
+
+def test_one_setting_too_long_for_four_panels_is_named_in_the_title_and_each_panel_gives_its_value():
+    rows = [Row({"model.balance": b}, 0, 10, None, 0.1, {}, map={"winner": [[0, 1], [1, 0]], "extent": [0, 1, 0, 1]})
+            for b in ("none", "aux_loss", "importance", "bias")]  # fmt: skip
+    fig = map_multiples(rows, 2, seed=0)
+    assert fig.layout.title.text == "Final routing maps by balance strategy, seed 0<br>colours matched to the first"
+    assert fig.layout.title.yanchor == "top" and fig.layout.title.yref == "container"  # above the panels' titles
+    titles = [a.text.split("<br>") for a in fig.layout.annotations]
+    assert titles[1] == ["auxiliary loss", "(Switch /", "GShard)", "100% agree"]
+    assert all(len(line) * 8.5 <= 500 / 4 for t in titles for line in t)  # each line fits its panel at 1024
+    assert fig.layout.margin.t >= 52 + 22 + 20 * 4  # four lines under the title's two
+
+
+def test_on_a_map_of_many_inputs_each_point_is_filled_with_its_own_experts_colour_matched_across_maps():
+    first = np.array([[0, 0], [1, 1]])
+    rows = [capacity_row(0.5, [False] * 4, first), capacity_row(1.0, [False] * 4, 1 - first)]  # experts swapped
+    rows[0].map["points"]["expert"] = [0, 0, 1, 1]  # the gate's first choice for each point
+    rows[1].map["points"]["expert"] = [1, 1, 0, 0]  # the same routing, the experts numbered the other way
+    fig = map_multiples(rows, 2, seed=0)
+    class_a = [t for t in fig.data if t.name == "class a" and not t.showlegend]
+    assert [list(t.marker.color) for t in class_a] == [[expert_colour(0), expert_colour(1)]] * 2  # x -0.5 and 0.5
+    (key,) = [t for t in fig.data if t.name == "class a" and t.showlegend]
+    assert key.marker.color == "#FFFFFF" and key.marker.symbol == "circle"  # the legend shows the class alone
+
+
+def test_classes_past_four_get_shapes_of_their_own():
+    markers = [_class_marker(c, [str(i) for i in range(10)]) for c in range(10)]  # the digits' ten classes
+    assert [m["symbol"] for m in markers[:4]] == ["circle", "square", "diamond", "triangle-up"]  # the live map's
+    assert len({(m["symbol"], m["color"]) for m in markers}) == 10  # no two classes look the same
+    assert not any(m["symbol"].startswith("x") for m in markers)  # an x is a dropped point

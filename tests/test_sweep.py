@@ -166,3 +166,11 @@ def test_a_small_map_keeps_its_test_points_by_class_and_the_ones_capacity_droppe
     assert share >= 0.4 and not any(roomy.map["points"]["dropped"])
     (plain,) = sweep(BASE, {}, seeds=1, with_map=True).rows
     assert not any(plain.map["points"]["dropped"])  # top-k without a capacity leaves no point out
+
+
+def test_a_small_map_of_many_inputs_keeps_each_points_first_expert():
+    (flat,) = sweep(BASE, {}, seeds=1, with_map=True).rows
+    (wide,) = sweep(BASE.replace(**{"data.dim": 4}), {}, seeds=1, with_map=True).rows
+    assert "expert" not in flat.map["points"]  # on the input plane the region under a point is its expert
+    experts = wide.map["points"]["expert"]
+    assert len(experts) == 200 and set(experts) <= set(range(4)) and len(set(experts)) > 1

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from moe_core.align import align_assignments
-from moe_core.options import OPTIONS
+from moe_core.align import Alignment, align_assignments
 from moe_core.sweep import Row
 from moe_explorer_app.figures.compare import map_grid
 from moe_explorer_app.figures.flipbook import DROPPED_COLOUR
 from moe_explorer_app.figures.palette import expert_colour, expert_name
 from moe_explorer_app.figures.routing_map import SYMBOLS
+from moe_explorer_app.figures.setting_words import option_words, setting_text, setting_words, value_words
 from moe_explorer_app.figures.style import base_layout, legend_rows
 
 METRIC_LABELS = {
@@ -40,41 +40,6 @@ METRIC_LABELS = {
     "global_alignment": "alignment with the global direction",
     "local_alignment": "alignment with the clusters' directions",
 }
-
-
-def option_words(key: str) -> str:
-    """An option's label as a phrase: 'capacity factor' for model.capacity_factor (the table's label
-    without its parenthesis, a capital kept where the word is a name such as 'MoE')."""
-    option = OPTIONS.get(key)
-    label = option.label.split(" (")[0] if option else key.split(".")[-1]
-    first = label.split(" ")[0]
-    return label[:1].lower() + label[1:] if first[1:] == first[1:].lower() else label
-
-
-def value_words(key: str, value) -> str:
-    """A setting's value in words: a choice's label up to its colon ('top-p (Huang 2024)'), what None
-    means for the option ('no limit'), a number as written."""
-    option = OPTIONS.get(key)
-    if option is not None and value is None and option.null_means:
-        return option.null_means.split(";")[0]
-    if option is not None and option.choices is not None and value in option.choices:
-        return option.choices[value].label.split(":")[0]
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def setting_words(key: str, value) -> str:
-    """'capacity factor 0.5' for a number, '4 experts' for a count, 'balance strategy: none' for a choice
-    or a null."""
-    option, words, name = OPTIONS.get(key), value_words(key, value), option_words(key)
-    if isinstance(value, int) and not isinstance(value, bool) and name.endswith("s"):  # a count of things
-        return f"{value} {name[:-1] if value == 1 else name}"
-    named = value is None or (option is not None and option.choices is not None)
-    return f"{name}{':' if named else ''} {words}"
-
-
-def setting_text(settings: dict) -> str:
-    """'top-k 2, balance strategy: none' from {"model.top_k": 2, "model.balance": "none"}."""
-    return ", ".join(setting_words(key, value) for key, value in settings.items()) or "base"
 
 
 def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, seeds: int) -> go.Figure:
@@ -198,18 +163,24 @@ def aligned_maps(rows: Sequence[Row], n_experts: int) -> tuple[list[np.ndarray],
     """Each row's small map with its experts renumbered to match the first row's, and the share of
     cells that agree with it. Only maps of the same plane (the same extent and size) are matched: a
     sweep over the data draws other planes, left as they are (agreement NaN)."""
+    return _matched(rows, _alignments(rows, n_experts))
+
+
+def _matched(rows: Sequence[Row], alignments: Sequence[Alignment | None]) -> tuple[list[np.ndarray], list[float]]:
+    maps = [np.array(r.map["winner"]) if a is None else a.relabel(r.map["winner"])
+            for r, a in zip(rows, alignments, strict=True)]  # fmt: skip
+    return maps, [float("nan") if a is None else a.agreement for a in alignments]
+
+
+def _alignments(rows: Sequence[Row], n_experts: int) -> list[Alignment | None]:
+    """How each row's experts map onto the first row's (None for a map of another plane)."""
     reference = np.array(rows[0].map["winner"])
-    maps, agreements = [], []
+    found = []
     for row in rows:
         winner = np.array(row.map["winner"])
-        if row.map["extent"] != rows[0].map["extent"] or winner.shape != reference.shape:
-            maps.append(winner)
-            agreements.append(float("nan"))
-            continue
-        alignment = align_assignments(reference.ravel(), winner.ravel(), n_experts)
-        maps.append(alignment.relabel(winner))
-        agreements.append(alignment.agreement)
-    return maps, agreements
+        same = row.map["extent"] == rows[0].map["extent"] and winner.shape == reference.shape
+        found.append(align_assignments(reference.ravel(), winner.ravel(), n_experts) if same else None)
+    return found
 
 
 def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[str, str] = ("x1", "x2")) -> go.Figure:
@@ -218,43 +189,55 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
     and a red x where no expert served one. Rows without a map (a dense network has no router) are left
     out; there must be one with a map."""
     rows = [r for r in rows if r.map]
-    maps, agreements = aligned_maps(rows, n_experts)
-    several = len(rows) > 1
-    lines = [
-        [line for key, value in r.settings.items() for line in textwrap.wrap(setting_words(key, value), TITLE_CHARS)]
-        + (["another plane: not matched" if np.isnan(a) else f"{a:.0%} agree"] if several else [])
-        for r, a in zip(rows, agreements, strict=True)
-    ]
-    title = (
-        f"Final routing maps, seed {seed}: colours matched to the first"
-        if several
-        else f"Final routing map, seed {seed}"
-    )
+    alignments = _alignments(rows, n_experts)
+    maps, agreements = _matched(rows, alignments)
+    title, lines = _titles(rows, agreements, seed)
     fig = map_grid(title, ["<br>".join(t) for t in lines], maps, [r.map["extent"] for r in rows], n_experts, axes)
+    points = [t for i, (r, a) in enumerate(zip(rows, alignments, strict=True)) for t in _points(r.map, i, a)]
     shown = sorted({int(e) for m in maps for e in np.unique(m)})
-    traces = [_swatch(e) for e in shown] + _first_in_legend([t for i, r in enumerate(rows) for t in _points(r.map, i)])
+    traces = [*map(_swatch, shown), *_marker_keys(rows[0].map.get("classes") or [], points), *points]
     labels = [t["name"] for t in traces if t["showlegend"]]
     grow = 24 * legend_rows(labels, LEGEND_WIDTH)
-    top = 70 + 18 * max(1, *map(len, lines))  # the figure's title, then each panel's lines of title
+    top = 60 + 22 * title.count("<br>") + 20 * max(1, *map(len, lines))  # the figure's title, then the panels'
     layout = fig.layout.to_plotly_json()  # the legend in one flow: "grouped" would stack each group in a column
     layout.update(height=layout["height"] + grow + top - 110, showlegend=True,
                   margin={**layout["margin"], "t": top, "b": 50 + grow},
-                  legend={**layout["legend"], "traceorder": "normal"})  # fmt: skip
+                  legend={**layout["legend"], "traceorder": "normal"},
+                  title={**layout["title"], **TITLE_AT_TOP})  # fmt: skip
     data = [{**t.to_plotly_json(), "showscale": False} for t in fig.data]  # the legend names the experts
     return go.Figure({"data": data + traces, "layout": layout})
 
 
-def _first_in_legend(traces: list[dict]) -> list[dict]:
-    """Each kind of marker named once in the legend, by the first panel that draws one."""
-    named = set()
-    for trace in traces:
-        trace["showlegend"] = bool(trace["x"]) and trace["name"] not in named
-        named |= {trace["name"]} if trace["showlegend"] else set()
-    return traces
+# Plotly sets a title's baseline mid-way down the top margin, among the panels' titles: at the top instead.
+TITLE_AT_TOP = {"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 20}}
+TITLE_WIDTH = 500  # px: the maps' plot width at 1024 x 768 with the sidebar open, which panel titles share
+TITLE_CHAR_PX = 8  # how wide a character of the figure's 17 px bold title is: 77 of them took 607 px
+PANEL_CHAR_PX = 8.5  # and of a panel's 14 px title in Chromium: 'bias, loss-free' beside '(Shazeer)' overlapped at 7.5
+MAP_COLUMNS = 4  # as compare.map_grid lays them out
 
 
-TITLE_CHARS = 20  # a panel title's line: four panels side by side at 1024 px wide leave about 150 px each
-LEGEND_WIDTH = 600  # px: the maps' width on the narrowest page they are read on (1024, sidebar open)
+def _titles(rows: Sequence[Row], agreements: Sequence[float], seed: int) -> tuple[str, list[list[str]]]:
+    """The figure's title and each panel's lines: each panel names its settings ('capacity factor 0.5'), but
+    where one setting varies and its words do not fit a panel's line, the title names it and each panel
+    its value ('Final routing maps by balance strategy', 'auxiliary loss (Switch / GShard)'). Lines wrap
+    to a panel's width."""
+    keys = list(dict.fromkeys(key for r in rows for key in r.settings))
+    chars = int(TITLE_WIDTH / min(MAP_COLUMNS, len(rows)) / PANEL_CHAR_PX)
+    fits = all(len(setting_words(k, v)) <= chars for r in rows for k, v in r.settings.items())
+    by = f" by {option_words(keys[0])}" if len(keys) == 1 and len(rows) > 1 and not fits else ""
+    words = [[value_words(k, v) for k, v in r.settings.items()] if by else
+             [setting_words(k, v) for k, v in r.settings.items()] for r in rows]  # fmt: skip
+    lines = [[line for text in texts for line in textwrap.wrap(text, chars, break_on_hyphens=False)] for texts in words]
+    if len(rows) == 1:
+        return f"Final routing map{by}, seed {seed}", lines
+    agree = ["another plane: not matched" if np.isnan(a) else f"{a:.0%} agree" for a in agreements]
+    title = f"Final routing maps{by}, seed {seed}: colours matched to the first"
+    if len(title) * TITLE_CHAR_PX > TITLE_WIDTH:  # two lines rather than a title cut at the chart's edge
+        title = title.replace(": ", "<br>", 1)
+    return title, [[*t, a] for t, a in zip(lines, agree, strict=True)]
+
+
+LEGEND_WIDTH = 540  # px: the maps' width on the narrowest page they are read on (1024, sidebar open)
 
 
 def _swatch(e: int) -> dict:
@@ -265,11 +248,36 @@ def _swatch(e: int) -> dict:
 
 
 PLOTLY_SYMBOLS = {"triangle": "triangle-up"}  # the live map's symbol names that Plotly spells otherwise
+# Past the live map's four symbols (ten digit classes would repeat them): more shapes, never an x (dropped).
+MORE_SYMBOLS = ("triangle-down", "star", "hexagon", "pentagon", "cross", "hourglass", "bowtie", "star-square")
 
 
-def _points(map_: dict, panel: int) -> list[dict]:
-    """A panel's test points, one trace per class in the Train page's markers (class c: SYMBOLS[c],
-    black and white alternating), and a red x over each point no expert served (as the live map marks it)."""
+def _class_marker(c: int, classes: Sequence[str]) -> dict:
+    """Class c's marker: the live map's symbols and fills (black and white alternating), then more shapes."""
+    dark = c % 2 or not classes
+    symbol = SYMBOLS[c] if c < len(SYMBOLS) else MORE_SYMBOLS[(c - len(SYMBOLS)) % len(MORE_SYMBOLS)]
+    return {"symbol": PLOTLY_SYMBOLS.get(symbol, symbol), "size": 7, "color": "#111111" if dark else "#FFFFFF",
+            "line": {"width": 1, "color": "#FFFFFF" if dark else "#111111"}}  # fmt: skip
+
+
+def _marker_keys(classes: Sequence[str], points: Sequence[dict]) -> list[dict]:
+    """Legend entries for the markers: each class drawn, then the red x where a point was dropped."""
+    drawn = {t["name"] for t in points if t["x"]}
+    keys = [
+        (f"class {n}" if classes else n, _class_marker(c, classes)) for c, n in enumerate(classes or ["data point"])
+    ]
+    keys.append(("no expert (dropped)", CROSS))
+    return [{"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": name, "marker": marker,
+             "hoverinfo": "skip", "showlegend": True} for name, marker in keys if name in drawn]  # fmt: skip
+
+
+CROSS = {"symbol": "x-thin", "size": 10, "line": {"width": 2.5, "color": DROPPED_COLOUR}}
+
+
+def _points(map_: dict, panel: int, alignment: Alignment | None) -> list[dict]:
+    """A panel's test points, one trace per class (`_class_marker`), and a red x over each point no expert
+    served (as the live map marks it). On a map of many inputs, where a point's own expert can differ from
+    the region's under it, each marker is filled with its expert's colour (matched as the map's)."""
     points = map_.get("points")
     if not points:
         return []
@@ -277,18 +285,18 @@ def _points(map_: dict, panel: int) -> list[dict]:
     classes = map_.get("classes") or []
     x, y, dropped = np.array(points["x"]), np.array(points["y"]), np.array(points["dropped"], bool)
     target = np.array(points["target"]).astype(int) if classes else np.zeros(len(x), int)
+    own = points.get("expert")
+    if own is not None:
+        own = np.array(own, int) if alignment is None else alignment.relabel(np.array(own, int))
     traces = []
     for c, name in enumerate(classes or ["data point"]):
-        dark = c % 2 or not classes
-        symbol = SYMBOLS[c % len(SYMBOLS)]
-        marker = {"symbol": PLOTLY_SYMBOLS.get(symbol, symbol), "size": 6, "color": "#111111" if dark else "#FFFFFF",
-                  "line": {"width": 1, "color": "#FFFFFF" if dark else "#111111"}}  # fmt: skip
-        where = target == c
+        where, marker = target == c, _class_marker(c, classes)
+        if own is not None:
+            marker |= {"color": [expert_colour(e) for e in own[where]], "line": {"width": 1, "color": "#111111"}}
         traces.append({"type": "scatter", "mode": "markers", "x": x[where].tolist(), "y": y[where].tolist(),
                        "name": f"class {name}" if classes else name, "marker": marker, "legendgroup": f"class {c}",
-                       "hoverinfo": "skip", **axes})  # fmt: skip
-    cross = {"symbol": "x-thin", "size": 10, "line": {"width": 2.5, "color": DROPPED_COLOUR}}
+                       "showlegend": False, "hoverinfo": "skip", **axes})  # fmt: skip
     traces.append({"type": "scatter", "mode": "markers", "x": x[dropped].tolist(), "y": y[dropped].tolist(),
-                   "name": "no expert (dropped)", "marker": cross, "legendgroup": "dropped", "hoverinfo": "skip",
-                   **axes})  # fmt: skip
+                   "name": "no expert (dropped)", "marker": CROSS, "legendgroup": "dropped", "showlegend": False,
+                   "hoverinfo": "skip", **axes})  # fmt: skip
     return traces
