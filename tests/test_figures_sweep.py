@@ -211,3 +211,9 @@ def test_classes_past_four_get_shapes_of_their_own():
     assert [m["symbol"] for m in markers[:4]] == ["circle", "square", "diamond", "triangle-up"]  # the live map's
     assert len({(m["symbol"], m["color"]) for m in markers}) == 10  # no two classes look the same
     assert not any(m["symbol"].startswith("x") for m in markers)  # an x is a dropped point
+
+
+def test_one_run_alone_has_no_legend_to_name_it():
+    rows = [Row({}, 0, 20, None, 0.1, {}, history=[{"step": 0, "cluster_nmi": 0.4}, {"step": 10, "cluster_nmi": 0.7}])]
+    fig = metric_over_training({}, rows, "cluster_nmi")
+    assert fig.layout.showlegend is False and fig.layout.margin.b == 62 and list(fig.data[1].y) == [0.4, 0.7]

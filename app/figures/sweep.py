@@ -116,9 +116,11 @@ def metric_over_training(grid: dict[str, list], rows: Sequence[Row], metric: str
                        "hovertemplate": f"{name}<br>{label} %{{y:.3f}} at step %{{x}}<extra></extra>"})  # fmt: skip
     seeds = sorted({row.seed for row in rows})
     over = f"mean ± 1 std over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}" if seeds else "no runs"
-    rows = legend_rows(list(groups), LEGEND_WIDTH)  # settings in words make long names: a row each, often
+    # settings in words make long names, often a row each; one run alone needs no legend ("base")
+    rows = legend_rows(list(groups), LEGEND_WIDTH) if len(groups) > 1 else 0
     layout = base_layout(f"{label} over training: {over}", 400 - 84 + 62 + 24 * rows)  # the plot as tall as before
     layout["margin"]["b"] = 62 + 24 * rows  # the legend under the axis title, never over it
+    layout["showlegend"] = rows > 0
     layout["xaxis"].update(title={"text": "step"})
     layout["yaxis"].update(title={"text": label})
     return go.Figure({"data": traces, "layout": layout})
