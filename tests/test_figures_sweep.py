@@ -192,6 +192,7 @@ def test_one_setting_too_long_for_four_panels_is_named_in_the_title_and_each_pan
     assert titles[1] == ["auxiliary loss", "(Switch /", "GShard)", "100% agree"]
     assert all(len(line) * 8.5 <= 500 / 4 for t in titles for line in t)  # each line fits its panel at 1024
     assert fig.layout.margin.t >= 52 + 22 + 20 * 4  # four lines under the title's two
+    assert {a.xanchor for a in fig.layout.annotations} == {"center"}  # "auto" anchors the outer ones by an edge
 
 
 def test_on_a_map_of_many_inputs_each_point_is_filled_with_its_own_experts_colour_matched_across_maps():

@@ -202,6 +202,8 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
     grow = 24 * legend_rows(labels, LEGEND_WIDTH)
     top = 60 + 22 * title.count("<br>") + 20 * max(1, *map(len, lines))  # the figure's title, then the panels'
     layout = fig.layout.to_plotly_json()  # the legend in one flow: "grouped" would stack each group in a column
+    for note in layout["annotations"]:  # over its panel's middle: Plotly's "auto" pushes the outer ones outwards
+        note["xanchor"] = "center"
     layout.update(height=layout["height"] + grow + top - 110, showlegend=True,
                   margin={**layout["margin"], "t": top, "b": 50 + grow},
                   legend={**layout["legend"], "traceorder": "normal"},
