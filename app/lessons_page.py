@@ -38,17 +38,24 @@ def _maps(cfg: RunConfig, seed: int, rows: Sequence[Row]) -> None:
         n_experts = max([cfg.model.n_experts, *(max(map(max, r.map["winner"])) + 1 for r in mapped)])
         axes = view_model.axis_names(cfg.data.dim)
         components.figure(figures.map_multiples(mapped, n_experts, seed, axes), "lesson_maps")
-    projected = cfg.data.dim > 2
-    plane = "the plane of the data's first two principal components" if projected else "the input plane"
-    marker = (f"markers are the first {MAP_POINTS} test points, their shape the class, their fill the expert the "
-              f"gate sends each first (it reads all {cfg.data.dim} inputs, so a point can differ from the region "
-              "under it)") if projected else f"markers are the first {MAP_POINTS} test points by class"  # fmt: skip
-    sentences = [
-        f"The final routing map of each run on {plane}: the colour is the expert the gate sends that region to; "
-        f"{marker}; a red x is a point that no expert took." * bool(mapped),
-        f"No map for {', '.join(unmapped)}: a network without a router routes nothing." * bool(unmapped),
-    ]
-    st.caption(" ".join(s for s in sentences if s))
+    classes = bool(mapped and mapped[0].map.get("classes"))
+    st.caption(_map_caption(cfg.data.dim, classes) * bool(mapped) + _no_map(unmapped))
+
+
+def _map_caption(dim: int, classes: bool) -> str:
+    points = f"markers are the first {MAP_POINTS} test points"
+    if dim > 2:
+        where = "the plane of the data's first two principal components"
+        points += (f"{', their shape the class' * classes}, their fill the expert the gate sends each first (it "
+                   f"reads all {dim} inputs, so a point can differ from the region under it)")  # fmt: skip
+    else:
+        where, points = "the input plane", points + " by class" * classes
+    return (f"The final routing map of each run on {where}: the colour is the expert the gate sends that region "
+            f"to; {points}; a red x is a point that no expert took. ")  # fmt: skip
+
+
+def _no_map(unmapped: Sequence[str]) -> str:
+    return f"No map for {', '.join(unmapped)} (a network without a router routes nothing)." if unmapped else ""
 
 
 def _open_on_train(cfg: RunConfig) -> None:

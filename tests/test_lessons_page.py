@@ -23,6 +23,9 @@ def test_a_link_opens_the_lesson_which_trains_to_its_verdict_curve_and_maps():
     titles = figure_titles(at)
     assert any(title.startswith("share of points no expert took over training") for title in titles), titles
     assert "Final routing map, seed 0" in titles, titles  # one run: one map, nothing to match it to
+    assert any("markers are the first 250 test points by class; a red x is a point that no expert took" in c.value
+               for c in at.caption)  # fmt: skip
+    assert at.button(key="lesson.open").label == "Open on the Train page"
     assert at.query_params["lesson"] in ("expert_choice", ["expert_choice"])
 
 
