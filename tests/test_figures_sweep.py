@@ -203,6 +203,8 @@ def test_on_a_map_of_many_inputs_each_point_is_filled_with_its_own_experts_colou
     fig = map_multiples(rows, 2, seed=0)
     class_a = [t for t in fig.data if t.name == "class a" and not t.showlegend]
     assert [list(t.marker.color) for t in class_a] == [[expert_colour(0), expert_colour(1)]] * 2  # x -0.5 and 0.5
+    rows[0].map["points"]["expert"] = [0, 0, 1, 3]  # an expert that wins no region, yet serves a point
+    assert "E3" in [t.name for t in map_multiples(rows, 4, seed=0).data if t.showlegend]  # its colour is named
     (key,) = [t for t in fig.data if t.name == "class a" and t.showlegend]
     assert key.marker.color == "#FFFFFF" and key.marker.symbol == "circle"  # the legend shows the class alone
 

@@ -196,7 +196,8 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
     title, lines = _titles(rows, agreements, seed)
     fig = map_grid(title, ["<br>".join(t) for t in lines], maps, [r.map["extent"] for r in rows], n_experts, axes)
     points = [t for i, (r, a) in enumerate(zip(rows, alignments, strict=True)) for t in _points(r.map, i, a)]
-    shown = sorted({int(e) for m in maps for e in np.unique(m)})
+    own = [_own(r.map, a) for r, a in zip(rows, alignments, strict=True)]  # the markers' fills, where they have them
+    shown = sorted({int(e) for m in [*maps, *own] for e in np.unique(m)})
     traces = [*map(_swatch, shown), *_marker_keys(rows[0].map.get("classes") or [], points), *points]
     labels = [t["name"] for t in traces if t["showlegend"]]
     grow = 24 * legend_rows(labels, LEGEND_WIDTH)
@@ -278,6 +279,12 @@ def _marker_keys(classes: Sequence[str], points: Sequence[dict]) -> list[dict]:
 CROSS = {"symbol": "x-thin", "size": 10, "line": {"width": 2.5, "color": DROPPED_COLOUR}}
 
 
+def _own(map_: dict, alignment: Alignment | None) -> np.ndarray:
+    """Each drawn point's first expert, renumbered as its map (none where the map does not keep them)."""
+    own = np.array((map_.get("points") or {}).get("expert", []), int)
+    return own if alignment is None else alignment.relabel(own)
+
+
 def _points(map_: dict, panel: int, alignment: Alignment | None) -> list[dict]:
     """A panel's test points, one trace per class (`_class_marker`), and a red x over each point no expert
     served (as the live map marks it). On a map of many inputs, where a point's own expert can differ from
@@ -289,9 +296,7 @@ def _points(map_: dict, panel: int, alignment: Alignment | None) -> list[dict]:
     classes = map_.get("classes") or []
     x, y, dropped = np.array(points["x"]), np.array(points["y"]), np.array(points["dropped"], bool)
     target = np.array(points["target"]).astype(int) if classes else np.zeros(len(x), int)
-    own = points.get("expert")
-    if own is not None:
-        own = np.array(own, int) if alignment is None else alignment.relabel(np.array(own, int))
+    own = _own(map_, alignment) if "expert" in points else None
     traces = []
     for c, name in enumerate(classes or ["data point"]):
         where, marker = target == c, _class_marker(c, classes)
