@@ -7,11 +7,22 @@ from moe_explorer_app.worker import Worker
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(request):
     """One headless Chromium for every browser test module: Playwright's sync API runs one at a time (a
     second started while the first lives fails: "using Playwright Sync API inside the asyncio loop")."""
     with chromium() as b:
+        request.session.moe_browser = b
         yield b
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_pages_left_open(request):
+    """After each module, close the pages its tests left open: a page left playing keeps its session
+    training and its renderer drawing, which slows every later test."""
+    yield
+    browser = getattr(request.session, "moe_browser", None)
+    for context in list(browser.contexts) if browser is not None else []:
+        context.close()
 
 
 @pytest.fixture
