@@ -104,11 +104,12 @@ class Run:
                 self.trainer.step(min(target - start, ahead) if ahead > 0 else target - start, stop)
                 if self.baseline is not None:  # as many steps as the MoE kept (none when it diverged)
                     self.baseline.step(self.trainer.step_count - start)
+                stopping = stop is not None and stop()
                 if self.trainer.diverged:
                     self._went_back()
-                elif self._due():
+                elif not stopping and self._due():  # a Pause takes this step's snapshot once it has stopped
                     self.snapshot_unless_taken()
-                if self.trainer.step_count == start or (stop is not None and stop()):
+                if self.trainer.step_count == start or stopping:
                     break
             with self._rate_lock:
                 self._rate.append((self.clock(), self.trainer.step_count))

@@ -124,6 +124,7 @@ class Worker:
             with run.lock:
                 if was_playing:
                     LOG.info("paused at %.3f, step %d", time.time(), run.trainer.step_count)
+                    run.snapshot_unless_taken()  # the charts and the record end where it stopped
 
     def _pausing(self) -> bool:
         """Asked between steps: a Pause (or the session's end) stops the chunk after the step in

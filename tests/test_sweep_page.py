@@ -29,7 +29,7 @@ def test_a_small_sweep_runs_from_the_page_to_its_figures_and_table():
     assert not at.exception and job.total == 4 and len(job.result.rows) == 4
     titles = figure_titles(at)
     assert "test accuracy, 2 seeds: mean ± 95% CI" in titles and "Every run: settings → test accuracy" in titles
-    assert "Final routing maps, seed 0: colours matched to the first" in titles
+    assert "Final routing maps by balance strategy, seed 0<br>colours matched to the first" in titles
     assert "test accuracy over training: mean ± 1 std over 2 seeds" in titles
     assert len(job.result.rows[0].history) > 2  # snapshots along the way, for the curves
     (summary, runs) = at.dataframe

@@ -46,6 +46,7 @@ def test_several_runs_train_in_turn_and_pause_together(worker):
     stopped = [run.trainer.step_count for run in runs]
     time.sleep(0.15)
     assert [run.trainer.step_count for run in runs] == stopped and not worker.playing
+    assert [run.trainer.history[-1].step for run in runs] == stopped  # the record ends where it stopped
     worker.play_together(runs)
     worker.forget(runs[1])  # deleting a run takes it out; the others go on
     held = runs[1].trainer.step_count
