@@ -47,6 +47,7 @@ def test_each_run_is_a_line_across_settings_seed_and_metric():
     (trace,) = fig.data
     labels = [d.label for d in trace.dimensions]
     assert labels == ["balance", "top_k", "seed", "test loss"]
+    assert trace.labelfont.size == trace.tickfont.size == trace.rangefont.size == 14  # readable from the back
     balance = trace.dimensions[0]
     assert list(balance.ticktext) == ["aux_loss", "none"] and list(balance.values) == [1, 0, 1]
     assert list(trace.dimensions[3].values) == [0.3, 0.2, 0.25] and trace.line.colorbar.title.text == "test loss"

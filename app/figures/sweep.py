@@ -19,7 +19,7 @@ from moe_explorer_app.figures.flipbook import DROPPED_COLOUR
 from moe_explorer_app.figures.palette import expert_colour, expert_name
 from moe_explorer_app.figures.routing_map import SYMBOLS
 from moe_explorer_app.figures.setting_words import option_words, setting_text, setting_words, value_words
-from moe_explorer_app.figures.style import base_layout, legend_rows
+from moe_explorer_app.figures.style import SMALLEST, base_layout, legend_rows
 
 METRIC_LABELS = {
     "test_accuracy": "test accuracy",
@@ -154,6 +154,8 @@ def parallel_settings(grid: dict[str, list], rows: Sequence[Row], metric: str) -
     trace = {
         "type": "parcoords",
         "dimensions": dimensions,
+        # plotly.js draws a parcoords' labels, ticks and ranges at the layout's size / 1.2 (12 px) unless told
+        **{key: {"size": SMALLEST} for key in ("labelfont", "tickfont", "rangefont")},
         "line": {"color": values, "colorscale": "Viridis", "showscale": True, "colorbar": {"title": {"text": label}}},
     }
     layout = base_layout(f"Every run: settings → {label}", 400)
