@@ -64,6 +64,11 @@ def test_decimal_targets_make_a_regression_and_cluster_ids_are_read():
             rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1", "0.5,0.9,1", "0.7,0.3,0"),
             "Line 3 has 2 fields but the header has 3",
         ),
+        # a line with one field too many is as ragged as one short of it
+        (
+            rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1,1,7", "0.5,0.9,1", "0.7,0.3,0"),
+            "Line 3 has 4 fields but the header has 3",
+        ),
         # a ragged short file: the raggedness is the problem, not the count of rows it seems to have
         (rows("x1,x2,label", "0.1,0.2,0", "0.3,0.1", "0.5,0.9,1"), "Line 3 has 2 fields but the header has 3"),
         # two bad cells: the first in reading order (line 2's x2), not the first column's (line 3's x1)

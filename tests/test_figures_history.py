@@ -75,14 +75,17 @@ def series(hist: list[Metrics], field: str) -> np.ndarray:
     return np.array([np.nan if getattr(m, field) is None else getattr(m, field) for m in hist], dtype=float)
 
 
-def assert_labelled(fig: go.Figure, axes: tuple[str, ...] = ("xaxis", "yaxis")) -> None:
-    """A title, a title on each of `axes`, and a key: a legend with named traces, or a titled colour bar."""
+STEP = "training step"
+
+
+def assert_labelled(fig: go.Figure, axes: dict[str, str], colour: str | None = None) -> None:
+    """A title, each axis of `axes` titled with its text, and a key: a legend with named traces, or a
+    colour bar titled `colour`."""
     assert isinstance(fig, go.Figure) and fig.layout.title.text and fig.layout.height > 0
-    for axis in axes:
-        assert fig.layout[axis].title.text, axis
+    assert {axis: fig.layout[axis].title.text for axis in axes} == axes
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     if heatmaps:
-        assert all(t.showscale is not False and t.colorbar.title.text for t in heatmaps)
+        assert [t.colorbar.title.text for t in heatmaps if t.showscale is not False] == [colour] * len(heatmaps)
     else:
         assert fig.layout.showlegend is not False
         in_legend = [t for t in fig.data if t.showlegend is not False]
@@ -135,7 +138,7 @@ def with_shares(shares_TE: np.ndarray) -> list[Metrics]:
 def test_load_share_up_to_16_experts_stacks_each_experts_share():
     share_TE, _ = shares(16)
     fig = charts.load_share_area(with_shares(share_TE))
-    assert_labelled(fig)
+    assert_labelled(fig, {"xaxis": STEP, "yaxis": "share of routed slots"})
     assert [t.name for t in fig.data] == [f"E{e}" for e in range(16)]
     for e, trace in enumerate(fig.data):
         assert trace.type == "scatter" and trace.stackgroup == "load"
@@ -147,7 +150,7 @@ def test_load_share_up_to_16_experts_stacks_each_experts_share():
 def test_load_share_above_16_experts_is_a_heatmap_of_percent_of_the_fair_share():
     share_TE, percent_TE = shares(17)
     fig = charts.load_share_area(with_shares(share_TE))
-    assert_labelled(fig)
+    assert_labelled(fig, {"xaxis": STEP, "yaxis": "expert"}, "% of fair<br>share")
     (heatmap,) = fig.data
     assert heatmap.type == "heatmap"
     assert list(heatmap.y) == [f"E{e}" for e in range(17)]
@@ -231,10 +234,10 @@ def test_training_curves_plot_moe_and_dense_losses_and_accuracy(classification):
     for name, trace in traces.items():  # losses in the first panel, accuracy in the second
         assert (trace.xaxis, trace.yaxis) == (("x2", "y2") if "accuracy" in name else ("x", "y")), name
     if classification:
-        assert_labelled(fig, ("xaxis", "yaxis", "xaxis2", "yaxis2"))
+        assert_labelled(fig, {"xaxis": STEP, "yaxis": "loss", "xaxis2": STEP, "yaxis2": "accuracy"})
         assert [a.text for a in fig.layout.annotations] == ["Loss", "Test accuracy"]
     else:
-        assert_labelled(fig)
+        assert_labelled(fig, {"xaxis": STEP, "yaxis": "loss"})
         assert [a.text for a in fig.layout.annotations] == ["Loss"]
 
 
@@ -248,7 +251,7 @@ def test_specialisation_curves_plot_nmi_and_purity_and_dispatch_entropy_on_its_o
     hist = history()
     hist.insert(0, history(steps=(-5,), clusters=False)[0])  # no clusters measured: left out
     fig = charts.specialisation_curves(hist)
-    assert_labelled(fig, ("xaxis", "yaxis", "yaxis2"))
+    assert_labelled(fig, {"xaxis": STEP, "yaxis": "NMI, purity, likeness", "yaxis2": "dispatch entropy"})
     expected = {
         "NMI(expert; cluster)": "cluster_nmi",
         "purity": "purity",
@@ -261,7 +264,7 @@ def test_specialisation_curves_plot_nmi_and_purity_and_dispatch_entropy_on_its_o
 
 def test_specialisation_heatmap_shows_where_each_cluster_goes():
     fig = charts.specialisation_heatmap(((8, 2), (0, 6), (2, 2)), ["0", "1"])
-    assert_labelled(fig)
+    assert_labelled(fig, {"xaxis": "latent cluster", "yaxis": "expert (first choice)"}, "% of cluster")
     z = np.asarray(fig.data[0].z, dtype=float)
     np.testing.assert_array_equal(z, [[80, 20], [0, 60], [20, 20]])  # each column is one cluster, in percent
     assert list(fig.data[0].y) == ["E0", "E1", "E2"] and list(fig.data[0].x) == ["0", "1"]

@@ -108,3 +108,22 @@ def test_router_entropy_is_the_mean_entropy_per_seed_summed_over_seeds():
     assert float(losses.router_entropy(uniform.unsqueeze(0))) == pytest.approx(math.log(4))
     both = torch.stack([certain, uniform])  # two stacked seeds: each its own mean, added
     assert float(losses.router_entropy(both)) == pytest.approx(math.log(4))
+
+
+def test_balance_losses_of_stacked_seeds_are_each_seeds_own_loss_added():
+    # Stacked seeds train as if alone: each seed's balance term at full weight, so a sum over seeds,
+    # never their mean (which would weaken balancing by the number of seeds stacked).
+    g = torch.Generator().manual_seed(0)
+    logits_SNE = torch.randn(3, 32, 4, generator=g) * torch.tensor([0.5, 2.0, 4.0]).view(3, 1, 1)
+    probs_SNE = logits_SNE.softmax(dim=-1)
+    load_SE = torch.stack([torch.bincount(p.argmax(dim=-1), minlength=4).float() for p in probs_SNE])
+    stacked_and_alone = [
+        (losses.switch_balance_loss(probs_SNE, load_SE),
+         [losses.switch_balance_loss(p, f) for p, f in zip(probs_SNE, load_SE, strict=True)]),
+        (losses.importance_loss(probs_SNE), [losses.importance_loss(p) for p in probs_SNE]),
+        (losses.cv_squared(load_SE), [losses.cv_squared(f) for f in load_SE]),
+        (losses.z_loss(logits_SNE), [losses.z_loss(h) for h in logits_SNE]),
+    ]  # fmt: skip
+    for stacked, alone in stacked_and_alone:
+        assert len({round(float(v), 4) for v in alone}) == 3  # the seeds differ, so a mean would not match
+        assert float(stacked) == pytest.approx(float(sum(alone)), rel=1e-5)

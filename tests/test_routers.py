@@ -10,7 +10,7 @@ from moe_core.fast import FAST
 from moe_core.options import ModelConfig
 from moe_core.reference import REFERENCE
 from moe_core.routers import ROUTERS
-from moe_core.routers.base import Router
+from moe_core.routers.base import MIN_CAPACITY, Router, within_capacity
 from moe_core.routers.invariants import INVARIANTS, violations
 
 
@@ -139,6 +139,17 @@ def test_points_routed_alone_skip_capacity_and_expert_choice_falls_back_to_top_k
     torch.testing.assert_close(alone.topk_ids_NK, alone.probs_NE.topk(2, dim=1).indices)
     router = spread(router_for("topk", 4, 2, 2, capacity_factor=0.25), 5.0, 5).eval()
     assert router(x).dropped_NK.any() and router(x, batch_routing=False).kept_NK.all()
+
+
+def test_capacity_serves_first_choices_by_position_then_second_choices():
+    # GShard's priority: every first choice in batch order, then the second choices. Expert 0 is the first
+    # choice of points 8-15 and the second of points 0-7; with room for MIN_CAPACITY it keeps points 8-11.
+    ids_NK = torch.stack([torch.tensor([1] * 8 + [0] * 8), torch.tensor([0] * 8 + [2] * 8)], dim=1)
+    kept_NK = within_capacity(ids_NK, factor=0.01, n_experts=4)
+    assert torch.nonzero(kept_NK[:, 0] & (ids_NK[:, 0] == 0)).flatten().tolist() == list(range(8, 8 + MIN_CAPACITY))
+    assert not (kept_NK[:, 1] & (ids_NK[:, 1] == 0)).any()  # no second choice while first choices wait
+    assert kept_NK[:MIN_CAPACITY, 0].all() and not kept_NK[MIN_CAPACITY:8, 0].any()  # expert 1 alike, by position
+    assert kept_NK.sum() == 3 * MIN_CAPACITY  # experts 0, 1 and 2 full; expert 2 on second choices alone
 
 
 def test_may_drop_only_with_a_capacity_or_expert_choice():
