@@ -1,4 +1,4 @@
-"""A run as it was at a recorded step, and what the Save and share section downloads (issue 14, Replay):
+"""A run as it was at a recorded step, and what the Save and share section downloads (README, Replay):
 the weights as safetensors, the metrics history as CSV, the flip-book of the routing map as HTML.
 
 No Streamlit here: the downloads are built on a thread of their own when clicked. Everything is read

@@ -1,4 +1,4 @@
-"""A run's weights over training, kept so that any recorded step can be drawn again (issue 14, Replay):
+"""A run's weights over training, kept so that any recorded step can be drawn again (README, Replay):
 a copy of the model's state at each history snapshot, bounded in count and memory. No Streamlit here.
 
 The start of a run is where routing forms and collapses, so the record is dense there and thins with

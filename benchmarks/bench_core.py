@@ -143,7 +143,7 @@ def time_row(row: dict, kinds: tuple[str, ...] = IMPLEMENTATIONS, device: str = 
     return best
 
 
-# The MoE family's variants (issue 15), each the default run with its settings: what each costs a step.
+# The MoE family's variants (README, The MoE family), each the default run with its settings: what each costs a step.
 VARIANTS = {
     "top-1 (default)": {},
     "top-2": {"model.top_k": 2},

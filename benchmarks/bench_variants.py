@@ -1,7 +1,7 @@
 """What each of the MoE family's variants does against the plain top-k MoE, on data where it should
 matter: test accuracy, load entropy, cluster NMI, experts and expert multiply-adds per point, and the
 training cost per step (a batched seed's share of its batch: compare within a table; bench_core times
-each variant alone), as means over seeds (issue 15's measured comparisons).
+each variant alone), as means over seeds (their measured comparison is docs/variants.md).
 
     python benchmarks/bench_variants.py [--seeds 3] [--steps 1500] [--json]
 """

@@ -56,7 +56,7 @@ def test_a_pattern_is_said_once_it_has_held_and_a_flicker_starts_it_again():
 
 def test_with_more_experts_than_clusters_and_a_high_nmi_a_takeover_is_never_called_not_collapse():
     table = [[0] * 4 for _ in range(8)]
-    table[1][1], table[4][2], table[5][0], table[5][3] = 216, 241, 253, 278  # the issue's E5 on clusters 0 and 3
+    table[1][1], table[4][2], table[5][0], table[5][3] = 216, 241, 253, 278  # E5 on clusters 0 and 3
     said = diagnose([snap(s, table, cluster_nmi=0.81) for s in (0, 100)])
     assert said.level == "warning" and "not collapse" not in said.text
     assert said.sentences[0].startswith("Collapse: E5 takes clusters 0 and 3 (54% of the load), while 5 of 8 experts")
@@ -118,8 +118,9 @@ def test_ties_balance_one_expert_and_no_routing_say_nothing_or_the_tie_sentence(
     assert diagnose([]) is None
 
 
-# The three runs of the issue, default seed: snapshots every step at first (where the pattern forms),
-# then every ten; as few steps as the watch needs to speak (the pattern held HOLD_STEPS).
+# Three runs (a takeover, capacity drops, a textbook collapse), default seed: snapshots every step at
+# first (where the pattern forms), then every ten; as few steps as the watch needs to speak
+# (the pattern held HOLD_STEPS).
 RUNS = {
     "8 experts, no balancing, gate noise 1": ({"model.n_experts": 8, "model.balance": "none",
                                                "model.gate_noise": 1.0}, 150),

@@ -35,7 +35,7 @@ def small(**changes) -> RunConfig:
 
 
 def test_top1_with_aux_loss_specialises_where_no_balancing_collapses():
-    # Issue 2's learning check; measured on seeds 0-3 (README): aux NMI 0.96-0.99, none 0.79-0.86.
+    # Measured on seeds 0-3 (README): aux NMI 0.96-0.99, none 0.79-0.86.
     common = {"data.noise": 0.02, "model.gate_noise": 0.0}
     balanced = Trainer(RunConfig().replace(**common, **{"model.balance": "aux_loss"})).fit(1500).metrics
     unbalanced = Trainer(RunConfig().replace(**common, **{"model.balance": "none"})).fit(1500).metrics

@@ -1,6 +1,6 @@
 """The flip-book: the routing map at a run's recorded steps as one Plotly figure with a frame per step,
 a slider labelled with the steps and Play / Pause, and as a single HTML file that carries plotly.js, so
-it opens offline on a classroom projector (issue 14, Replay).
+it opens offline on a classroom projector (README, Replay).
 
 Maps are moe_core.probe GridProbes ([R, R], row = view y upwards), coloured as the live map colours
 them (`routing_map.winner_codes`: the winning expert, faint where the gate is unsure). Where routing
