@@ -166,7 +166,10 @@ class Worker:
                     run.fault = fault_message(run, err)
                 elapsed = max(time.perf_counter() - started, 1e-4)
                 taken = max(run.trainer.step_count - before, 1)
-            if run.trainer.diverged or run.fault:
+                # read under the lock: a lower learning rate may clear the divergence the moment it is released,
+                # and the run must then wait for Play, not train on by itself
+                stopped = run.trainer.diverged is not None or run.fault is not None
+            if stopped:
                 self.runs = [r for r in self.runs if r is not run]
                 if not self.runs:
                     self._playing.clear()

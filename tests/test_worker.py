@@ -125,3 +125,46 @@ def test_play_for_n_steps_pauses_by_itself_at_that_step_with_a_snapshot_there(wo
     worker.pause_after(10)  # chosen while playing: ten steps from now
     wait_until(lambda: not worker.playing)
     assert 70 <= run.trainer.step_count <= 72
+
+
+class LowerRateOnRelease:
+    """A run's lock that, the first time it is released on a diverged run, lowers the learning rate as
+    the page would at that instant (a live change waits for the lock, then clears the divergence)."""
+
+    def __init__(self, run_box: list, lower: RunConfig) -> None:
+        self._lock, self._box, self._lower, self.fired = threading.RLock(), run_box, lower, False
+        self._depth = 0  # how deep the holding thread has entered (an RLock is re-entered inside a chunk)
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        released = self._depth == 0
+        self._lock.release()
+        run = self._box[0]
+        if released and not self.fired and run.trainer.diverged is not None:
+            self.fired = True
+            with self:
+                run.trainer.apply_live(self._lower)
+        return False
+
+
+def test_a_diverged_run_whose_rate_is_lowered_waits_for_play_and_does_not_train_on_by_itself(worker):
+    # A cubic expert at lr 1 with plain SGD blows up within a few dozen steps (test_app measures the same run).
+    # (on its default 2,000 points; on 300 it trains on).
+    cfg = RunConfig().replace(**{"data.name": "clusters_regression", "model.expert_activation": "cubic",
+                                 "train.optimizer": "sgd", "train.lr": 1.0})  # fmt: skip
+    box: list = []
+    lock = LowerRateOnRelease(box, cfg.replace(**{"train.lr": 0.001}))
+    run = Run(1, Trainer(cfg), None, lock=lock)
+    box.append(run)
+    run.snapshot()
+    worker.play(run)
+    wait_until(lambda: lock.fired)
+    wait_until(lambda: not worker.playing, seconds=5)
+    stopped = run.trainer.step_count
+    time.sleep(0.3)
+    assert run.trainer.diverged is None and run.trainer.step_count == stopped and worker.runs == []
