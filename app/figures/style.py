@@ -63,6 +63,7 @@ def subplot_grid(rows: int, cols: int, titles: Sequence[str], gap: tuple[float, 
                 "xref": "paper",
                 "yref": "paper",
                 "yanchor": "bottom",
+                "yshift": 8,  # clear of a top tick label, which stands half its height above the panel
                 "showarrow": False,
                 "font": {"size": SMALLEST},
             }
