@@ -97,8 +97,15 @@ def test_a_broken_routing_is_caught_by_the_rules_checks(name):
         torch.ones_like(r.assigned_NK), None, r.probabilities,
     )  # fmt: skip
     assert violations(router, collapsed)
-    if name != "hash":  # equal weights survive a shuffle; every other rule's weights follow its scores
+    if not ROUTERS[name].equal_weights:  # equal weights survive a shuffle; other rules' follow their scores
         assert violations(router, shuffled)
+
+
+@pytest.mark.parametrize("name", [n for n in ROUTERS.names() if ROUTERS[n].equal_weights])
+def test_a_rule_registered_with_equal_weights_gives_each_chosen_expert_one_kth(name):
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(0))
+    r = spread(router_for(name, 4, 2, 3, x=x), 1.0, 0).eval()(x)
+    assert torch.equal(r.weights_NK, torch.full_like(r.weights_NK, 0.5))
 
 
 @pytest.mark.parametrize("name", ROUTERS.names())

@@ -30,6 +30,7 @@ class RouterSpec(Entry):
     suggested: dict[str, Any] = field(default_factory=dict)
     suggest: Callable[[Any], dict[str, Any]] | None = None  # such values computed from the ModelConfig instead
     invariants: tuple[str, ...] = ()
+    equal_weights: bool = False  # every chosen expert weighs alike: the weights follow no score
     short: str = ""  # the rule in a run's label; {fields} of the ModelConfig are filled in
     views: tuple[str, ...] = ()  # map views that only this rule has: "experts_per_point", "group"
     note: str = ""  # what to keep in mind reading the map under this rule, shown beneath it
@@ -196,6 +197,7 @@ ROUTERS: Registry[RouterSpec] = Registry(
             frozenset({K, CAPACITY}),
             citation="Roller et al. 2021, Hash Layers For Large Sparse Models",
             invariants=("k_distinct_experts", "nearest_centroids", "capacity_respected"),
+            equal_weights=True,
             short="hash top-{top_k}",
         ),
     ],
