@@ -2,8 +2,16 @@
 
 import pytest
 
-from devtools.browser import chromium
+from devtools.browser import chromium, streamlit_server
 from moe_explorer_app.worker import Worker
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A fresh `streamlit run app` for each browser test module, so that no module's sessions and runs
+    weigh on the next one's."""
+    with streamlit_server() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

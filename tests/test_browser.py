@@ -23,7 +23,6 @@ from devtools.browser import (
     open_app,
     record_frames,
 )
-from devtools.browser import streamlit_server as start_server
 from moe_core.config import RunConfig
 from moe_explorer_app import url_state
 
@@ -43,12 +42,6 @@ CLICK_TO_TEXT_JS = """(text) => {
   });
   seen.observe(document.body, {childList: true, subtree: true, characterData: true});
 }"""
-
-
-@pytest.fixture(scope="session")
-def server():
-    with start_server() as running:
-        yield running
 
 
 @pytest.fixture

@@ -7,17 +7,10 @@ import pytest
 from playwright.sync_api import Page
 
 from devtools.browser import ROOT, STEP_JS, exception_boxes, open_app
-from devtools.browser import streamlit_server as start_server
 from moe_core.datasets.centres import DEFAULT, LIMIT, parse_centres
 
 ARTIFACTS = ROOT / "test-artifacts" / "drawn"
 EDITOR = ".moe-centres"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with start_server() as running:
-        yield running
 
 
 def centres_field(page: Page) -> str:

@@ -9,22 +9,14 @@ import json
 
 import plotly.graph_objects as go
 import plotly.offline
-import pytest
 from playwright.sync_api import Page
 
 from devtools import layout
 from devtools.browser import ROOT, open_app
-from devtools.browser import streamlit_server as start_server
 
 ARTIFACTS = ROOT / "test-artifacts" / "layout"
 # The live panel's charts and the map: fewer measured means a chart went missing, not that it is fine.
 LIVE_CHARTS = {"load_area", "collapse", "training", "thumbs", "contingency", "spec_curves", "routing_map"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with start_server() as running:
-        yield running
 
 
 def _paused_page(browser, server, width: int, height: int) -> Page:

@@ -11,7 +11,6 @@ import pytest
 from playwright.sync_api import Page
 
 from devtools.browser import MAP_JS, ROOT, STEP_JS, exception_boxes
-from devtools.browser import streamlit_server as start_server
 from devtools.layout import measure, settle
 from moe_core.lessons import LESSONS
 
@@ -19,12 +18,6 @@ ARTIFACTS = ROOT / "test-artifacts"
 VERDICT = re.compile(r"^(As expected|Not this time): ")
 # The Plotly figures' titles on the page, as drawn.
 TITLES_JS = "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].map((t) => t.textContent)"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with start_server() as running:
-        yield running
 
 
 def run_lesson(page: Page, url: str, name: str) -> float:

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import pytest
 
 from devtools.browser import POINT_JS, ROOT, STEP_JS, exception_boxes, open_app
-from devtools.browser import streamlit_server as start_server
 
 ARTIFACTS = ROOT / "test-artifacts" / "live"
 MINUS = "\u2212"
@@ -18,12 +17,6 @@ TABLE_CUT_JS = """() => {
   const s = document.querySelector('[data-testid="stDataFrame"] .dvn-scroller');
   return s ? s.scrollWidth - s.clientWidth : null;
 }"""
-
-
-@pytest.fixture(scope="module")
-def server():
-    with start_server() as running:
-        yield running
 
 
 def step_to(page, button: str, past: int) -> None:

@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import Page
 
 from devtools.browser import MAP_STEP_JS, ROOT, STEP_JS, exception_boxes, open_app
-from devtools.browser import streamlit_server as start_server
 
 ARTIFACTS = ROOT / "test-artifacts" / "speed"
 TOOLBAR = ".st-key-toolbar"
@@ -20,12 +19,6 @@ SHOWN_STEP_JS = """() => {
   const line = lines.find(e => /^step [0-9,]+ ·/.test(e.innerText));
   return line ? parseInt(line.innerText.split(' ')[1].replace(/,/g, '')) : -1;
 }"""
-
-
-@pytest.fixture(scope="module")
-def server():
-    with start_server() as running:
-        yield running
 
 
 @pytest.fixture
