@@ -7,9 +7,13 @@ script works from the repository and from an installed package alike.
 import logging
 import os
 
+from moe_core import cpu_paths
+
+cpu_paths.pin()  # before the pages load torch: a run trains to the same numbers on any x86 CPU
+
 import streamlit as st
 
-from moe_explorer_app import compare_page, lessons_page, sidebar, sweep_page, train_page
+from moe_explorer_app.ui import compare_page, lessons_page, sidebar, sweep_page, train_page
 
 logging.basicConfig(level=os.environ.get("MOE_EXPLORER_LOG", "WARNING").upper(), format="%(name)s %(message)s")
 

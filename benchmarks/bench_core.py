@@ -1,7 +1,7 @@
 """Training-step speed: ours against the tutorial's MoE and a per-expert loop, on the same configurations.
 
-Each row trains (forward, backward, and the product's Adam step from moe_core.fast.optim for all three)
-one configuration three ways: moe_core's MoE (moe_core/fast/dispatch.py: on the CPU slots sorted by expert and
+Each row trains (forward, backward, and the product's Adam step from moe_core.layer.fast.fused_adam for all three)
+one configuration three ways: moe_core's MoE (moe_core/layer/fast/dispatch.py: on the CPU slots sorted by expert and
 packed into batched matmuls, on a GPU a grouped matmul or dense experts), the
 tutorial's implementation (benchmarks/tutorial_moe.py: every expert on every point, masks to combine)
 and a Mixtral-style per-expert loop over stacked weights (benchmarks/loop_moe.py). All three get the
@@ -35,12 +35,14 @@ from floor_moe import NoDispatchMoE
 from loop_moe import LoopMoE
 from tutorial_moe import MixtureOfExperts
 
-from moe_core import RunConfig, Trainer, losses
-from moe_core.fast import FAST, optim, runtime
-from moe_core.model import MoE
-from moe_core.optimizers import make_optimizer
-from moe_core.options import ModelConfig
-from moe_core.probe import probe_grid
+from moe_core import RunConfig, Trainer, runtime
+from moe_core.layer import losses
+from moe_core.layer.build import Build
+from moe_core.layer.fast import FAST, fused_adam
+from moe_core.layer.moe import MoE
+from moe_core.measure.probe import probe_grid
+from moe_core.settings.table import ModelConfig
+from moe_core.training.optimizers import make_optimizer
 
 IMPLEMENTATIONS = ("ours", "tutorial", "loop")
 GRID = {
@@ -76,7 +78,7 @@ def build(kind: str, dim: int, hidden: int, n_experts: int, top_k: int) -> torch
         cfg = ModelConfig(
             n_experts=n_experts, top_k=top_k, normalize="softmax_topk", balance="none", expert_hidden=hidden
         )
-        return MoE(cfg, dim, N_OUT, classification=True)
+        return MoE(cfg, Build(dim, N_OUT, classification=True))
     if kind == "tutorial":
         return MixtureOfExperts(dim, hidden, N_OUT, n_experts, top_k)
     if kind == "floor":  # benchmarks/bench_floor.py's
@@ -109,9 +111,9 @@ def trainer_step(kind: str, row: dict, device: str = "cpu"):
 
     def step() -> None:
         loss = losses.task_loss(_logits(model, x), y, True, "mean", FAST.log_softmax)  # the product's loss
-        optim.clear_grads(optimizer)
+        fused_adam.clear_grads(optimizer)
         loss.backward()
-        optim.step(optimizer)
+        fused_adam.step(optimizer)
 
     for _ in range(2):
         step()

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_core import GRID, time_row
 
-from moe_core.fast import runtime
+from moe_core import runtime
 
 
 def main() -> None:

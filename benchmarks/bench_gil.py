@@ -18,9 +18,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from moe_core.config import RunConfig
-from moe_core.fast import runtime
-from moe_core.train import Trainer
+from moe_core import runtime
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
 
 
 def measure(seconds: float, busy: int, interval: float) -> tuple[float, float]:

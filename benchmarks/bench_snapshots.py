@@ -1,6 +1,6 @@
 """What a run's record costs and holds: snapshots by time alone (five a second, as the page took them
 before) against the schedule that measures every step of a run's start and thins as 1/step later
-(`app/runs.py` SnapshotSchedule), on the default run at full speed, trained in chunks as the worker does.
+(`app/state/runs.py` SnapshotSchedule), on the default run at full speed, trained in chunks as the worker does.
 
 Prints, per schedule: steps/s, history rows in all and in the first hundred steps (where routing forms
 and collapses), the replay's records in the first hundred, and the flip-book's frames there.
@@ -17,11 +17,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from moe_core.config import RunConfig
-from moe_core.fast import runtime
-from moe_core.train import Trainer
-from moe_explorer_app.replay import map_frames
-from moe_explorer_app.runs import Run, SnapshotSchedule
+from moe_core import runtime
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
+from moe_explorer_app.state.replay import map_frames
+from moe_explorer_app.state.runs import Run, SnapshotSchedule
 
 SCHEDULES = {
     "by time (0.2 s)": SnapshotSchedule(dense=-1, growth=1e9),  # a gap of a billion steps: the clock alone

@@ -4,7 +4,7 @@ and at 16 experts.
 
     python benchmarks/bench_sweep.py [--steps 500] [--seeds 1,2,4,8,16] [--json]
 
-Each cell is the wall time of `moe_core.sweep.sweep` for that many seeds (planning, training, the
+Each cell is the wall time of `moe_core.experiments.sweep.sweep` for that many seeds (planning, training, the
 final measurement of every run; with workers, starting the processes too, about 3 s for torch's
 import). The "x one" columns divide by the time of one seed trained alone, after a warm-up run.
 The bar: 8 seeds batched in at most 3x the time of one.
@@ -20,9 +20,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from moe_core.config import RunConfig
-from moe_core.fast import runtime
-from moe_core.sweep import sweep
+from moe_core import runtime
+from moe_core.experiments.sweep import sweep
+from moe_core.settings.config import RunConfig
 
 SETTINGS = {"default": {}, "16 experts": {"model.n_experts": 16}}
 

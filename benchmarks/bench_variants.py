@@ -18,9 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 
-from moe_core import RunConfig
-from moe_core.fast import runtime
-from moe_core.sweep import sweep
+from moe_core import RunConfig, runtime
+from moe_core.experiments.sweep import sweep
 
 CLUSTERS6 = {"data.n_clusters": 6, "model.n_experts": 6}
 # name -> (what it shows, the shared settings, [(row label, the row's own settings)])

@@ -1,6 +1,6 @@
 """The floor: a MoE training step with its routing but no dispatch, every slot through one expert.
 
-The router is ours (linear gate, `moe_core.fast.topk.top_k`, softmax of the chosen logits); then one MLP, computed
+The router is ours (linear gate, `moe_core.layer.fast.topk.top_k`, softmax of the chosen logits); then one MLP, computed
 feature-first like ours, runs on the N * K slot copies, and the slots are blended with the weights
 as ours blends them.
 No sorting, gathering or packing: it does a subset of the work of any correct MoE step, so a ratio to
@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from moe_core.fast.topk import top_k as fast_top_k
+from moe_core.layer.fast.topk import top_k as fast_top_k
 
 
 class NoDispatchMoE(nn.Module):

@@ -13,13 +13,14 @@ import os
 import sys
 from pathlib import Path
 
-from moe_core.balance import BALANCE
-from moe_core.config import ConfigError, RunConfig, parse_assignment, run_label, split_key
+from moe_core import cpu_paths
 from moe_core.datasets import describe_datasets, with_dataset_defaults
-from moe_core.lessons import LESSONS, run_lesson
-from moe_core.options import describe_options
-from moe_core.replications import REPLICATIONS, replicate, table
-from moe_core.routers import ROUTERS
+from moe_core.experiments.lessons import LESSONS, run_lesson
+from moe_core.experiments.replications import REPLICATIONS, replicate, table
+from moe_core.layer.balance import BALANCE
+from moe_core.layer.routers import ROUTERS
+from moe_core.settings.config import ConfigError, RunConfig, parse_assignment, run_label, split_key
+from moe_core.settings.table import describe_options
 
 SUMMARY_FIELDS = (
     "train_loss",
@@ -105,7 +106,7 @@ def summary(trainer) -> dict:
         config=trainer.cfg.to_dict(),
         events=[[step, text] for step, text in trainer.events],  # splits, removals, a data shift
     )
-    from moe_core.trials import json_ready  # here, not at start-up: it loads numpy
+    from moe_core.experiments.trials import json_ready  # here, not at start-up: it loads numpy
 
     return json_ready(doc)
 
@@ -113,9 +114,9 @@ def summary(trainer) -> dict:
 def _train(args: argparse.Namespace) -> None:
     cfg = build_config(args.config, args.set or [], args.steps)
     # torch loads here, not at start-up, so that --help and the listings answer at once
-    from moe_core import weights
-    from moe_core.fast import runtime
-    from moe_core.train import Trainer
+    from moe_core import runtime
+    from moe_core.models import weights
+    from moe_core.training.trainer import Trainer
 
     if args.save_weights:
         _check_weights_path(args.save_weights)
@@ -151,7 +152,7 @@ def _read_file(path_text: str) -> bytes:
 
 def _sweep(args: argparse.Namespace) -> None:
     base = build_config(args.config, args.set or [], args.steps)
-    from moe_core import results, sweep  # torch loads with the first run, not at start-up
+    from moe_core.experiments import results, sweep  # torch loads with the first run, not at start-up
 
     grid = sweep.parse_grid(args.grid or [])
     total = len(sweep.plan(base, grid, args.seeds))  # every combination checked before any run
@@ -232,7 +233,7 @@ def _replicate(args: argparse.Namespace) -> None:
     if not args.json:
         print(f"{spec.label}, {size}, {args.seeds} seeds per model. [{spec.citation}]", flush=True)
     progress = (lambda model: print(f"  trained: {model}", file=sys.stderr, flush=True)) if show else None
-    from moe_core.fast import runtime  # torch loads here, not at start-up
+    from moe_core import runtime  # torch loads here, not at start-up
 
     runtime.configure(None)
     overrides = dict(parse_assignment(text) for text in args.set or [])
@@ -248,7 +249,7 @@ def _lesson(args: argparse.Namespace) -> None:
     lesson = LESSONS[args.name]
     if not args.json:
         print(f"{lesson.label}\n{lesson.help}\nWatch: {lesson.watch}", flush=True)
-    from moe_core.fast import runtime  # torch loads here, not at start-up
+    from moe_core import runtime  # torch loads here, not at start-up
 
     runtime.configure(None)
     outcome = run_lesson(args.name, args.seed)
@@ -330,6 +331,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    cpu_paths.pin()  # before any command loads torch (and inherited by the app's server)
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "app":

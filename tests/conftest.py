@@ -1,9 +1,22 @@
-"""Fixtures several test modules share."""
+"""Fixtures several test modules share, and the CPU code paths every test trains with."""
+
+from moe_core import cpu_paths
+
+cpu_paths.pin()  # before torch loads: the same numbers on any x86 machine CI draws
 
 import pytest
+import torch
 
 from devtools.browser import chromium, streamlit_server
-from moe_explorer_app.worker import Worker
+from moe_explorer_app.state.worker import Worker
+
+
+@pytest.fixture(autouse=True)
+def _subnormals_back_on():
+    """A test that runs the CLI in process flushes subnormal floats in this thread (runtime.configure),
+    and Hypothesis then refuses to draw floats; each test starts with IEEE arithmetic."""
+    yield
+    torch.set_flush_denormal(False)
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@
 
 import time
 
-from moe_core.config import RunConfig
-from moe_core.train import Trainer
-from moe_explorer_app.runs import Run
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
+from moe_explorer_app.state.runs import Run
 
 SMALL = {"data.n_train": 300, "data.n_test": 100}
 

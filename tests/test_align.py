@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from moe_core import RunConfig, Trainer
-from moe_core.align import align_assignments, align_models, first_choices
+from moe_core.measure.align import align_assignments, align_models, first_choices
 
 CFG = RunConfig().replace(**{"data.n_train": 800, "data.n_test": 400, "model.n_experts": 6})
 

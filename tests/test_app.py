@@ -11,9 +11,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from devtools.apptest import active_run, kept_runs, open_page
-from moe_core.config import RunConfig
-from moe_explorer_app import url_state
+from moe_core.settings.config import RunConfig
 from moe_explorer_app.figures.routing_map import MAP_MODES
+from moe_explorer_app.state import url_state
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "moe_core" / "sample_data"

@@ -4,10 +4,10 @@ draw has a term in the button beside them, and the popover shows each term's sen
 import pytest
 
 from devtools.apptest import run_script
-from moe_core.config import RunConfig
-from moe_core.train import Trainer
-from moe_explorer_app import glossary
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
 from moe_explorer_app.figures import history
+from moe_explorer_app.ui import glossary
 
 SCHEDULED = {"model.gate_noise": 1.0, "train.noise_schedule": "linear", "train.anneal_steps": 40,
              "data.n_train": 300, "data.n_test": 200}  # fmt: skip
@@ -41,7 +41,7 @@ def test_every_label_of_the_collapse_watch_and_the_specialisation_curves_is_in_i
 
 def test_the_popover_lists_each_terms_name_sentence_formula_and_source():
     at = run_script(
-        "from moe_explorer_app.glossary import SPECIALISATION_TERMS, glossary_button\n"
+        "from moe_explorer_app.ui.glossary import SPECIALISATION_TERMS, glossary_button\n"
         "glossary_button(SPECIALISATION_TERMS, key='glossary.test')\n"
     )
     (popover,) = [block for block in at.main.children.values() if block.type == "popover"]

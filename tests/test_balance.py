@@ -2,18 +2,18 @@
 
 import torch
 
-from moe_core import losses
-from moe_core.balance import BALANCE
-from moe_core.balance.base import Balance
-from moe_core.fast import FAST
-from moe_core.options import ModelConfig
-from moe_core.routers import ROUTERS
+from moe_core.layer import losses
+from moe_core.layer.balance import BALANCE
+from moe_core.layer.balance.base import Balance
+from moe_core.layer.build import Build
+from moe_core.layer.routers import ROUTERS
+from moe_core.settings.table import ModelConfig
 
 
 def router(**changes):
     torch.manual_seed(1)
     cfg = ModelConfig(**{"n_experts": 4, "top_k": 1, **changes})
-    r = ROUTERS[cfg.router].load()(cfg, 2, FAST)
+    r = ROUTERS[cfg.router].implementation()(cfg, Build(2, 2, True))
     with torch.no_grad():
         r.gate.weight.normal_(0, 1.0)
         r.gate.bias.normal_(0, 1.0)
@@ -25,7 +25,7 @@ X = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))
 
 def test_every_strategy_is_a_balance_with_words_for_the_sidebar():
     for spec in BALANCE.entries():
-        assert issubclass(spec.load(), Balance) and spec.label and spec.help, spec.name
+        assert issubclass(spec.implementation(), Balance) and spec.label and spec.help, spec.name
 
 
 def test_none_adds_no_loss_and_moves_nothing():

@@ -23,8 +23,8 @@ from devtools.browser import (
     open_app,
     record_frames,
 )
-from moe_core.config import RunConfig
-from moe_explorer_app import url_state
+from moe_core.settings.config import RunConfig
+from moe_explorer_app.state import url_state
 
 ARTIFACTS = ROOT / "test-artifacts"
 SAMPLE = ROOT / "moe_core" / "sample_data" / "regression.csv"

@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 
 from devtools.browser import MAP_JS, ROOT, STEP_JS, exception_boxes
 from devtools.layout import measure, settle
-from moe_core.lessons import LESSONS
+from moe_core.experiments.lessons import LESSONS
 
 ARTIFACTS = ROOT / "test-artifacts"
 VERDICT = re.compile(r"^(As expected|Not this time): ")

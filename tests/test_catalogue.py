@@ -13,8 +13,8 @@ from devtools.cli import run_main
 from devtools.load_report import app_errors
 from devtools.load_sockets import run_names
 from devtools.streamlit_client import AppSession, run
-from moe_core.config import ConfigError
 from moe_core.datasets.csv_file import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, read_csv
+from moe_core.settings.config import ConfigError
 
 GOOD_ROWS = "".join(f"{i % 7 / 3:.2f},{i % 5 / 2:.2f},{'ab'[i % 2]}\n" for i in range(40))
 CSV_CASES = {

@@ -3,9 +3,9 @@ settings needed a new model."""
 
 import pytest
 
-from moe_core.options import LIVE_KEYS, OPTIONS
-from moe_explorer_app import change_notes
-from moe_explorer_app.change_notes import SLOW_CHANGES, live_notice, moves, new_model_notice, slow_notes
+from moe_core.settings.table import LIVE_KEYS, OPTIONS
+from moe_explorer_app.state import change_notes
+from moe_explorer_app.state.change_notes import SLOW_CHANGES, live_notice, moves, new_model_notice, slow_notes
 
 
 def test_every_slow_change_is_a_live_setting_with_a_move_the_table_knows():

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from devtools.cli import run_main
-from moe_core.options import OPTIONS
-from moe_core.routers import ROUTERS
+from moe_core.layer.routers import ROUTERS
+from moe_core.settings.table import OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")

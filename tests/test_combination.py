@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from moe_core.combination import Attention, Learned, Weighted
-from moe_core.config import ConfigError, RunConfig
-from moe_core.fast import FAST
-from moe_core.train import Trainer
+from moe_core.layer.combination import Attention, Learned, Weighted
+from moe_core.layer.fast import FAST
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.training.trainer import Trainer
 
 N, D, K, OUT = 6, 3, 3, 2
 

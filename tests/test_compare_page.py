@@ -10,8 +10,8 @@ from devtools.apptest import figure_titles, run_script
 
 SCRIPT = """
 import streamlit as st
-from moe_core.config import RunConfig
-from moe_explorer_app import compare_page, session
+from moe_core.settings.config import RunConfig
+from moe_explorer_app.ui import compare_page, session
 if not session.book().runs:  # what the Train page leaves: one run of the sidebar's settings
     session.sync(RunConfig().replace(**{"data.n_train": 400, "data.n_test": 200}), False)
 compare_page.render()

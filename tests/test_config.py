@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from moe_core.config import ConfigError, RunConfig, as_overrides, parse_assignment, split_key
 from moe_core.datasets import DATASETS
-from moe_core.options import OPTIONS
+from moe_core.settings.config import ConfigError, RunConfig, as_overrides, parse_assignment, split_key
+from moe_core.settings.table import OPTIONS
 
 
 def one_sentence(message: str) -> bool:

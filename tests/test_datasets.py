@@ -10,7 +10,7 @@ from moe_core.datasets.clusters import hermite3
 from moe_core.datasets.dataset import Projection, assemble, make_dataset
 from moe_core.datasets.toy2d import make_moons
 from moe_core.errors import ConfigError
-from moe_core.options import DataConfig
+from moe_core.settings.table import DataConfig
 
 GENERATED = [name for name in DATASETS if name != "csv"]
 
@@ -65,7 +65,7 @@ def generate(name: str, n_samples: int):
     """A generator called directly, with the options its registry entry says it reads."""
     spec = DATASETS[name]
     cfg = config_for(name)
-    return spec.load()(n_samples, seed=cfg.seed, **spec.knobs(cfg))
+    return spec.implementation()(n_samples, seed=cfg.seed, **spec.knobs(cfg))
 
 
 @pytest.mark.parametrize("n_samples", [7, 101])

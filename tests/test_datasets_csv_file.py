@@ -7,7 +7,7 @@ import torch
 from moe_core.datasets.csv_file import MAX_BYTES, MAX_ROWS, SAMPLES, load_csv, read_csv, resolve, sample_files
 from moe_core.datasets.dataset import make_dataset
 from moe_core.errors import ConfigError
-from moe_core.options import DataConfig
+from moe_core.settings.table import DataConfig
 
 # Where the samples live in the repository: the package's own copy, which the installed package carries.
 REPO_SAMPLES = Path(__file__).resolve().parent.parent / "moe_core" / "sample_data"

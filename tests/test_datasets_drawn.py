@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from moe_core.config import ConfigError, RunConfig
 from moe_core.datasets.centres import DEFAULT, centres_text, parse_centres
 from moe_core.datasets.dataset import make_dataset
 from moe_core.datasets.drawn import make_drawn
-from moe_core.options import DataConfig
-from moe_core.train import Trainer
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.settings.table import DataConfig
+from moe_core.training.trainer import Trainer
 
 THREE = "-2,1,0;2,1,1;0.5,-2.5,1"
 SMALL = {"data.name": "drawn", "data.n_train": 600, "data.n_test": 300}

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from moe_core.config import ConfigError, RunConfig
 from moe_core.datasets.clusters import cluster_centres
 from moe_core.datasets.dataset import make_dataset
 from moe_core.datasets.shift import added_clusters
-from moe_core.train import Trainer
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.training.trainer import Trainer
 
 SMALL = {"data.n_train": 400, "data.n_test": 200, "data.shift_step": 30}
 

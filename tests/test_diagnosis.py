@@ -1,4 +1,4 @@
-"""The collapse watch's words (moe_core.diagnosis): on hand-made histories for each case, and on the
+"""The collapse watch's words (moe_core.measure.diagnosis): on hand-made histories for each case, and on the
 three runs a teacher met (default seed), where every fact a sentence names is checked against the
 numbers the charts draw: load share, the cluster x expert heatmap, drops and accuracy."""
 
@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from moe_core import diagnosis
-from moe_core.config import RunConfig
-from moe_core.diagnosis import diagnose, overfitting
-from moe_core.metrics import Metrics, load_share
-from moe_core.train import Trainer
+from moe_core.measure import diagnosis
+from moe_core.measure.diagnosis import diagnose, overfitting
+from moe_core.measure.metrics import Metrics, load_share
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
 
 
 def snap(step, table=None, share=None, **fields) -> Metrics:

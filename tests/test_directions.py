@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from moe_core.config import RunConfig
 from moe_core.datasets.dataset import make_dataset
-from moe_core.directions import abs_cosines, alignment
-from moe_core.model import build_model
-from moe_core.train import Trainer
+from moe_core.layer.build import Build
+from moe_core.measure.directions import abs_cosines, alignment
+from moe_core.models.points import build_model
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
 
 KAWATA = {"data.name": "cluster_single_index", "data.dim": 32, "data.n_train": 500, "data.n_test": 300}
 
@@ -24,7 +25,7 @@ def test_a_neuron_set_along_each_direction_aligns_fully_and_random_ones_do_not(a
     cfg = RunConfig().replace(**KAWATA, **{"model.arch": arch})
     data = make_dataset(cfg.data)
     torch.manual_seed(0)
-    model = build_model(cfg.model, data.dim, 1, False)
+    model = build_model(cfg.model, Build(data.dim, 1, False))
     random = alignment(model, data.directions)
     assert random["global_alignment"] < 0.8 and random["local_alignment"] < 0.8
     with torch.no_grad():

@@ -4,11 +4,11 @@ experts, the optimiser's state follows, and the rule acts at its steps."""
 import pytest
 import torch
 
-from moe_core import dynamic
-from moe_core.config import ConfigError, RunConfig
-from moe_core.seed_batch import SeedBatch
-from moe_core.sweep import Trial, units
-from moe_core.train import Trainer
+from moe_core.experiments.sweep import Trial, units
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.training import dynamic
+from moe_core.training.seed_batch import SeedBatch
+from moe_core.training.trainer import Trainer
 
 SMALL = {"data.n_train": 400, "data.n_test": 200}
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from moe_core.config import ConfigError, RunConfig
-from moe_core.expert_mix import ExpertSpec, parse_mix
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.settings.expert_mix import ExpertSpec, parse_mix
 
 
 def test_each_kind_is_linear_or_a_width_with_an_optional_depth_and_activation():

@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from moe_core.errors import ConfigError
-from moe_core.experts import Experts, PatchExperts
-from moe_core.model import make_experts
-from moe_core.options import ModelConfig
+from moe_core.layer.build import Build
+from moe_core.layer.experts import Experts, PatchExperts
+from moe_core.layer.moe import make_experts
+from moe_core.settings.table import ModelConfig
 
 
 def test_stacked_weights_have_the_documented_shapes():
@@ -64,8 +65,8 @@ def test_patch_experts_refuse_what_their_structure_cannot_hold():
 def test_the_initial_scale_multiplies_the_experts_default_start(kind):
     cfg = ModelConfig(expert_kind=kind)
     torch.manual_seed(0)
-    plain = make_experts(cfg, 4, 8, 2, patches=4)
+    plain = make_experts(cfg, 4, Build(8, 2, True, patches=4))
     torch.manual_seed(0)
-    small = make_experts(dataclasses.replace(cfg, expert_init_scale=0.001), 4, 8, 2, patches=4)
+    small = make_experts(dataclasses.replace(cfg, expert_init_scale=0.001), 4, Build(8, 2, True, patches=4))
     for a, b in zip(plain.parameters(), small.parameters(), strict=True):
         torch.testing.assert_close(b, 0.001 * a)

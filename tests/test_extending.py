@@ -9,11 +9,11 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from moe_core.__main__ import main
-from moe_core.config import RunConfig
-from moe_core.routers import ROUTERS, RouterSpec
-from moe_core.routers.base import Router, Routing
-from moe_core.routers.invariants import violations
-from moe_core.train import Trainer
+from moe_core.layer.routers import ROUTERS, RouterSpec
+from moe_core.layer.routers.base import Router, Routing
+from moe_core.layer.routers.invariants import violations
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
 

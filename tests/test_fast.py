@@ -4,16 +4,18 @@ registered router: the same outputs, the same gradients, the same training."""
 import pytest
 import torch
 
-from moe_core.config import RunConfig
-from moe_core.fast import FAST
-from moe_core.fast.combine import combine
-from moe_core.fast.softmax import log_softmax_rows, softmax_rows
-from moe_core.fast.topk import top_k
-from moe_core.model import MoE, objective_loss
-from moe_core.options import ModelConfig
-from moe_core.reference import REFERENCE
-from moe_core.routers import ROUTERS
-from moe_core.train import Trainer
+from moe_core.layer.build import Build
+from moe_core.layer.fast import FAST
+from moe_core.layer.fast.combine import combine
+from moe_core.layer.fast.softmax import log_softmax_rows, softmax_rows
+from moe_core.layer.fast.topk import top_k
+from moe_core.layer.moe import MoE
+from moe_core.layer.reference import REFERENCE
+from moe_core.layer.routers import ROUTERS
+from moe_core.models.points import objective_loss
+from moe_core.settings.config import RunConfig
+from moe_core.settings.table import ModelConfig
+from moe_core.training.trainer import Trainer
 
 TOL = dict(rtol=1e-4, atol=1e-5)  # the fast paths sum in another order than the reference
 
@@ -33,7 +35,7 @@ def forward_backward(kernels, cfg: ModelConfig, routing: str):
     x = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
     y = torch.randint(0, 2, (64,), generator=torch.Generator().manual_seed(1))
     torch.manual_seed(0)
-    model = MoE(cfg, 3, 2, True, x_ref_ND=x, kernels=kernels)
+    model = MoE(cfg, Build(3, 2, True, x_ref_ND=x, kernels=kernels))
     if routing == "collapsed" and model.router.learned:
         with torch.no_grad():  # every point's logits favour expert 0
             last = model.router.gate[-1] if isinstance(model.router.gate, torch.nn.Sequential) else model.router.gate

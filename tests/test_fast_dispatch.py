@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from moe_core.experts import Experts
-from moe_core.fast.dispatch import dispatch, dispatch_dense
-from moe_core.fast.grouped import dispatch_grouped
-from moe_core.fast.packed import dispatch_packed
-from moe_core.reference import run_experts
+from moe_core.layer.experts import Experts
+from moe_core.layer.fast.dispatch import dispatch, dispatch_dense
+from moe_core.layer.fast.grouped import dispatch_grouped
+from moe_core.layer.fast.packed import dispatch_packed
+from moe_core.layer.reference import run_experts
 
 TOL = dict(rtol=1e-4, atol=1e-5)  # the fast paths sum in another order than the reference
 

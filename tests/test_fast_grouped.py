@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from moe_core.experts import Experts
-from moe_core.fast.grouped import dispatch_grouped, grouped_mm_support
-from moe_core.reference import run_experts
+from moe_core.layer.experts import Experts
+from moe_core.layer.fast.grouped import dispatch_grouped, grouped_mm_support
+from moe_core.layer.reference import run_experts
 
 
 def test_grouped_mm_runs_here():

@@ -1,10 +1,10 @@
 import numpy as np
 import torch
 
-from moe_core.experts import Experts
-from moe_core.fast import packed
-from moe_core.fast.packed import PACK_BUDGET, PACK_COST, PackPlan, dispatch_packed
-from moe_core.reference import run_experts
+from moe_core.layer.experts import Experts
+from moe_core.layer.fast import packed
+from moe_core.layer.fast.packed import PACK_BUDGET, PACK_COST, PackPlan, dispatch_packed
+from moe_core.layer.reference import run_experts
 
 
 def plan(counts, row_width=20) -> PackPlan:

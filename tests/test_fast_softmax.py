@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from moe_core.fast.softmax import COLUMN_FROM, SHORT_ROW, log_softmax_rows, softmax_rows
+from moe_core.layer.fast.softmax import COLUMN_FROM, SHORT_ROW, log_softmax_rows, softmax_rows
 
 
 @pytest.mark.parametrize("rows", [10, COLUMN_FROM])

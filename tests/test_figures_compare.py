@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from moe_core.metrics import Metrics
+from moe_core.measure.metrics import Metrics
 from moe_explorer_app.figures.compare import RunCurves, difference_map, map_grid, overlaid_curves, run_colour
 
 

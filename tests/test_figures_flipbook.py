@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from moe_core.probe import GridProbe
+from moe_core.measure.probe import GridProbe
 from moe_explorer_app.figures.flipbook import DROPPED_COLOUR, HOW_TO_READ, MapFrame, flipbook, flipbook_html
 from moe_explorer_app.figures.palette import expert_colour
 from moe_explorer_app.figures.routing_map import MapPoints, winner_codes

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from moe_core.metrics import Metrics
+from moe_core.measure.metrics import Metrics
 from moe_explorer_app.figures import history as charts
 
 STEPS = (0, 7, 19, 40, 100)  # uneven: x must be the steps themselves, not their positions

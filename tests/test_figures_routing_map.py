@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from moe_core.probe import GridProbe
+from moe_core.measure.probe import GridProbe
 from moe_explorer_app.figures.routing_map import (
     LEVELS,
     MAP_MODES,

@@ -4,7 +4,7 @@ maps whose colours are matched across runs."""
 import numpy as np
 import pytest
 
-from moe_core.sweep import Row
+from moe_core.experiments.sweep import Row
 from moe_explorer_app.figures.palette import expert_colour
 from moe_explorer_app.figures.setting_words import option_words, setting_text, setting_words
 from moe_explorer_app.figures.style import legend_rows

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from moe_core.probe import GridProbe
+from moe_core.measure.probe import GridProbe
 from moe_explorer_app.figures import thumbnails
 
 

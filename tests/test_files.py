@@ -9,11 +9,11 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from devtools.apptest import active_run, open_page
-from moe_core import weights
-from moe_core.config import RunConfig
 from moe_core.datasets.csv_file import SAMPLES
-from moe_core.train import Trainer
-from moe_explorer_app import files
+from moe_core.models import weights
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
+from moe_explorer_app.ui import files
 
 LOADED = "Loaded regression.csv: regression, 2 features, 400 rows (target y). Press Play to train on it."
 

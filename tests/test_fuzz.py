@@ -14,12 +14,13 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moe_core import weights
-from moe_core.config import ConfigError, RunConfig, parse_assignment
 from moe_core.datasets.csv_file import MAX_ROWS, read_csv
-from moe_core.model import build_model
-from moe_core.sweep import parse_grid, plan
-from moe_explorer_app import url_state
+from moe_core.experiments.sweep import parse_grid, plan
+from moe_core.layer.build import Build
+from moe_core.models import weights
+from moe_core.models.points import build_model
+from moe_core.settings.config import ConfigError, RunConfig, parse_assignment
+from moe_explorer_app.state import url_state
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CASES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -138,7 +139,7 @@ def test_any_sweep_grid_plans_or_is_refused_in_one_sentence(texts, seeds):
     attempt("sweep grid", lambda: plan(RunConfig(), parse_grid(texts), seeds))
 
 
-MODEL = build_model(RunConfig().model, 2, 2, True)
+MODEL = build_model(RunConfig().model, Build(2, 2, True))
 GOOD = weights.to_bytes(MODEL, RunConfig())
 
 

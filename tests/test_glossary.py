@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from moe_core.glossary import GLOSSARY, TERMS, find
-from moe_core.metrics import Metrics
+from moe_core.measure.glossary import GLOSSARY, TERMS, find
+from moe_core.measure.metrics import Metrics
 
 ASKED = ("MaxVio", "CV²", "flips", "router z", "NMI", "purity", "dispatch entropy", "load entropy",
          "effective experts", "dead experts", "drop rate", "likeness")  # fmt: skip

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from moe_core.config import RunConfig
-from moe_core.expert_mix import ExpertSpec
-from moe_core.heterogeneous import LinearExperts, MixedExperts
-from moe_core.train import Trainer
+from moe_core.layer.heterogeneous import LinearExperts, MixedExperts
+from moe_core.settings.config import RunConfig
+from moe_core.settings.expert_mix import ExpertSpec
+from moe_core.training.trainer import Trainer
 
 SPECS = [ExpertSpec(0, 0, "linear"), ExpertSpec(8, 1, "tanh"), ExpertSpec(5, 2, "relu")]
 

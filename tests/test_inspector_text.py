@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from moe_core.config import RunConfig
-from moe_core.probe import Inspection, inspect_point
-from moe_core.train import Trainer
-from moe_explorer_app import inspector_text
-from moe_explorer_app.inspector_text import MINUS, combined_sentence, rows
+from moe_core.measure.probe import Inspection, inspect_point
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
+from moe_explorer_app.state import inspector_text
+from moe_explorer_app.state.inspector_text import MINUS, combined_sentence, rows
 
 
 def inspection(chosen, own_EO, shared_O=None, **fields) -> Inspection:

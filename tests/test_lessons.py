@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from moe_core.lessons import LESSONS, Outcome, run_lesson
-from moe_core.train import Trainer
-from moe_core.verdicts import EVEN_LOAD, own_experts
+from moe_core.experiments.lessons import LESSONS, Outcome, run_lesson
+from moe_core.experiments.verdicts import EVEN_LOAD, own_experts
+from moe_core.training.trainer import Trainer
 
 
 @functools.cache

@@ -4,12 +4,12 @@ from the page, and ends with its verdict, its curve and its maps."""
 from streamlit.testing.v1 import AppTest
 
 from devtools.apptest import APP, figure_titles, run_script
-from moe_core.lessons import LESSONS
+from moe_core.experiments.lessons import LESSONS
 
 
 def test_a_link_opens_the_lesson_which_trains_to_its_verdict_curve_and_maps():
     at = run_script("import streamlit as st\nst.query_params['lesson'] = 'expert_choice'\n"
-                    "from moe_explorer_app import lessons_page\nlessons_page.render()")  # fmt: skip
+                    "from moe_explorer_app.ui import lessons_page\nlessons_page.render()")  # fmt: skip
     assert at.selectbox(key="lesson.name").value == "expert_choice"
     lesson = LESSONS["expert_choice"]
     assert any(lesson.watch in info.value for info in at.info)
@@ -30,7 +30,7 @@ def test_a_link_opens_the_lesson_which_trains_to_its_verdict_curve_and_maps():
 
 
 def test_another_lesson_chosen_names_itself_in_the_link():
-    at = run_script("from moe_explorer_app import lessons_page\nlessons_page.render()")
+    at = run_script("from moe_explorer_app.ui import lessons_page\nlessons_page.render()")
     assert at.selectbox(key="lesson.name").value == LESSONS.names()[0]
     at.selectbox(key="lesson.name").set_value("capacity").run()
     assert not at.exception and "Switch routing gives each expert" in at.markdown[0].value
@@ -69,7 +69,7 @@ def test_a_lessons_run_opens_on_the_train_page_with_its_settings():
 
 def test_the_quick_version_runs_the_lessons_smaller_size_and_a_lesson_without_one_says_so():
     at = run_script("import streamlit as st\nst.query_params['lesson'] = 'capacity'\n"
-                    "from moe_explorer_app import lessons_page\nlessons_page.render()")  # fmt: skip
+                    "from moe_explorer_app.ui import lessons_page\nlessons_page.render()")  # fmt: skip
     assert "data.n_train" not in at.toggle(key="lesson.quick").help  # the help names settings in words
     assert "500 steps" in at.toggle(key="lesson.quick").help and not at.toggle(key="lesson.quick").disabled
     at.toggle(key="lesson.quick").set_value(True).run()

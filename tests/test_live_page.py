@@ -2,7 +2,7 @@
 curves, and the three headline figures' tooltips from the glossary."""
 
 from devtools.apptest import open_page
-from moe_explorer_app import glossary
+from moe_explorer_app.ui import glossary
 
 
 def blocks(node, kind: str) -> list:

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from moe_core import losses
-from moe_core.fast.softmax import log_softmax_rows
+from moe_core.layer import losses
+from moe_core.layer.fast.softmax import log_softmax_rows
 
 
 @pytest.mark.parametrize("n_experts", [1, 2, 4, 16, 64])

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
-from moe_core import metrics as m
-from moe_core.metrics import Metrics, measure
-from moe_core.probe import PointProbe
+from moe_core.measure import metrics as m
+from moe_core.measure.metrics import Metrics, measure
+from moe_core.measure.probe import PointProbe
 
 
 def test_balanced_and_collapsed_load():

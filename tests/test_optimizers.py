@@ -4,9 +4,9 @@ router optimiser trains the router by that optimiser alone."""
 import pytest
 import torch
 
-from moe_core.config import RunConfig
-from moe_core.optimizers import NormalizedGD, Optimizers, run_optimizer
-from moe_core.train import Trainer
+from moe_core.settings.config import RunConfig
+from moe_core.training.optimizers import NormalizedGD, Optimizers, run_optimizer
+from moe_core.training.trainer import Trainer
 
 SMALL = {"data.n_train": 300, "data.n_test": 100}
 

@@ -2,18 +2,19 @@ import numpy as np
 import pytest
 import torch
 
-from moe_core.config import RunConfig
 from moe_core.datasets.dataset import make_dataset
-from moe_core.model import build_model
-from moe_core.options import DataConfig, ModelConfig
-from moe_core.probe import grid_bounds, inspect_point, output_value, probe_grid, probe_points
-from moe_core.train import Trainer
+from moe_core.layer.build import Build
+from moe_core.measure.probe import grid_bounds, inspect_point, output_value, probe_grid, probe_points
+from moe_core.models.points import build_model
+from moe_core.settings.config import RunConfig
+from moe_core.settings.table import DataConfig, ModelConfig
+from moe_core.training.trainer import Trainer
 
 
 def model_and_data(**model):
     data = make_dataset(DataConfig(n_train=200, n_test=50))
     torch.manual_seed(0)
-    return build_model(ModelConfig(**model), 2, 2, True, data.x_train), data
+    return build_model(ModelConfig(**model), Build(2, 2, True, data.x_train)), data
 
 
 def test_the_grid_covers_the_data_and_agrees_with_the_router():

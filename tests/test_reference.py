@@ -4,17 +4,18 @@ slot's expert run on its own point."""
 import pytest
 import torch
 
-from moe_core.experts import Experts
-from moe_core.model import MoE
-from moe_core.options import ModelConfig
-from moe_core.reference import REFERENCE, combine, moe_layer, run_experts
+from moe_core.layer.build import Build
+from moe_core.layer.experts import Experts
+from moe_core.layer.moe import MoE
+from moe_core.layer.reference import REFERENCE, combine, moe_layer, run_experts
+from moe_core.settings.table import ModelConfig
 
 
 @pytest.mark.parametrize(("normalize", "renormalize"), [("softmax_topk", True), ("softmax", False)])
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_the_layer_from_scratch_is_the_products_top_k_moe(normalize, renormalize, k):
     torch.manual_seed(0)
-    model = MoE(ModelConfig(n_experts=5, top_k=k, normalize=normalize), 3, 2, True, kernels=REFERENCE).eval()
+    model = MoE(ModelConfig(n_experts=5, top_k=k, normalize=normalize), Build(3, 2, True, kernels=REFERENCE)).eval()
     with torch.no_grad():
         model.router.gate.weight.normal_()
     x = torch.randn(30, 3)

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from moe_core import regularisation
-from moe_core.config import ConfigError, RunConfig
-from moe_core.experts import Experts
-from moe_core.train import Trainer
+from moe_core.layer.experts import Experts
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.training import regularisation
+from moe_core.training.trainer import Trainer
 
 SMALL = {"data.n_train": 400, "data.n_test": 200}
 

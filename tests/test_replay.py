@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from moe_core import weights
-from moe_core.config import RunConfig
 from moe_core.errors import ConfigError
-from moe_core.probe import probe_grid
-from moe_core.train import Trainer
-from moe_explorer_app import replay, view_model
-from moe_explorer_app.runs import Run
+from moe_core.measure.probe import probe_grid
+from moe_core.models import weights
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
+from moe_explorer_app.state import replay, view_model
+from moe_explorer_app.state.runs import Run
 from tests.runs_support import wait_until
 
 SMALL = {"data.n_train": 300, "data.n_test": 100}

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from moe_core.config import ConfigError, RunConfig
-from moe_core.results import history_csv, read, summary_table, write
-from moe_core.sweep import sweep
-from moe_core.train import Trainer
+from moe_core.experiments.results import history_csv, read, summary_table, write
+from moe_core.experiments.sweep import sweep
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.training.trainer import Trainer
 
 BASE = RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100, "train.steps": 20})
 

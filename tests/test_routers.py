@@ -5,13 +5,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moe_core.experts import Experts
-from moe_core.fast import FAST
-from moe_core.options import ModelConfig
-from moe_core.reference import REFERENCE
-from moe_core.routers import ROUTERS
-from moe_core.routers.base import MIN_CAPACITY, Router, within_capacity
-from moe_core.routers.invariants import INVARIANTS, violations
+from moe_core.layer.build import Build
+from moe_core.layer.experts import Experts
+from moe_core.layer.fast import FAST
+from moe_core.layer.reference import REFERENCE
+from moe_core.layer.routers import ROUTERS
+from moe_core.layer.routers.base import MIN_CAPACITY, Router, within_capacity
+from moe_core.layer.routers.invariants import INVARIANTS, violations
+from moe_core.settings.table import ModelConfig
 
 
 def router_for(name: str, n_experts: int, top_k: int, dim: int, seed: int = 0, x=None, kernels=FAST, **changes):
@@ -22,7 +23,7 @@ def router_for(name: str, n_experts: int, top_k: int, dim: int, seed: int = 0, x
     if spec.check and spec.check(ModelConfig(**values)):
         values.update({key.partition(".")[2]: value for key, value in spec.fitting(ModelConfig(**values)).items()})
     torch.manual_seed(seed)
-    return spec.load()(ModelConfig(**values), dim, kernels, x, seed)
+    return spec.implementation()(ModelConfig(**values), Build(dim, 2, True, x, seed, kernels))
 
 
 def spread(router: Router, scale: float, seed: int) -> Router:
@@ -55,7 +56,7 @@ def test_every_registered_router_names_checks_that_exist_and_a_paper():
     for spec in ROUTERS.entries():
         assert spec.invariants and set(spec.invariants) <= set(INVARIANTS), spec.name
         assert spec.citation and spec.label and spec.help, spec.name
-        assert issubclass(spec.load(), Router), spec.name
+        assert issubclass(spec.implementation(), Router), spec.name
 
 
 @pytest.mark.parametrize("name", ROUTERS.names())
@@ -242,7 +243,7 @@ def test_training_routings_with_noise_keep_the_invariants_too(name):
 
 
 def test_the_patch_gate_starts_at_zero_has_no_bias_and_ignores_the_patches_order():
-    router = ROUTERS["topk"].load()(ModelConfig(gate="patch", n_experts=5), 12, FAST, None, 0, 1, 3)
+    router = ROUTERS["topk"].implementation()(ModelConfig(gate="patch", n_experts=5), Build(12, 2, True, patches=3))
     assert [name for name, _ in router.named_parameters()] == ["gate.linear.weight"]
     x = torch.randn(30, 12)
     assert torch.equal(router.logits(x), torch.zeros(30, 5))  # Chen et al.: the router starts at zero

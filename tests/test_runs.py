@@ -7,11 +7,11 @@ import time
 import numpy as np
 import pytest
 
-from moe_core.config import ConfigError, RunConfig, run_label
-from moe_core.train import Trainer
-from moe_explorer_app import runs as runs_module
-from moe_explorer_app.runs import MAX_RUNS, Run, RunBook, SnapshotSchedule
-from moe_explorer_app.worker import Worker
+from moe_core.settings.config import ConfigError, RunConfig, run_label
+from moe_core.training.trainer import Trainer
+from moe_explorer_app.state import runs as runs_module
+from moe_explorer_app.state.runs import MAX_RUNS, Run, RunBook, SnapshotSchedule
+from moe_explorer_app.state.worker import Worker
 from tests.runs_support import SMALL, make_run, wait_until
 
 

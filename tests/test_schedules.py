@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from moe_core.config import RunConfig
-from moe_core.schedules import factor, scheduled
-from moe_core.seed_batch import SeedBatch
-from moe_core.train import Trainer
+from moe_core.settings.config import RunConfig
+from moe_core.training.schedules import factor, scheduled
+from moe_core.training.seed_batch import SeedBatch
+from moe_core.training.trainer import Trainer
 
 
 @pytest.mark.parametrize(

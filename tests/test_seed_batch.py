@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
-from moe_core.balance import BALANCE
-from moe_core.config import ConfigError, RunConfig
 from moe_core.datasets.dataset import make_dataset
-from moe_core.routers import ROUTERS
-from moe_core.seed_batch import SeedBatch
-from moe_core.train import Trainer
+from moe_core.layer.balance import BALANCE
+from moe_core.layer.routers import ROUTERS
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.training.seed_batch import SeedBatch
+from moe_core.training.trainer import Trainer
 
 SMALL = {"data.n_train": 300, "data.n_test": 200}
 TOL = dict(rtol=1e-4, atol=1e-5)  # batched matmuls sum in another order than the run's own

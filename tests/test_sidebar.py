@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from moe_core.balance import BALANCE
 from moe_core.datasets import DATASETS
-from moe_core.options import OPTIONS, applies
-from moe_core.routers import ROUTERS
-from moe_explorer_app.sidebar import LAYOUT, NOT_IN_SIDEBAR, SHOWN_WHERE_USED
+from moe_core.layer.balance import BALANCE
+from moe_core.layer.routers import ROUTERS
+from moe_core.settings.table import OPTIONS, applies
+from moe_explorer_app.ui.sidebar import LAYOUT, NOT_IN_SIDEBAR, SHOWN_WHERE_USED
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
 IN_LAYOUT = [key for _, _, keys in LAYOUT for key in keys]

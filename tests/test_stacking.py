@@ -4,9 +4,10 @@ into each seed's own."""
 import pytest
 import torch
 
-from moe_core.config import RunConfig
-from moe_core.model import build_model
-from moe_core.stacking import StackedLinear, block_offsets, stack_axes, stack_axis, stack_states, unstack_state
+from moe_core.layer.build import Build
+from moe_core.layer.stacking import StackedLinear, block_offsets, stack_axes, stack_axis, stack_states, unstack_state
+from moe_core.models.points import build_model
+from moe_core.settings.config import RunConfig
 
 
 def test_a_stacked_linear_map_sends_each_block_of_points_through_its_own_map():
@@ -33,8 +34,8 @@ def test_a_stacked_state_splits_back_into_each_seeds_own(extra):
     singles = []
     for seed in range(3):
         torch.manual_seed(seed)
-        singles.append(build_model(cfg, 2, 2, True).state_dict())
-    stacked = build_model(cfg, 2, 2, True, stack=3)
+        singles.append(build_model(cfg, Build(2, 2, True)).state_dict())
+    stacked = build_model(cfg, Build(2, 2, True, stack=3))
     axes = stack_axes(singles[0], stacked.state_dict(), 3)
     stacked.load_state_dict(stack_states(singles, axes))
     for s, single in enumerate(singles):

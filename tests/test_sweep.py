@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from moe_core.config import ConfigError, RunConfig
-from moe_core.sweep import BATCH_LIMIT, parse_grid, plan, summarise, sweep, units
-from moe_core.trials import METRICS, run_trial
+from moe_core.experiments.sweep import BATCH_LIMIT, parse_grid, plan, summarise, sweep, units
+from moe_core.experiments.trials import METRICS, run_trial
+from moe_core.settings.config import ConfigError, RunConfig
 
 BASE = RunConfig().replace(**{"data.n_train": 400, "data.n_test": 200, "train.steps": 30})
 GRID = {"model.top_k": [1, 2], "model.balance": ["none", "aux_loss"]}
@@ -126,8 +126,8 @@ def test_a_local_ray_gives_the_same_rows_as_the_local_backend(result):
 def test_without_ray_the_ray_backend_names_the_extra_to_install():
     code = (
         "import sys; sys.modules['ray'] = None\n"  # as if Ray were not installed: its import fails
-        "from moe_core.config import RunConfig\n"
-        "from moe_core.sweep import sweep\n"
+        "from moe_core.settings.config import RunConfig\n"
+        "from moe_core.experiments.sweep import sweep\n"
         "sweep(RunConfig().replace(**{'train.steps': 1}), {}, backend='ray')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

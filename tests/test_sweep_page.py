@@ -5,16 +5,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from devtools.apptest import figure_titles, run_script
-from moe_core.config import ConfigError, RunConfig
-from moe_core.results import write
-from moe_core.sweep import sweep
-from moe_explorer_app.sweeps import SweepJob
+from moe_core.experiments.results import write
+from moe_core.experiments.sweep import sweep
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_explorer_app.state.sweeps import SweepJob
 
 BASE = RunConfig().replace(**{"data.n_train": 300, "data.n_test": 100, "train.steps": 20})
 
 
 def sweep_page() -> AppTest:
-    return run_script("from moe_explorer_app import sweep_page\nsweep_page.render()")
+    return run_script("from moe_explorer_app.ui import sweep_page\nsweep_page.render()")
 
 
 def test_a_small_sweep_runs_from_the_page_to_its_figures_and_table():
@@ -71,7 +71,7 @@ def test_a_job_stops_between_runs_and_keeps_what_finished():
     job = SweepJob(BASE.replace(**{"train.steps": 300}), {"model.top_k": [1, 2]}, seeds=5)
     job.stop()
     job.wait(60)
-    assert not job.running and job.stopped and len(job.result.rows) < job.total == 10
+    assert not job.alive and job.stopped and len(job.result.rows) < job.total == 10
 
 
 def test_an_impossible_grid_is_refused_before_the_job_starts():

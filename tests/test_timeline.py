@@ -4,9 +4,9 @@ thinned as 1/step, the newest always there, and the flip-book's choice dense at 
 import numpy as np
 import torch
 
-from moe_core.config import RunConfig
-from moe_explorer_app.runs import SnapshotSchedule
-from moe_explorer_app.timeline import DENSE_STEPS, WeightTimeline
+from moe_core.settings.config import RunConfig
+from moe_explorer_app.state.runs import SnapshotSchedule
+from moe_explorer_app.state.timeline import DENSE_STEPS, WeightTimeline
 
 WEIGHTS = {"w": torch.zeros(3)}
 

@@ -3,10 +3,10 @@ defaults for what it got wrong, with one sentence."""
 
 import pytest
 
-from moe_core.config import ConfigError, RunConfig
-from moe_core.options import OPTIONS
-from moe_core.routers import ROUTERS
-from moe_explorer_app import url_state
+from moe_core.layer.routers import ROUTERS
+from moe_core.settings.config import ConfigError, RunConfig
+from moe_core.settings.table import OPTIONS
+from moe_explorer_app.state import url_state
 
 VIEW = {"view.map": "entropy", "view.present": "1", "view.speed": "10"}
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from moe_core.config import RunConfig
-from moe_core.probe import Inspection
-from moe_core.train import Trainer
-from moe_explorer_app import view_model
-from moe_explorer_app.runs import Run
+from moe_core.measure.probe import Inspection
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
+from moe_explorer_app.state import view_model
+from moe_explorer_app.state.runs import Run
 
 SMALL = {"data.n_train": 300, "data.n_test": 300}
 

@@ -7,11 +7,11 @@ import pytest
 import safetensors.torch
 import torch
 
-from moe_core import weights
-from moe_core.config import RunConfig
 from moe_core.errors import ConfigError
-from moe_core.probe import evaluating
-from moe_core.train import Trainer
+from moe_core.measure.probe import evaluating
+from moe_core.models import weights
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
 
 SMALL = {"data.n_train": 300, "data.n_test": 100}
 

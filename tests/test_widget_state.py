@@ -1,6 +1,6 @@
 """Values the app sets survive the page's stale fragment requests, and a person's own change wins."""
 
-from moe_explorer_app import widget_state
+from moe_explorer_app.ui import widget_state
 
 
 def test_a_stale_fragment_request_that_puts_an_old_value_back_is_undone():

@@ -5,10 +5,10 @@ thread ends with its session."""
 import threading
 import time
 
-from moe_core.config import RunConfig
-from moe_core.train import Trainer
-from moe_explorer_app.runs import Run
-from moe_explorer_app.worker import Worker
+from moe_core.settings.config import RunConfig
+from moe_core.training.trainer import Trainer
+from moe_explorer_app.state.runs import Run
+from moe_explorer_app.state.worker import Worker
 from tests.runs_support import SMALL, make_run, wait_until
 
 

@@ -2,7 +2,7 @@
 one colour per run, and where two runs route differently.
 
 Maps are [R, R] winner arrays (row = view y upwards) already renumbered to the reference run's experts
-(`moe_core.align`), with their extent [x0, x1, y0, y1].
+(`moe_core.measure.align`), with their extent [x0, x1, y0, y1].
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from moe_core.metrics import Metrics
+from moe_core.measure.metrics import Metrics
 from moe_explorer_app.figures.history import NOT_YET, thin, trained
 from moe_explorer_app.figures.palette import OKABE_ITO, expert_colour, expert_name
 from moe_explorer_app.figures.style import base_layout, event_marks, placeholder, set_axes, subplot_grid

@@ -2,7 +2,7 @@
 a slider labelled with the steps and Play / Pause, and as a single HTML file that carries plotly.js, so
 it opens offline on a classroom projector (README, Replay).
 
-Maps are moe_core.probe GridProbes ([R, R], row = view y upwards), coloured as the live map colours
+Maps are moe_core.measure.probe GridProbes ([R, R], row = view y upwards), coloured as the live map colours
 them (`routing_map.winner_codes`: the winning expert, faint where the gate is unsure). Where routing
 has a capacity, each frame also marks the test points that no expert served at that step, with the
 live map's red cross.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from moe_core.probe import GridProbe
+from moe_core.measure.probe import GridProbe
 from moe_explorer_app.figures.palette import expert_colour, expert_name, shaded_colour
 from moe_explorer_app.figures.routing_map import SYMBOLS, MapPoints, shade_levels, winner_codes
 from moe_explorer_app.figures.style import base_layout

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from moe_core.metrics import Metrics
+from moe_core.measure.metrics import Metrics
 from moe_explorer_app.figures.palette import expert_colour, expert_name
 from moe_explorer_app.figures.style import (
     base_layout,

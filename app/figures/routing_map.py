@@ -1,9 +1,9 @@
-"""The routing map as the live map component draws it (app/components/live_map.js): the input plane as
+"""The routing map as the live map component draws it (app/ui/components/live_map.js): the input plane as
 uint8 codes with a colour per code, the data points, and the legend.
 
 The map redraws several times a second while training, so it is not a Plotly figure: a Plotly heatmap
 with a few hundred markers took tens of milliseconds of the browser's time per update, a canvas a few.
-Grid arrays follow moe_core.probe: [R, R] with row = view y (upwards) and column = view x.
+Grid arrays follow moe_core.measure.probe: [R, R] with row = view y (upwards) and column = view x.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from plotly.colors import get_colorscale, sample_colorscale
 
-from moe_core.probe import GridProbe
+from moe_core.measure.probe import GridProbe
 from moe_explorer_app.figures.palette import (
     PROBABILITY_SCALE,
     VALUE_SCALE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moe_core.options import OPTIONS
+from moe_core.settings.table import OPTIONS
 
 
 def option_words(key: str) -> str:

@@ -1,7 +1,7 @@
 """A sweep's figures: each metric as mean and 95% interval per combination, the settings against a
 metric in parallel coordinates, and the final routing maps as small multiples with aligned colours.
 
-Inputs are a `moe_core.sweep.SweepResult`'s grid, rows and summary.
+Inputs are a `moe_core.experiments.sweep.SweepResult`'s grid, rows and summary.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from moe_core.align import Alignment, align_assignments
-from moe_core.sweep import Row
+from moe_core.experiments.sweep import Row
+from moe_core.measure.align import Alignment, align_assignments
 from moe_explorer_app.figures.compare import map_grid
 from moe_explorer_app.figures.flipbook import DROPPED_COLOUR
 from moe_explorer_app.figures.palette import expert_colour, expert_name

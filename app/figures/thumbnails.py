@@ -1,7 +1,7 @@
 """The expert thumbnails: each expert's own prediction over the plane, in the routing map's value
 colours.
 
-Grid arrays follow moe_core.probe: [R, R] with row = view y and column = view x, as Heatmap z wants.
+Grid arrays follow moe_core.measure.probe: [R, R] with row = view y and column = view x, as Heatmap z wants.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from moe_core.probe import GridProbe
+from moe_core.measure.probe import GridProbe
 from moe_explorer_app.figures.palette import PROBABILITY_SCALE, VALUE_SCALE, class_colour, expert_colour, expert_name
 from moe_explorer_app.figures.style import SMALLEST, base_layout
 

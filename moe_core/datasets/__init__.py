@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from moe_core.registry import Entry, Registry
+from moe_core.settings.registry import Entry, Registry
 
 Task = Literal["classification", "regression"]
 

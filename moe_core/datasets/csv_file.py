@@ -17,7 +17,7 @@ import numpy as np
 
 from moe_core.datasets.dataset import Dataset, assemble
 from moe_core.errors import ConfigError
-from moe_core.options import DataConfig
+from moe_core.settings.table import DataConfig
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"  # CSVs that ship with the package
 MAX_BYTES = 10 * 1024 * 1024

@@ -19,8 +19,8 @@ from moe_core.datasets import DATASETS, SHIFT_STEP, Task
 from moe_core.datasets.shift import shifted, with_view_of
 from moe_core.datasets.toy2d import embed
 from moe_core.errors import ConfigError
-from moe_core.options import DataConfig
-from moe_core.registry import Entry
+from moe_core.settings.registry import Entry
+from moe_core.settings.table import DataConfig
 
 
 @dataclass(frozen=True)
@@ -93,25 +93,30 @@ def make_dataset(cfg: DataConfig) -> Dataset:
     """Build the dataset a DataConfig describes; impossible combinations raise ConfigError."""
     spec = DATASETS[cfg.name]
     if spec.loader:
-        return spec.load()(cfg)
+        return spec.implementation()(cfg)
     knobs = spec.knobs(cfg)
     if cfg.shift_step is not None and SHIFT_STEP in spec.uses:
         build = functools.partial(_assemble_all, cfg, spec)
         before, after = shifted(cfg, spec, build)
         return dataclasses.replace(before, after_shift=with_view_of(after, before), shift_step=cfg.shift_step)
     if spec.planar:
-        x, y, cluster = spec.load()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)
+        x, y, cluster = spec.implementation()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)
         x = embed(x, cfg.dim, noise=cfg.noise, seed=cfg.seed)
     else:
-        x, y, cluster = spec.load()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)
+        x, y, cluster = spec.implementation()(cfg.n_train + cfg.n_test, seed=cfg.seed, **knobs)
     data = assemble(cfg, spec.task, x, y, cluster, train=np.arange(cfg.n_train), patches=spec.patches)
     if not spec.directions:
         return data
-    directions, _ = Entry("", "", impl=spec.directions).load()(cfg.n_clusters, cfg.dim, cfg.seed)
+    directions, _ = Entry("", "", impl=spec.directions).implementation()(cfg.n_clusters, cfg.dim, cfg.seed)
     draw = None
     if cfg.sampling == "online":
         draw = functools.partial(
-            _draw_online, Entry("", "", impl=spec.draw).load(), directions, cfg.noise, cfg.separation, cfg.input_scale
+            _draw_online,
+            Entry("", "", impl=spec.draw).implementation(),
+            directions,
+            cfg.noise,
+            cfg.separation,
+            cfg.input_scale,
         )
     return dataclasses.replace(data, directions=directions, draw=draw)
 

@@ -8,7 +8,7 @@ from sklearn.decomposition import PCA
 
 from moe_core.datasets.dataset import Dataset, assemble
 from moe_core.errors import ConfigError
-from moe_core.options import DataConfig
+from moe_core.settings.table import DataConfig
 
 PIXELS = 64
 

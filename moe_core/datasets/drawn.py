@@ -13,7 +13,7 @@ import numpy as np
 
 from moe_core.datasets.centres import CLASSES, parse_centres
 from moe_core.datasets.dataset import Dataset, assemble
-from moe_core.options import DataConfig
+from moe_core.settings.table import DataConfig
 
 
 def make_drawn(n_samples: int, *, centres: str, noise: float, seed: int):

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from moe_core.datasets import DatasetSpec
-from moe_core.options import DataConfig
+from moe_core.settings.table import DataConfig
 
 
 def added_clusters(n_clusters: int) -> int:
@@ -26,13 +26,13 @@ def shifted(cfg: DataConfig, spec: DatasetSpec, assemble) -> tuple:
     n = cfg.n_train + cfg.n_test
     knobs = spec.knobs(cfg)
     if cfg.shift_kind == "move":
-        before = spec.load()(n, seed=cfg.seed, **knobs)
-        after = spec.load()(n, seed=cfg.seed, moved=True, **knobs)
+        before = spec.implementation()(n, seed=cfg.seed, **knobs)
+        after = spec.implementation()(n, seed=cfg.seed, moved=True, **knobs)
         return assemble(*before), assemble(*after)
     # add: the same clusters' points before the shift, with the held-back clusters' points only after it
     held, k = added_clusters(cfg.n_clusters), cfg.n_clusters
     enough = math.ceil(1.3 * n * k / (k - held)) + 64  # the early clusters' share of the points, with a margin
-    x, y, cluster = spec.load()(enough, seed=cfg.seed, **knobs)
+    x, y, cluster = spec.implementation()(enough, seed=cfg.seed, **knobs)
     early = np.flatnonzero(cluster < k - held)[:n]
     return assemble(x[early], y[early], cluster[early]), assemble(x[:n], y[:n], cluster[:n])
 
