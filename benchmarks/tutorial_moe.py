@@ -1,4 +1,5 @@
-"""The MoE of the tutorial the product grew from (its "Example MoE Implementation"), as it shows it.
+"""The MoE tutorial's own MoE (its "Example MoE Implementation"; docs/architecture.md, Sources), as the
+tutorial shows it.
 
 Every expert runs on every point; outputs are combined with one mask per (slot, expert) pair.
 Kept here only as the reference the benchmark must beat; the product never uses it.

@@ -4,6 +4,7 @@ import re
 import pytest
 
 from moe_core.datasets import DATASETS
+from moe_core.layer.routers import ROUTERS
 from moe_core.settings.config import ConfigError, RunConfig, as_overrides, parse_assignment, split_key
 from moe_core.settings.table import OPTIONS
 
@@ -121,8 +122,7 @@ def test_wrong_keys_and_types_are_named(doc, expected):
         ),
         (
             {"model.router": "base"},
-            "model.router 'base' is unknown; choose one of topk, noisy_topk, top_p, hierarchical, switch, "
-            "expert_choice, soft, dense, hash.",
+            f"model.router 'base' is unknown; choose one of {', '.join(ROUTERS)}.",  # a new rule joins the list
         ),
         ({"model.normalize": "l1"}, "model.normalize 'l1' is unknown; choose one of softmax, softmax_topk, sigmoid."),
         (

@@ -39,3 +39,39 @@ def test_the_python_example_runs():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "(100, 100)" in done.stdout
+
+
+def tree_paths(text: str) -> list[str]:
+    """The paths a ```text tree names, each entry joined to the folders above it by its indent."""
+    (tree,) = [body for kind, body in re.findall(r"```(\w+)\n(.*?)```", text, flags=re.S) if kind == "text"]
+    paths, folders = [], []
+    for line in tree.splitlines():
+        name = line.strip().split(" ")[0]
+        depth = (len(line) - len(line.lstrip())) // 2
+        if not name or not (name.endswith("/") or name.endswith(".py")):
+            continue  # a continued description
+        folders = folders[:depth]
+        paths.append("".join(folders) + name)
+        if name.endswith("/"):
+            folders.append(name)
+    return paths
+
+
+def test_the_readmes_tree_is_the_repositorys():
+    named = tree_paths(README)
+    assert len(named) > 40
+    assert [path for path in named if not (ROOT / path).exists()] == []
+    # a folder whose modules the tree lists lists all of them: a module added or moved shows here
+    for folder in {path.rpartition("/")[0] + "/" for path in named if path.endswith(".py")}:
+        modules = {f"{folder}{f.name}" for f in (ROOT / folder).glob("*.py") if f.name != "__init__.py"}
+        assert modules <= set(named), sorted(modules - set(named))
+
+
+def test_every_module_path_the_docs_name_exists():
+    for doc in (README, (ROOT / "docs" / "architecture.md").read_text()):
+        for path in re.findall(r"`((?:moe_core|app|tests|benchmarks)/[\w/.]+)`", doc):
+            assert (ROOT / path).exists(), path
+        for module in re.findall(r"`(moe_core(?:\.\w+)+)", doc):
+            parts = module.split(".")
+            assert any((ROOT / Path(*parts[:n])).with_suffix(".py").exists() or (ROOT / Path(*parts[:n])).is_dir()
+                       for n in range(len(parts), 1, -1)), module  # fmt: skip

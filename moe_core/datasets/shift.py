@@ -1,4 +1,4 @@
-"""Distribution shift: a dataset that changes at a chosen step (`data.shift_step`), the tutorial's
+"""Distribution shift: a dataset that changes at a chosen step (`data.shift_step`), the MoE tutorial's
 specialisation against generalisation. `move`: every cluster moves half the way to the next one, its
 rule with it; `add`: the last half of the clusters appear only after the shift. The data before the
 shift are what the run starts on; `Dataset.after_shift` holds the data after it, with the same view.

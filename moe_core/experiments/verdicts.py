@@ -184,7 +184,7 @@ def _mean(row: Row, name: str) -> float:
     return sum(float(s[name]) for s in row.history) / len(row.history)
 
 
-GROUP_SIZE = 2  # the hierarchical lesson's groups of two experts (the tutorial's diagram: 3 groups of 2)
+GROUP_SIZE = 2  # the hierarchical lesson's groups of two experts (the MoE tutorial's diagram: 3 groups of 2)
 
 
 def hierarchical(rows: Sequence[Row]) -> Verdict:

@@ -1,4 +1,4 @@
-"""How a point's chosen experts' outputs become one output, the tutorial's combination mechanisms:
+"""How a point's chosen experts' outputs become one output, the MoE tutorial's combination mechanisms:
 weighted (the router's weights, as every sparse MoE), attention-based (the point's query against the
 experts' outputs as keys) and learned (a small network over the weighted outputs).
 

@@ -1,5 +1,5 @@
 """Heterogeneous experts: experts of different widths, depths or activations in one layer, and linear
-experts beside them, as the tutorial's "heterogeneous experts". Each kind's experts stay stacked
+experts beside them, as the MoE tutorial's "heterogeneous experts". Each kind's experts stay stacked
 (`moe_core.layer.experts.Experts`); the layer keeps one stack per kind and runs an expert through its own.
 `model.expert_mix` names the kinds, cycled over the experts (`moe_core.settings.expert_mix`).
 

@@ -48,7 +48,7 @@ class ModelConfig:
     n_groups: int = setting(
         2,
         "Expert groups",
-        "Hierarchical routing: the experts split into this many equal groups (the tutorial draws 3 of 2).",
+        "Hierarchical routing: the experts split into this many equal groups (the MoE tutorial draws 3 of 2).",
         low=1,
         high=64,
         ui_high=8,

@@ -1,4 +1,4 @@
-"""Dynamic experts, the tutorial's experts created and removed as the task evolves: split an overloaded
+"""Dynamic experts, the MoE tutorial's experts created and removed as the task evolves: split an overloaded
 expert into two (a copy with a little noise) and remove a dead one, by hand or by a rule that looks at
 the load every `train.grow_every` steps (`train.split_above`, `train.remove_below`, `train.max_experts`).
 

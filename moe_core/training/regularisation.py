@@ -1,4 +1,4 @@
-"""Expert regularisation, the tutorial's mu L_expert_regularization: a weight decay on the experts alone,
+"""Expert regularisation, the MoE tutorial's mu L_expert_regularization: a weight decay on the experts alone,
 and a diversity penalty that pushes experts apart, by their weights or by their outputs on the batch.
 
 Shapes: S stacked seeds, E experts per seed, P an expert's flattened weights, B points per seed, O outputs.

@@ -1,5 +1,5 @@
 """Curriculum: the gate noise and the balance loss's weight annealed over training, from the values set
-at step 0 to `train.anneal_to` of them at `train.anneal_steps` (the tutorial's gradual specialisation:
+at step 0 to `train.anneal_to` of them at `train.anneal_steps` (the MoE tutorial's gradual specialisation:
 explore and balance early, let experts specialise later). Each shape is a function of the progress
 t in [0, 1] falling from 1 to 0, registered in `moe_core.settings.choices.SCHEDULES`.
 """

@@ -2,8 +2,9 @@
 subclass, and one line below (or `ROUTERS.register(...)` from your own code).
 
 `uses` names the options that apply to a rule (the sidebar disables the others); `fixed` pins options
-the rule defines (Switch routes to one expert); `invariants` names the checks in `invariants.py` that
-every routing of the rule must pass (the tests run them for every registered router).
+the rule defines (Switch routes to one expert); `invariants` names the checks in `invariants.py` (or
+gives the rule's own) that every routing of the rule must pass (the tests run them for every
+registered router).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class RouterSpec(Entry):
     check: Callable[[Any], str | None] | None = None
     suggested: dict[str, Any] = field(default_factory=dict)
     suggest: Callable[[Any], dict[str, Any]] | None = None  # such values computed from the ModelConfig instead
+    # checks every routing of the rule must pass: names in `invariants.INVARIANTS`, or a rule's own
+    # (router, routing) -> a sentence or None, as "module:function" beside the rule
     invariants: tuple[str, ...] = ()
     equal_weights: bool = False  # every chosen expert weighs alike: the weights follow no score
     short: str = ""  # the rule in a run's label; {fields} of the ModelConfig are filled in

@@ -9,6 +9,7 @@ Shapes: N points, E experts, K slots per point.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 
@@ -175,11 +176,22 @@ INVARIANTS: dict[str, Callable[[Router, Routing], str | None]] = {
 }
 
 
+def resolve(invariant) -> Callable[[Router, Routing], str | None]:
+    """A check by its name here, by "module:function" (a rule's own, imported on first use), or itself."""
+    if not isinstance(invariant, str):
+        return invariant
+    if ":" not in invariant:
+        return INVARIANTS[invariant]
+    module, _, name = invariant.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def violations(router: Router, r: Routing) -> list[str]:
     """Every broken invariant of the router's registry entry, as sentences."""
     found = []
-    for name in router.spec.invariants:
-        problem = INVARIANTS[name](router, r)
+    for invariant in router.spec.invariants:
+        check = resolve(invariant)
+        problem = check(router, r)
         if problem:
-            found.append(f"{name}: {problem}")
+            found.append(f"{check.__name__}: {problem}")
     return found
