@@ -25,7 +25,11 @@ class Switch(TopK):
     def constant_weights(self) -> bool:
         return False
 
-    def weigh(self, affinity_NE: torch.Tensor, ids_NK: torch.Tensor) -> torch.Tensor:
+    @property
+    def weighs_by_chosen_logits(self) -> bool:
+        return False
+
+    def weigh(self, affinity_NE: torch.Tensor, ids_NK: torch.Tensor, normalise=None) -> torch.Tensor:
         return self.kernels.chosen(affinity_NE, ids_NK)
 
     @property
