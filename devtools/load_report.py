@@ -50,6 +50,10 @@ class SessionReport:
     experts: int
     cycles: int = 0
     steps: int = 0
+    # steps trained while only watching (between Play and Pause, no new run or upload on the way):
+    # the rate a session gets while it plays, which the number of steps over the whole load is not
+    watch_steps: int = 0
+    watch_seconds: float = 0.0
     pause_clicks: list[tuple[float, int]] = field(default_factory=list)  # (wall time of the click, step shown)
     shown_latency: list[float] = field(default_factory=list)  # seconds from a Pause click to Play offered again
     own_runs_only: bool = True
@@ -74,6 +78,7 @@ class LoadReport:
     def summary(self) -> dict:
         rss = [mb for _, mb in self.memory_mb]
         steps = [s.steps / self.seconds for s in self.sessions]
+        watching = [s.watch_steps / s.watch_seconds for s in self.sessions if s.watch_seconds > 0]
         shown = [t for s in self.sessions for t in s.shown_latency]
         return {
             "sessions": len(self.sessions),
@@ -81,7 +86,7 @@ class LoadReport:
             "cycles": sum(s.cycles for s in self.sessions),
             "steps_per_second_per_session": round(statistics.mean(steps), 1) if steps else 0.0,
             "steps_per_second_least_and_most": [round(min(steps), 1), round(max(steps), 1)] if steps else None,
-            "fairness_jain": round(jain(steps), 3) if steps else None,
+            "fairness_jain": round(jain(watching), 3) if watching else None,
             "pauses": len(self.pause_latency),
             "pause_latency_median_s": _median(self.pause_latency),
             "pause_latency_p95_s": _quantile(self.pause_latency, 0.95),

@@ -71,8 +71,12 @@ async def _cycle(app: AppSession, report: SessionReport, watch: float) -> None:
     if app.button("Play"):
         await app.click("Play")
         await app.wait_for(lambda: app.step() > 0, 90, "the new run to train")
+    watched, watched_from = time.monotonic(), app.step()
     await asyncio.sleep(watch)
-    report.steps += max(0, await _pause(app, report) - start)
+    paused = await _pause(app, report)
+    report.steps += max(0, paused - start)
+    report.watch_seconds += time.monotonic() - watched  # playing, with no action waiting on the page
+    report.watch_steps += max(0, paused - watched_from)
 
 
 async def _step(app: AppSession) -> int:
