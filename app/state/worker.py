@@ -28,9 +28,8 @@ LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training p
 # Training chunks that may run at once across all sessions of the server: one core is left to the
 # server's pages (and, on a teacher's laptop, the browser), and sessions take turns on the rest.
 class FairSlots:
-    """`count` slots that waiting threads take in the order they asked (a semaphore wakes any waiter,
-    and a thread that releases and asks again at once often wins again: with ten sessions on one slot,
-    Jain's index of their training rates fell to 0.73 in one run of three, 0.95-0.98 in the others)."""
+    """`count` slots that waiting threads take in the order they asked: a semaphore wakes any waiter,
+    so a thread that releases and asks again at once may take the slot again before the others."""
 
     def __init__(self, count: int) -> None:
         self._free, self._queue = count, collections.deque()
