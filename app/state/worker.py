@@ -7,7 +7,6 @@ follow: the worker waits between steps), and may pause by itself after a number 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ctypes
 import logging
@@ -27,30 +26,7 @@ LOG = logging.getLogger(__name__)  # MOE_EXPLORER_LOG=INFO shows when training p
 
 # Training chunks that may run at once across all sessions of the server: one core is left to the
 # server's pages (and, on a teacher's laptop, the browser), and sessions take turns on the rest.
-class FairSlots:
-    """`count` slots that waiting threads take in the order they asked: a semaphore wakes any waiter,
-    so a thread that releases and asks again at once may take the slot again before the others."""
-
-    def __init__(self, count: int) -> None:
-        self._free, self._queue = count, collections.deque()
-        self._changed = threading.Condition()
-
-    def __enter__(self) -> None:
-        with self._changed:
-            ticket = object()
-            self._queue.append(ticket)
-            self._changed.wait_for(lambda: self._free > 0 and self._queue[0] is ticket)
-            self._queue.popleft()
-            self._free -= 1
-            self._changed.notify_all()  # the next in line may take another free slot
-
-    def __exit__(self, *_) -> None:
-        with self._changed:
-            self._free += 1
-            self._changed.notify_all()
-
-
-TRAINING_SLOTS = FairSlots(max(1, (os.cpu_count() or 2) - 1))
+TRAINING_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 CHUNK_SECONDS = 0.02  # a chunk's length in time: sessions take turns this often
 WAIT_SECONDS = 0.05  # the longest nap between paced steps: a Pause or a new speed is seen this soon
 # Steps per second to choose from, by label: from a pace a teacher can narrate to full speed (None).

@@ -4,11 +4,15 @@ the experts and the model builder take, so that a new field reaches all of them 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from moe_core.layer.fast import FAST
 from moe_core.layer.kernels import Kernels
+
+if TYPE_CHECKING:
+    from moe_core.datasets.dataset import Dataset
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,6 +31,6 @@ class Build:
     patches: int = 1
 
     @classmethod
-    def of(cls, data, seed: int, kernels: Kernels = FAST, stack: int = 1) -> Build:
-        """For a dataset (`moe_core.datasets.dataset.Dataset`): its shape, task, training points and patches."""
+    def of(cls, data: Dataset, seed: int, kernels: Kernels = FAST, stack: int = 1) -> Build:
+        """For a dataset: its shape, task, training points and patches."""
         return cls(data.dim, data.n_outputs, data.classification, data.x_train, seed, kernels, stack, data.patches)

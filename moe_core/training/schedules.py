@@ -36,11 +36,16 @@ def factor(kind: str, step: int, steps: int, end: float) -> float:
     return end + (1.0 - end) * SCHEDULES[kind].implementation()(t)
 
 
+def moves(cfg: RunConfig) -> bool:
+    """Whether a schedule moves the gate noise or the balance weight over training."""
+    return cfg.train.noise_schedule != "constant" or cfg.train.balance_schedule != "constant"
+
+
 def scheduled(cfg: RunConfig, step: int) -> ModelConfig | None:
     """The model's settings at `step`, where a schedule moves the gate noise or the balance weight;
     None where neither moves (the model keeps its own)."""
     t, m = cfg.train, cfg.model
-    if t.noise_schedule == "constant" and t.balance_schedule == "constant":
+    if not moves(cfg):
         return None
     return dataclasses.replace(
         m,
@@ -52,6 +57,5 @@ def scheduled(cfg: RunConfig, step: int) -> ModelConfig | None:
 def follow(model: torch.nn.Module, cfg: RunConfig, step: int) -> None:
     """Give the router the gate noise and balance weight the schedules set for `step` (no change
     where nothing is scheduled)."""
-    t = cfg.train
-    if (t.noise_schedule != "constant" or t.balance_schedule != "constant") and isinstance(model, MoE):
+    if moves(cfg) and isinstance(model, MoE):
         model.router.cfg = scheduled(cfg, step)

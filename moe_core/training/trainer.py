@@ -261,8 +261,7 @@ class Trainer:
 
     def _one_step(self, step: int) -> torch.Tensor:
         schedules.follow(self.model, self.cfg, step)
-        if self._start_data.shift_step is not None:
-            self.follow_shift(step)
+        self.follow_shift(step)
         x_B, y_B = self.batch()
         out = self.model(x_B)
         task = objective_loss(out, y_B, self.classification, self.cfg.model.objective, "mean", self.kernels)

@@ -12,7 +12,6 @@ class Balance:
     """A strategy may add a loss, move the router's selection scores, or update state after a step."""
 
     moves_selection = False  # whether `selection` changes the scores (routers then pick by them)
-    keeps_state = False  # whether `after_step` updates anything (routers skip the call otherwise)
 
     def loss(self, router, routing) -> torch.Tensor | None:
         """The unweighted balance loss of a batch's routing (`model.aux_loss_coef` weighs it), or None."""

@@ -15,7 +15,6 @@ class Bias(Balance):
     step b_i += gamma * sign(mean load - load_i), so busy experts become less likely to be picked."""
 
     moves_selection = True
-    keeps_state = True
 
     def selection(self, router, affinity_NE: torch.Tensor) -> torch.Tensor:
         return (router.per_seed(affinity_NE) + router.bias_E.view(router.stack, 1, -1)).view_as(affinity_NE)

@@ -148,7 +148,7 @@ class Router(nn.Module):
 
     def select(self, affinity_NE: torch.Tensor) -> torch.Tensor:
         """The scores top-k picks by: the affinities, moved by the balance strategy (DeepSeek-V3's bias)."""
-        return self.balance.selection(self, affinity_NE) if self.balance.moves_selection else affinity_NE
+        return self.balance.selection(self, affinity_NE)
 
     def ranking(self, x_ND: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Noise-free (logits, probabilities, selection scores) for maps and probes; the top of the last
@@ -238,8 +238,7 @@ class Router(nn.Module):
 
     def after_step(self, routing: Routing) -> None:
         """State the balance strategy keeps outside the gradient (DeepSeek-V3's bias)."""
-        if self.balance.keeps_state:
-            self.balance.after_step(self, routing)
+        self.balance.after_step(self, routing)
 
 
 def within_capacity(ids_NK: torch.Tensor, factor: float, n_experts: int, stack: int = 1) -> torch.Tensor:
