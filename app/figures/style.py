@@ -118,26 +118,28 @@ def presentation_fonts(fig: go.Figure, smallest: int = 17) -> go.Figure:
     return fig
 
 
+def step_lines(step: int, panels: int, line: dict) -> list[dict]:
+    """One vertical line at `step` across the full height of each of the first `panels` subplots."""
+    return [
+        {
+            "type": "line",
+            "xref": f"x{'' if panel == 1 else panel}",
+            "yref": f"y{'' if panel == 1 else panel} domain",
+            "x0": step,
+            "x1": step,
+            "y0": 0,
+            "y1": 1,
+            "line": line,
+        }
+        for panel in range(1, panels + 1)
+    ]
+
+
 def cursor_mark(layout: dict, step: int | None, panels: int = 1) -> dict:
     """A solid line on every panel at the step the replay shows, over the whole run's curves."""
     if step is None:
         return layout
-    shapes = list(layout.get("shapes", []))
-    for panel in range(1, panels + 1):
-        suffix = "" if panel == 1 else str(panel)
-        line = {"color": INK, "width": 2}
-        shapes.append(
-            {
-                "type": "line",
-                "xref": f"x{suffix}",
-                "yref": f"y{suffix} domain",
-                "x0": step,
-                "x1": step,
-                "y0": 0,
-                "y1": 1,
-                "line": line,
-            }
-        )
+    shapes = [*layout.get("shapes", []), *step_lines(step, panels, {"color": INK, "width": 2})]
     note = {
         "text": f"replay: step {step:,}",
         "x": step,
@@ -179,20 +181,7 @@ def event_marks(layout: dict, events: Sequence[tuple[int, str]], panels: int = 1
     """A dashed vertical line on every panel at each step where a setting changed live, labelled once."""
     shapes, notes = list(layout.get("shapes", [])), list(layout.get("annotations", []))
     for step, text in events:
-        for panel in range(1, panels + 1):
-            suffix = "" if panel == 1 else str(panel)
-            shapes.append(
-                {
-                    "type": "line",
-                    "xref": f"x{suffix}",
-                    "yref": f"y{suffix} domain",
-                    "x0": step,
-                    "x1": step,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": "#5A6270", "width": 1, "dash": "dot"},
-                }
-            )
+        shapes += step_lines(step, panels, {"color": "#5A6270", "width": 1, "dash": "dot"})
         notes.append(
             {
                 "text": text,
