@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from moe_core.models.points import build_model, objective_loss
 from moe_core.settings.choices import SHIFTS
 from moe_core.settings.config import RunConfig, config_changes
 from moe_core.settings.table import LIVE_KEYS
-from moe_core.training import dynamic, regularisation, schedules
+from moe_core.training import dynamic, regularisation, saving, schedules
 from moe_core.training.divergence import Checkpoints, copy_state, diverged_message, finite_weights
 from moe_core.training.loss import optimise
 from moe_core.training.optimizers import group_lr, run_optimizer
@@ -306,6 +307,15 @@ class Trainer:
             else probe_grid(self.model, self.data, grid_resolution, self.device, with_experts=True)
         )
         return Snapshot(metrics, grid)
+
+    def save(self, path: str | Path) -> None:
+        """The whole run as it is now, to resume bit for bit (`moe_core.training.saving`)."""
+        saving.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, **trainer_args) -> Trainer:
+        """A run saved by `save`, ready to train on as it would have; `trainer_args` as for Trainer."""
+        return saving.load(path, **trainer_args)
 
     def fit(self, steps: int, snapshot_every: int | None = None) -> Snapshot:
         """Train `steps` steps (stopping early on divergence), snapshotting every `snapshot_every`
