@@ -221,8 +221,9 @@ def test_sweep_prints_a_table_writes_the_rows_and_says_json_when_asked(capsys, t
     code, out, err = run(capsys, "sweep", *SMALL, "--steps", "10", *grid, "--seeds", "2", "--out", str(out_file))
     lines = out.splitlines()
     assert code == 0 and lines[0] == "8 runs: 4 combinations x 2 seeds, 10 steps each"
-    assert lines[1].split()[:3] == ["top_k", "balance", "runs"] and len(lines) == 7
-    assert lines[-1] == f"rows written to {out_file}" and len(out_file.read_text().splitlines()) == 9
+    assert lines[1].startswith("each cell: mean [95% interval over seeds")
+    assert lines[2].split()[:3] == ["top_k", "balance", "runs"] and len(lines) == 8
+    assert lines[-1] == f"rows written to {out_file}" and len(out_file.read_text().splitlines()) == 10
     assert err == ""  # no progress bar when stderr is not a terminal
     code, out, _ = run(capsys, "sweep", *SMALL, "--steps", "10", "--grid", "model.top_k=1,2", "--json")
     doc = json.loads(out)
@@ -242,7 +243,14 @@ def test_sweep_batches_a_settings_seeds_unless_asked_to_train_them_one_by_one(ca
     ("args", "says"),
     [
         (["--grid", "model.topk=1,2"], "did you mean model.top_k?"),
-        (["--grid", "model.top_k=1,9"], "The combination model.top_k=9 is impossible"),
+        (["--grid", "model.top_k=1,9"], "The combination top_k=9 is impossible"),
+        (["--set", "model.router=hash", "--grid", "model.gate_noise=0,1"], "which is not used by the router 'hash'"),
+        (["--grid", "model.top_k=1,2", "--baseline", "model.top_k=3"], "model.top_k=3 is not among the grid's values"),
+        (["--grid", "model.top_k=1,2", "--metrics", "accuracy"], "The metric 'accuracy' is not one a sweep keeps"),
+        (["--samples", "3"], "--samples is for a random search; add --search random"),
+        (["--search", "random", "--range", "train.lr=0.1"], "needs the form LOW:HIGH or LOW:HIGH:log"),
+        (["--search", "random", "--grid", "model.top_k=1,2", "--baseline", "model.top_k=1"], "no shared baseline"),
+        (["--resume", "missing.csv"], "does not exist"),
         (["--grid", "model.top_k"], "needs the form section.key=a,b,c"),
         (["--grid", "model.top_k=1", "--out", "rows.txt"], "not 'rows.txt'"),
         (["--seeds", "0"], "--seeds: must be a whole number of at least 1"),

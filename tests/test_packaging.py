@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Import name -> distribution name, for the third-party packages the product uses.
 DISTRIBUTIONS = {"torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "scipy": "scipy",
-                 "pyarrow": "pyarrow", "safetensors": "safetensors", "streamlit": "streamlit",
+                 "pyarrow": "pyarrow", "pandas": "pandas", "safetensors": "safetensors", "streamlit": "streamlit",
                  "plotly": "plotly"}  # fmt: skip
 OPTIONAL = {"ray": "ray"}  # import name -> its extra: imported only when asked for, with a sentence if missing
 
@@ -99,7 +99,7 @@ def test_the_wheel_ships_the_app_its_settings_and_the_sample_data(tmp_path):
 
 # The core's layers, lowest first: a package imports only from those before it. Settings validate
 # against the registries, which the plug-in folders declare without torch in their __init__ files.
-LAYERS = ["errors", "settings", "datasets", "layer", "models", "measure", "training", "experiments"]
+LAYERS = ["errors", "settings", "datasets", "layer", "models", "measure", "training", "experiments", "cli"]
 REGISTRIES = {"moe_core.datasets", "moe_core.datasets.centres", "moe_core.layer.routers", "moe_core.layer.balance"}
 
 

@@ -1,4 +1,5 @@
-"""Every example in the README runs as written: each command-line line, and the Python block."""
+"""Every example in the README runs as written: each command-line line, in order in one folder (a
+later line may read what an earlier one wrote), and the Python blocks, in order as one script."""
 
 import re
 import shlex
@@ -16,7 +17,7 @@ COMMANDS = [
     line.split("  #")[0].strip()
     for kind, body in BLOCKS
     if kind == "bash"
-    for line in body.splitlines()
+    for line in body.replace("\\\n", " ").splitlines()
     if line.startswith("python -m moe_core") and " app" not in line  # `app` serves until stopped: test_cli
 ]
 
@@ -25,20 +26,27 @@ def test_the_readme_has_examples_to_run():
     assert len(COMMANDS) >= 6 and any(kind == "python" for kind, _ in BLOCKS)
 
 
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """A folder like the repository's, for the examples' files, shared by the commands in order."""
+    here = tmp_path_factory.mktemp("readme")
+    shutil.copytree(ROOT / "examples", here / "examples")
+    return here
+
+
 @pytest.mark.parametrize("command", COMMANDS)
-def test_each_command_line_example_runs(command, tmp_path):
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")  # a folder like the repository's, for its files
+def test_each_command_line_example_runs(command, folder):
     args = shlex.split(command)
-    done = subprocess.run([sys.executable, *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, *args[1:]], cwd=folder, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
 
 
-def test_the_python_example_runs():
-    (code,) = [body for kind, body in BLOCKS if kind == "python"]
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def test_the_python_examples_run(tmp_path):
+    code = "\n".join(body for kind, body in BLOCKS if kind == "python")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "(100, 100)" in done.stdout
+    assert "(100, 100)" in done.stdout and "p_holm" in done.stdout
 
 
 def tree_paths(text: str) -> list[str]:

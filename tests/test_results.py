@@ -1,10 +1,15 @@
-"""A sweep's results as files (CSV, JSON, Parquet) read back as they were written, and as a table; one
-run's history as CSV."""
+"""A sweep's results as files (CSV, JSON, Parquet) read back as they were written, with their
+provenance, histories and maps, readable by pandas and pyarrow, and as a table; one run's history as
+CSV."""
 
 import csv
+import dataclasses
 import io
+import json
 import re
 
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from moe_core.experiments.results import history_csv, read, summary_table, write
@@ -21,17 +26,54 @@ def result():
     return sweep(BASE, grid, seeds=2, with_history=True, with_map=True)
 
 
+def unrounded(rows):
+    return [dataclasses.replace(row, seconds=round(row.seconds, 3)) for row in rows]
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
-def test_results_read_back_as_written_with_the_same_summary(result, tmp_path, suffix):
+def test_results_read_back_as_written_with_provenance_histories_and_maps(result, tmp_path, suffix):
     path = tmp_path / f"results{suffix}"
-    write(result, path)
+    written = write(result, path)
     back = read(path)
-    assert back.grid == result.grid
-    assert [r.flat() for r in back.rows] == [r.flat() for r in result.rows]
+    assert back.grid == result.grid and back.provenance == result.provenance and back.base == BASE
+    assert unrounded(back.rows) == unrounded(result.rows)  # histories, maps, names and tags included
+    assert back.rows[0].history and back.rows[0].map and back.rows[0].name == "top_k=1, balance=none, seed 0"
     assert back.summary == result.summary
-    if suffix == ".json":
-        assert [r.history for r in back.rows] == [r.history for r in result.rows] and back.rows[0].history
-        assert [r.map for r in back.rows] == [r.map for r in result.rows] and back.rows[0].map
+    if suffix != ".json":  # the long-format history beside the rows
+        assert written == [path, tmp_path / f"results.history{suffix}"]
+
+
+def test_pandas_and_pyarrow_read_the_rows_and_the_provenance_the_docs_point_to(result, tmp_path):
+    write(result, tmp_path / "rows.csv")
+    write(result, tmp_path / "rows.parquet")
+    frame = pd.read_csv(tmp_path / "rows.csv", skiprows=1)
+    assert len(frame) == 8 and list(frame.columns[:4]) == ["model.top_k", "model.balance", "seed", "run"]
+    first = (tmp_path / "rows.csv").read_text().splitlines()[0]
+    assert json.loads(first.removeprefix("# moe_explorer.provenance "))["base"] == BASE.to_dict()
+    stored = pq.read_schema(tmp_path / "rows.parquet").metadata[b"moe_explorer.provenance"]
+    assert json.loads(stored) == result.provenance
+    assert pd.read_parquet(tmp_path / "rows.parquet")["test_loss"].tolist() == [
+        r.metrics["test_loss"] for r in result.rows
+    ]
+    long = pd.read_csv(tmp_path / "rows.history.csv", skiprows=1)
+    assert len(long) == sum(len(r.history) for r in result.rows) and {"run", "step", "load_share_E0"} <= set(long)
+
+
+def test_a_results_file_from_before_provenance_still_opens_with_its_columns_as_the_grid(result, tmp_path):
+    path = tmp_path / "old.csv"
+    path.write_text("\n".join(write_csv_without_provenance(result)))
+    back = read(path)
+    assert back.provenance == {} and back.base is None and back.grid == result.grid and len(back.rows) == 8
+
+
+def write_csv_without_provenance(result) -> list[str]:
+    lines = io.StringIO()
+    writer = csv.DictWriter(lines, fieldnames=[*result.grid, "seed", "steps", "diverged", "seconds", "test_loss"])
+    writer.writeheader()
+    for row in result.rows:
+        flat = row.flat()
+        writer.writerow({key: flat[key] for key in writer.fieldnames})
+    return lines.getvalue().splitlines()
 
 
 def test_an_unknown_suffix_is_one_sentence(result, tmp_path):
@@ -41,11 +83,15 @@ def test_an_unknown_suffix_is_one_sentence(result, tmp_path):
         read(tmp_path / "results.xlsx")
 
 
-def test_the_table_shows_each_combination_with_mean_and_interval(result):
-    lines = summary_table(result).splitlines()
-    assert lines[0].split()[:3] == ["top_k", "balance", "runs"] and len(lines) == 5
+def test_the_table_says_what_its_intervals_are_and_shows_them_clipped(result):
+    said, header, *lines = summary_table(result).splitlines()
+    assert said == "each cell: mean [95% interval over seeds, Student's t, clipped to the metric's range]"
+    assert header.split()[:3] == ["top_k", "balance", "runs"] and len(lines) == 4
     first = result.summary[0]
-    assert f"{first['test_accuracy_mean']:.3f} ± {first['test_accuracy_ci95']:.3f}" in lines[1]
+    low, high = first["test_accuracy_low"], first["test_accuracy_high"]
+    assert f"{first['test_accuracy_mean']:.3f} [{low:.3f}, {high:.3f}]" in lines[0] and high <= 1
+    chosen = summary_table(result, ["cluster_nmi"]).splitlines()[1].split()
+    assert chosen == ["top_k", "balance", "runs", "cluster_nmi"]
 
 
 @pytest.mark.parametrize(
@@ -56,6 +102,13 @@ def test_the_table_shows_each_combination_with_mean_and_interval(result):
         ("plain.csv", "a,b\n1,2\n", "The file has no seed and steps columns"),
         ("short.csv", "lr,seed,steps\n0.1,0,10\n", "setting columns are not options (section.name): lr"),
         ("blank.csv", "model.top_k,seed,steps\n1,,10\n", "The file's rows are not a sweep's rows"),
+        ("long.csv", "model.top_k,seed,steps\n1,0,10,7\n", "A line of the file has more fields than its header"),
+        ("odd.parquet", "not parquet at all", "The file is not a readable Parquet file"),
+        (
+            "told.csv",
+            "# moe_explorer.provenance [1]\nmodel.top_k,seed,steps\n1,0,10\n",
+            "provenance is not a JSON object",
+        ),
     ],
 )
 def test_a_file_that_is_not_a_sweeps_results_is_one_sentence(tmp_path, name, content, says):

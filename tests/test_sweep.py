@@ -1,5 +1,6 @@
 """Sweeps: every combination times every seed, validated first, reproducible per seed whatever the
-number of workers, diverged runs kept as rows, and a summary whose spread matches numpy and scipy."""
+number of workers, diverged runs kept as rows, a summary whose spread matches numpy and scipy,
+provenance in the result, and a stopped sweep resumed to the rows of one never stopped."""
 
 import dataclasses
 import math
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from moe_core.experiments.sweep import BATCH_LIMIT, parse_grid, plan, summarise, sweep, units
+from moe_core.experiments.summary import summarise
+from moe_core.experiments.sweep import BATCH_LIMIT, parse_grid, plan, sweep, units, unused_settings
 from moe_core.experiments.trials import METRICS, run_trial
 from moe_core.settings.config import ConfigError, RunConfig
 
@@ -98,7 +100,7 @@ def test_grids_are_parsed_and_checked_before_anything_trains():
         parse_grid(["model.top_k=1", "model.top_k=2"])
     with pytest.raises(ConfigError, match="lists no values"):
         parse_grid(["model.top_k="])
-    with pytest.raises(ConfigError, match=r"The combination model.top_k=8 is impossible: .*top_k"):
+    with pytest.raises(ConfigError, match=r"The combination top_k=8 is impossible: .*top_k"):
         plan(BASE, {"model.top_k": [1, 8]}, 2)
     with pytest.raises(ConfigError, match=r"model\.n_experts"):
         plan(BASE, {"model.n_experts": [4, 0]})
@@ -174,3 +176,49 @@ def test_a_small_map_of_many_inputs_keeps_each_points_first_expert():
     assert "expert" not in flat.map["points"]  # on the input plane the region under a point is its expert
     experts = wide.map["points"]["expert"]
     assert len(experts) == 200 and set(experts) <= set(range(4)) and len(set(experts)) > 1
+
+
+def test_the_result_carries_its_provenance_and_each_row_its_name_and_tags():
+    result = sweep(BASE, {"model.top_k": [1, 2]}, seeds=[3, 5], name="k study", tags=["draft", "cpu"])
+    told = result.provenance
+    assert told["base"] == BASE.to_dict() and result.base == BASE
+    assert told["grid"] == {"model.top_k": [1, 2]} and told["seeds"] == [3, 5] and told["name"] == "k study"
+    assert told["product"] == "moe-explorer" and told["version"] and told["planned_runs"] == 4
+    assert told["commit"] is None or len(told["commit"].removesuffix("+changes")) == 40
+    assert told["label"] == "clusters, 4 experts, top-1, aux_loss" and told["backend"] == "local"
+    assert [r.name for r in result.rows][:2] == ["top_k=1, seed 3", "top_k=1, seed 5"]
+    assert all(r.tags == ("draft", "cpu") for r in result.rows) and result.rows[0].flat()["tags"] == ["draft", "cpu"]
+
+
+def test_the_summary_clips_each_interval_to_the_range_its_metric_can_take(result):
+    for entry in result.summary:
+        for name, (low, high) in (("cluster_nmi", (0, 1)), ("load_entropy", (0, 1)), ("dead_experts", (0, 4))):
+            mean, half = entry[f"{name}_mean"], entry[f"{name}_ci95"]
+            assert entry[f"{name}_low"] == max(low, mean - half) and entry[f"{name}_high"] == min(high, mean + half)
+    clipped = [e for e in result.summary if e["load_entropy_mean"] + e["load_entropy_ci95"] > 1]
+    assert clipped and all(e["load_entropy_high"] == 1 for e in clipped)  # two seeds: t's interval is wide
+
+
+def test_a_stopped_sweep_resumed_trains_only_the_missing_runs_and_equals_one_never_stopped(result):
+    ticks = []
+    half = sweep(BASE, GRID, seeds=2, progress=lambda n, total: ticks.append(n), stop=lambda: len(ticks) >= 2)
+    assert len(half.rows) == 4
+    trained = []
+    whole = sweep(BASE, GRID, seeds=2, done=half.rows, progress=lambda n, total: trained.append(n))
+    assert trained == [6, 8]  # two more batches of two seeds, counted from the four kept
+    assert [r.metrics for r in whole.rows] == [r.metrics for r in result.rows]
+    assert whole.rows[:4] == half.rows  # kept as they were, not trained again
+    more = sweep(BASE, GRID, seeds=3, done=whole.rows)  # extended by a seed: one run more per combination
+    assert len(more.rows) == 12 and [r.seed for r in more.rows[:3]] == [0, 1, 2]
+
+
+def test_a_grid_over_an_option_no_combination_uses_is_refused_and_a_partly_used_one_noted():
+    hashed = BASE.replace(**{"model.router": "hash"})
+    with pytest.raises(ConfigError, match=r"sweeps model\.gate_noise, which is not used by the router 'hash'"):
+        plan(hashed, {"model.gate_noise": [0.0, 1.0]})
+    with pytest.raises(ConfigError, match=r"model\.top_k, which is not used by the router 'dense'"):
+        plan(BASE.replace(**{"model.router": "dense"}), {"model.top_k": [1, 3]})
+    grid = {"model.router": ["topk", "hash"], "model.gate_noise": [0.0, 1.0]}
+    assert unused_settings(grid, plan(BASE, grid)) == {
+        "model.gate_noise": "not used by the router 'hash' (in router=hash, gate_noise=0.0)"
+    }

@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,7 @@ class Trial:
     settings: dict[str, Any]
     seed: int
     cfg: RunConfig
+    name: str = ""  # the run's name in the rows: its combination and seed
 
 
 @dataclass(frozen=True)
@@ -65,18 +67,36 @@ class Row:
     map: dict | None = None  # the final routing map, when asked for: winner [R][R], extent [x0, x1, y0, y1],
     # and test points on it (points: x, y, target, dropped, expert where the map is a projection; classes:
     # their names, none for a regression)
+    name: str = ""
+    tags: tuple[str, ...] = ()  # the sweep's tags, the same in each of its rows
 
     def flat(self) -> dict[str, Any]:
-        """One flat record: settings by key, seed, outcome and metrics (a table's row)."""
+        """One flat record: settings by key, seed, name, tags, outcome and metrics (a table's row)."""
         return {
             **self.settings,
             "seed": self.seed,
+            "run": self.name,
+            "tags": list(self.tags),
             "steps": self.steps,
             "diverged": self.diverged is not None,
             "diverged_at": self.diverged_at,
             "seconds": round(self.seconds, 3),
             **self.metrics,
         }
+
+
+def setting_label(settings: Mapping[str, Any]) -> str:
+    """A combination in words, "top_k=2, balance=aux_loss": options by their short names where those
+    are unique, else by their keys."""
+    short = [key.split(".", 1)[1] for key in settings]
+    names = short if len(set(short)) == len(short) else list(settings)
+    return ", ".join(f"{name}={json.dumps(value) if not isinstance(value, str) else value}"
+                     for name, value in zip(names, settings.values(), strict=True)) or "base"  # fmt: skip
+
+
+def run_name(settings: Mapping[str, Any], seed: int) -> str:
+    """A run's name in a sweep's rows: its combination and seed."""
+    return f"{setting_label(settings)}, seed {seed}"
 
 
 MAP_RESOLUTION = 40  # a small multiple's cells per side
@@ -131,6 +151,7 @@ def _row(trial: Trial, trainer, with_history: bool, with_map: bool) -> Row:
         [json_ready(m.to_dict()) for m in trainer.history] if with_history else None,
         trainer.diverged_at,
         _small_map(trainer) if with_map else None,
+        trial.name,
     )
 
 
