@@ -18,8 +18,17 @@ from moe_explorer_app.figures.sweep import (
 )
 
 GRID = {"model.balance": ["none", "aux_loss"], "model.top_k": [1, 2]}
+
+
+def entry(settings: dict, metric: str, mean, half, bounds=(0.0, float("inf"))) -> dict:
+    """A summary entry as moe_core.experiments.summary gives it: mean, half-width, the clipped ends."""
+    low, high = (None, None) if half is None else (max(bounds[0], mean - half), min(bounds[1], mean + half))
+    return {**settings, "runs": 3, "diverged": 0, f"{metric}_mean": mean, f"{metric}_ci95": half,
+            f"{metric}_low": low, f"{metric}_high": high}  # fmt: skip
+
+
 SUMMARY = [
-    {"model.balance": b, "model.top_k": k, "runs": 3, "diverged": 0, "test_loss_mean": m, "test_loss_ci95": c}
+    entry({"model.balance": b, "model.top_k": k}, "test_loss", m, c)
     for (b, k), m, c in zip([(b, k) for b in ("none", "aux_loss") for k in (1, 2)], [0.30, 0.28, 0.25, 0.27],
                             [0.02, 0.01, None, 0.03], strict=True)
 ]  # fmt: skip
@@ -32,13 +41,23 @@ def row(balance, top_k, seed, loss, winner=None) -> Row:
 
 def test_each_combination_is_a_dot_with_its_interval_grouped_by_the_second_setting():
     fig = metric_bars(GRID, SUMMARY, "test_loss", 3)
-    assert fig.layout.title.text == "test loss, 3 seeds: mean ± 95% CI"
+    assert fig.layout.title.text == "test loss, 3 seeds: mean and 95% interval"
     assert fig.layout.xaxis.title.text == "balance strategy" and fig.layout.yaxis.title.text == "test loss"
     assert [t.name for t in fig.data] == ["top-k 1", "top-k 2"]
     assert list(fig.data[0].x) == ["none", "auxiliary loss (Switch / GShard)"] and list(fig.data[0].y) == [0.30, 0.25]
-    assert list(fig.data[0].error_y.array) == [0.02, 0]  # one seed's worth: no interval
+    assert list(fig.data[0].error_y.array) == pytest.approx([0.02, 0])  # one seed's worth: no interval
     low, high = fig.layout.yaxis.range
     assert low < 0.25 and high > 0.30 and low > 0.1  # the whiskers fit; no axis from zero
+
+
+def test_a_whisker_stops_where_its_metric_does():
+    summary = [entry({"model.top_k": 1}, "cluster_nmi", 0.9, 0.3, (0, 1)), entry({"model.top_k": 2}, "cluster_nmi",
+               0.5, 0.1, (0, 1))]  # fmt: skip
+    (trace,) = metric_bars({"model.top_k": [1, 2]}, summary, "cluster_nmi", 2).data
+    assert list(trace.error_y.array) == pytest.approx([0.1, 0.1]) and list(trace.error_y.arrayminus) == pytest.approx(
+        [0.3, 0.1]
+    )  # 0.9 + 0.3 would pass 1: the whisker ends at 1
+    assert [list(c) for c in trace.customdata] == [pytest.approx([0.6, 1.0]), pytest.approx([0.4, 0.6])]
 
 
 def test_each_run_is_a_line_across_settings_seed_and_metric():
@@ -90,7 +109,7 @@ def test_settings_that_mix_none_and_numbers_sort_and_label_without_error():
     ]
     (trace,) = parallel_settings(grid, rows, "test_loss").data
     assert list(trace.dimensions[0].ticktext) == ["1.25", "None"]
-    summary = [{"model.capacity_factor": c, "model.top_k": 1, "test_loss_mean": 0.3, "test_loss_ci95": None}
+    summary = [entry({"model.capacity_factor": c, "model.top_k": 1}, "test_loss", 0.3, None)
                for c in (None, 1.25)]  # fmt: skip
     flipped = metric_bars({"model.top_k": [1], "model.capacity_factor": [None, 1.25]}, summary, "test_loss", 1)
     assert [t.name for t in flipped.data] == ["capacity factor: no limit", "capacity factor 1.25"]
@@ -119,6 +138,13 @@ def test_each_combination_over_training_is_a_mean_line_with_a_band_of_one_std():
     assert list(band.x) == [0, 10, 20, 20, 10, 0] and band.y[1] == pytest.approx(0.4 + spread)
     assert band.y[4] == pytest.approx(0.4 - spread) and band.fill == "toself"
     assert list(fig.data[3].y) == [0.6, 0.4, 0.3] and fig.layout.xaxis.title.text == "step"
+
+
+def test_a_band_over_training_stays_within_its_metrics_range():
+    history = [[{"step": 0, "cluster_nmi": 0.98}], [{"step": 0, "cluster_nmi": 0.70}]]
+    rows = [Row({"model.top_k": 1}, s, 20, None, 0.1, {}, history=h) for s, h in enumerate(history)]
+    band = metric_over_training({"model.top_k": [1]}, rows, "cluster_nmi", 4).data[0]
+    assert list(band.y) == pytest.approx([1.0, 0.84 - np.std([0.98, 0.70], ddof=1)])  # the top clipped at NMI 1
 
 
 def capacity_row(cf, dropped, winner=None, classes=("a", "b")) -> Row:

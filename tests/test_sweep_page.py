@@ -1,5 +1,6 @@
 """The Sweep page through Streamlit's AppTest, and the job it runs in the background: a small sweep
-trains to its table and figures, a results file opens the same way, and bad input is one sentence."""
+trains to its table, figures and paired comparison, a results file opens the same way under its own
+provenance and says what it lacks, and bad input is one sentence."""
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -28,7 +29,9 @@ def test_a_small_sweep_runs_from_the_page_to_its_figures_and_table():
     at.run()
     assert not at.exception and job.total == 4 and len(job.result.rows) == 4
     titles = figure_titles(at)
-    assert "test accuracy, 2 seeds: mean ± 95% CI" in titles and "Every run: settings → test accuracy" in titles
+    assert "test accuracy, 2 seeds: mean and 95% interval" in titles and "Every run: settings → test accuracy" in titles
+    paired = "test accuracy: each setting minus balance=aux_loss, seed by seed"
+    assert any(t.startswith(paired) for t in titles)
     assert "Final routing maps by balance strategy, seed 0<br>colours matched to the first" in titles
     assert "test accuracy over training: mean ± 1 std over 2 seeds" in titles
     assert len(job.result.rows[0].history) > 2  # snapshots along the way, for the curves
@@ -38,15 +41,33 @@ def test_a_small_sweep_runs_from_the_page_to_its_figures_and_table():
     assert [b.proto.label for b in at.get("download_button")] == ["Download the runs (CSV)"]
 
 
-def test_a_results_file_from_the_command_line_opens_with_the_same_views(tmp_path):
-    result = sweep(BASE, {"model.top_k": [1, 2]}, seeds=2)
-    write(result, tmp_path / "rows.csv")
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_results_file_opens_under_its_own_provenance_and_says_what_it_lacks(tmp_path, suffix):
+    result = sweep(BASE.replace(**{"model.n_experts": 8}), {"model.top_k": [1, 2]}, seeds=2)
+    write(result, tmp_path / f"rows{suffix}")
     at = sweep_page()
-    at.get("file_uploader")[0].set_value(("rows.csv", (tmp_path / "rows.csv").read_bytes(), "text/csv"))
+    at.get("file_uploader")[0].set_value((f"rows{suffix}", (tmp_path / f"rows{suffix}").read_bytes(), "text/csv"))
     at.run()
     assert not at.exception
-    assert "test accuracy, 2 seeds: mean ± 95% CI" in figure_titles(at)
+    titles = figure_titles(at)
+    assert "test accuracy, 2 seeds: mean and 95% interval" in titles
+    assert any(t.startswith("test accuracy: each setting minus top_k=1, seed by seed") for t in titles)
     assert list(at.dataframe[0].value["top_k"]) == [1, 2]
+    said = [m.value for m in at.markdown if m.value.startswith(f"**rows{suffix}**")]
+    assert said and said[0].startswith(f"**rows{suffix}**: clusters, 8 experts, top-1, aux_loss; model.top_k over 2")
+    (lacks,) = [i.value for i in at.info if i.value.startswith("This file has")]
+    assert "no histories" in lacks and "sweep --history" in lacks and "no routing maps (sweep --maps" in lacks
+
+
+def test_a_file_with_histories_and_maps_draws_its_curves_and_maps(tmp_path):
+    write(sweep(BASE, {"model.top_k": [1, 2]}, seeds=2, with_history=True, with_map=True), tmp_path / "rows.parquet")
+    at = sweep_page()
+    at.get("file_uploader")[0].set_value(("rows.parquet", (tmp_path / "rows.parquet").read_bytes(), "x"))
+    at.run()
+    titles = figure_titles(at)
+    assert "test accuracy over training: mean ± 1 std over 2 seeds" in titles
+    assert "Final routing maps, seed 0: colours matched to the first" in titles
+    assert not [i.value for i in at.info if i.value.startswith("This file has")]
 
 
 def test_a_file_that_is_not_results_is_one_sentence():

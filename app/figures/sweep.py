@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from moe_core.experiments.sweep import Row
 from moe_core.measure.align import Alignment, align_assignments
+from moe_core.measure.glossary import GLOSSARY
 from moe_explorer_app.figures.compare import map_grid
 from moe_explorer_app.figures.flipbook import DROPPED_COLOUR
 from moe_explorer_app.figures.palette import expert_colour, expert_name
@@ -43,9 +44,10 @@ METRIC_LABELS = {
 
 
 def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, seeds: int) -> go.Figure:
-    """Per combination, the metric's mean over seeds as a dot and its 95% interval as a whisker; the
-    first option along the x axis, the second (if any) as coloured groups side by side. No bars: a
-    bar from zero would hide the differences a sweep is run to see."""
+    """Per combination, the metric's mean over seeds as a dot and its 95% interval (Student's t,
+    clipped to the metric's range) as a whisker; the first option along the x axis, the second (if
+    any) as coloured groups side by side. No bars: a bar from zero would hide the differences a sweep
+    is run to see."""
     keys = list(grid)
     label = METRIC_LABELS.get(metric, metric)
     traces = []
@@ -59,18 +61,28 @@ def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, see
                 "name": setting_words(keys[1], group) if second else "all runs",
                 "x": [value_words(keys[0], e[keys[0]]) if keys else "base" for e in entries],
                 "y": [e[f"{metric}_mean"] for e in entries],
-                "error_y": {"type": "data", "array": [e[f"{metric}_ci95"] or 0 for e in entries], "width": 8},
+                "error_y": {"type": "data", "symmetric": False, "width": 8,
+                            "array": [_reach(e, metric, "high") for e in entries],
+                            "arrayminus": [_reach(e, metric, "low") for e in entries]},
+                "customdata": [[e[f"{metric}_low"], e[f"{metric}_high"]] for e in entries],
                 "marker": {"color": expert_colour(g), "size": 11},
                 "offsetgroup": str(g),
-                "hovertemplate": f"{label} %{{y:.3f}} ± %{{error_y.array:.3f}}<extra>%{{fullData.name}}</extra>",
+                "hovertemplate": f"{label} %{{y:.3f}}, 95% interval [%{{customdata[0]:.3f}}, %{{customdata[1]:.3f}}]"
+                "<extra>%{fullData.name}</extra>",
             }
-        )
-    layout = base_layout(f"{label}, {seeds} seed{'s' * (seeds > 1)}: mean ± 95% CI", 380)
+        )  # fmt: skip
+    layout = base_layout(f"{label}, {seeds} seed{'s' * (seeds > 1)}: mean and 95% interval", 380)
     layout["scattermode"] = "group"
     layout["showlegend"] = True
     layout["xaxis"].update(title={"text": option_words(keys[0]) if keys else ""}, type="category")
     layout["yaxis"].update(title={"text": label}, range=_span(summary, metric))
     return go.Figure({"data": traces, "layout": layout})
+
+
+def _reach(entry: dict, metric: str, end: str) -> float:
+    """How far the whisker reaches from the mean towards its clipped end (0 where there is none)."""
+    mean, bound = entry[f"{metric}_mean"], entry[f"{metric}_{end}"]
+    return 0.0 if mean is None or bound is None else abs(bound - mean)
 
 
 def _span(summary: Sequence[dict], metric: str) -> list[float] | None:
@@ -79,7 +91,8 @@ def _span(summary: Sequence[dict], metric: str) -> list[float] | None:
         end
         for e in summary
         if e[f"{metric}_mean"] is not None
-        for end in (e[f"{metric}_mean"] - (e[f"{metric}_ci95"] or 0), e[f"{metric}_mean"] + (e[f"{metric}_ci95"] or 0))
+        for end in (e[f"{metric}_low"], e[f"{metric}_high"], e[f"{metric}_mean"])
+        if end is not None
     ]
     if not ends:
         return None
@@ -88,10 +101,14 @@ def _span(summary: Sequence[dict], metric: str) -> list[float] | None:
     return [low - pad, high + pad]
 
 
-def metric_over_training(grid: dict[str, list], rows: Sequence[Row], metric: str) -> go.Figure:
+def metric_over_training(
+    grid: dict[str, list], rows: Sequence[Row], metric: str, n_experts: int | None = None
+) -> go.Figure:
     """Per combination, the metric's mean over seeds along training with a shaded band of one
-    standard deviation (Weights & Biases' grouped runs); where runs diverged, the seeds still going."""
+    standard deviation (Weights & Biases' grouped runs), the band kept within the metric's range (an
+    NMI band stops at 1); where runs diverged, the seeds still going."""
     label = METRIC_LABELS.get(metric, metric)
+    low, high = GLOSSARY[metric].bounds(n_experts) if metric in GLOSSARY else (-np.inf, np.inf)
     groups: dict[str, list[Row]] = {}
     for row in rows:
         if row.history:
@@ -108,7 +125,8 @@ def metric_over_training(grid: dict[str, list], rows: Sequence[Row], metric: str
         spread = np.array([np.std(by_step[s], ddof=1) if len(by_step[s]) > 1 else 0.0 for s in steps])
         colour = expert_colour(g)
         traces.append({"type": "scatter", "mode": "lines", "x": steps + steps[::-1],
-                       "y": [*(mean + spread), *(mean - spread)[::-1]], "fill": "toself", "fillcolor": colour,
+                       "y": [*np.minimum(mean + spread, high), *np.maximum(mean - spread, low)[::-1]],
+                       "fill": "toself", "fillcolor": colour,
                        "opacity": 0.2, "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False,
                        "legendgroup": name})  # fmt: skip
         traces.append({"type": "scatter", "mode": "lines", "x": steps, "y": mean.tolist(), "name": name,

@@ -77,6 +77,7 @@ def describe(provenance: Mapping[str, Any]) -> str:
     if not provenance:
         return "a results file without provenance (written before files recorded their base settings)"
     swept = ", ".join(f"{key} over {len(values)} values" for key, values in provenance.get("grid", {}).items())
-    made = provenance.get("commit") or provenance.get("version", "unknown")
+    at = provenance.get("commit")
+    made = f"commit {at[:10]}{'+changes' * at.endswith('+changes')}" if at else provenance.get("version")
     seeds = len(provenance.get("seeds", []))
     return f"{provenance.get('label', 'unknown base')}; {swept or 'no grid'}; {seeds} seeds; {PRODUCT} {made}"
