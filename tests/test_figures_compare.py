@@ -3,7 +3,7 @@
 import numpy as np
 
 from moe_core.measure.metrics import Metrics
-from moe_explorer_app.figures.compare import RunCurves, difference_map, map_grid, overlaid_curves, run_colour
+from moe_explorer_app.figures.compare import RunCurves, difference_maps, map_grid, overlaid_curves, run_colour
 
 
 def history(offset: float) -> list[Metrics]:
@@ -39,11 +39,19 @@ def test_the_maps_share_one_colour_scale_and_name_their_axes():
     assert list(fig.data[0].colorbar.ticktext) == ["E0", "E1", "E2", "E3"]
     assert fig.layout.xaxis.title.text == "PC1" and fig.layout.yaxis.title.text == "PC2"
     assert [a.text for a in fig.layout.annotations] == ["a", "b"]
+    assert fig.layout.xaxis.showticklabels is not False and fig.layout.xaxis2.nticks == 5  # ticks to read places by
 
 
-def test_the_difference_map_marks_where_two_runs_route_apart_and_says_how_much():
-    first, second = np.array([[0, 1], [2, 3]]), np.array([[0, 1], [3, 3]])
-    fig = difference_map(first, second, [-1, 1, -2, 2], ("run 1", "run 3"))
-    assert fig.layout.title.text == "Run 1 vs run 3:<br>25% of the plane routed apart"
-    assert np.array_equal(np.array(fig.data[0].z), [[0, 0], [1, 0]])
+def test_each_runs_difference_from_the_reference_is_a_panel_that_says_how_much_of_the_plane():
+    reference = np.array([[0, 1], [2, 3]])
+    others = [np.array([[0, 1], [3, 3]]), np.array([[1, 0], [3, 2]]), reference.copy()]
+    fig = difference_maps(reference, others, [-1, 1, -2, 2], ["run 2", "run 3", "run 4"], "run 1")
+    assert fig.layout.title.text == "Where each run routes apart from run 1"
+    assert [a.text for a in fig.layout.annotations] == [
+        "run 2<br>25% of the plane apart", "run 3<br>100% of the plane apart", "run 4<br>0% of the plane apart"
+    ]  # fmt: skip
+    assert np.array_equal(np.array(fig.data[0].z), [[0, 0], [1, 0]]) and [t.showscale for t in fig.data] == [
+        True, False, False
+    ]  # fmt: skip
     assert list(fig.data[0].colorbar.ticktext) == ["same", "different"]
+    assert fig.layout.yaxis.title.text == "x2" and fig.layout.yaxis2.title.text == ""

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from moe_core.experiments.sweep import Row
+from moe_explorer_app.figures.map_points import class_marker
 from moe_explorer_app.figures.palette import expert_colour
 from moe_explorer_app.figures.setting_words import option_words, setting_text, setting_words
 from moe_explorer_app.figures.style import legend_rows
 from moe_explorer_app.figures.sweep import (
-    _class_marker,
     aligned_maps,
     map_multiples,
     metric_bars,
@@ -237,7 +237,7 @@ def test_on_a_map_of_many_inputs_each_point_is_filled_with_its_own_experts_colou
 
 
 def test_classes_past_four_get_shapes_of_their_own():
-    markers = [_class_marker(c, [str(i) for i in range(10)]) for c in range(10)]  # the digits' ten classes
+    markers = [class_marker(c, [str(i) for i in range(10)]) for c in range(10)]  # the digits' ten classes
     assert [m["symbol"] for m in markers[:4]] == ["circle", "square", "diamond", "triangle-up"]  # the live map's
     assert len({(m["symbol"], m["color"]) for m in markers}) == 10  # no two classes look the same
     assert not any(m["symbol"].startswith("x") for m in markers)  # an x is a dropped point

@@ -1,6 +1,6 @@
 """The worker thread, without Streamlit: a Pause returns once no further step can run and acts after
-the step in progress, several runs train in turn, an error stops its run with a sentence, and the
-thread ends with its session."""
+the step in progress, several runs train in turn and pause at one step, an error stops its run with a
+sentence, and the thread ends with its session."""
 
 import threading
 import time
@@ -46,6 +46,7 @@ def test_several_runs_train_in_turn_and_pause_together(worker):
     stopped = [run.trainer.step_count for run in runs]
     time.sleep(0.15)
     assert [run.trainer.step_count for run in runs] == stopped and not worker.playing
+    assert len(set(stopped)) == 1  # paused in step: those behind trained up to the leader's step
     assert [run.trainer.history[-1].step for run in runs] == stopped  # the record ends where it stopped
     worker.play_together(runs)
     worker.forget(runs[1])  # deleting a run takes it out; the others go on

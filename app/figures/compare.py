@@ -1,5 +1,5 @@
 """Runs side by side: routing maps as small multiples with aligned colours, metrics over training with
-one colour per run, and where two runs route differently.
+one colour per run, and where each run routes differently from a reference run.
 
 Maps are [R, R] winner arrays (row = view y upwards) already renumbered to the reference run's experts
 (`moe_core.measure.align`), with their extent [x0, x1, y0, y1].
@@ -50,7 +50,7 @@ def map_grid(
     n_rows = math.ceil(len(maps) / cols)
     layout = {**base_layout(title, 110 + 250 * n_rows)}
     layout.update(subplot_grid(n_rows, cols, [*titles, *[""] * (n_rows * cols - len(maps))], (0.05, 0.22)))
-    layout["margin"] = {"l": 40, "r": 20, "t": 110, "b": 40}
+    layout["margin"] = {"l": 60, "r": 20, "t": 110, "b": 50}
     scale = [[c / n_experts, expert_colour(i)] for i in range(n_experts) for c in (i, i + 1)]
     names = [expert_name(e) for e in range(n_experts)]
     bar = {"title": {"text": "expert"}, "tickvals": list(range(n_experts)), "ticktext": names}
@@ -73,8 +73,8 @@ def map_grid(
                 "hovertemplate": "x %{x:.2f}, y %{y:.2f}: E%{z}<extra></extra>",
             }
         )
-        layout[f"xaxis{suffix}"].update(showticklabels=False, ticks="", title={"text": axes[0] if i == 0 else ""})
-        layout[f"yaxis{suffix}"].update(showticklabels=False, ticks="", scaleanchor=f"x{suffix}", title={"text": ""})
+        layout[f"xaxis{suffix}"].update(nticks=5, title={"text": axes[0] if i == 0 else ""})
+        layout[f"yaxis{suffix}"].update(nticks=5, scaleanchor=f"x{suffix}", title={"text": ""})
     layout["yaxis"]["title"] = {"text": axes[1]}
     return go.Figure({"data": traces, "layout": layout})
 
@@ -121,28 +121,33 @@ def overlaid_curves(runs: Sequence[RunCurves], classification: bool) -> go.Figur
     return go.Figure({"data": traces, "layout": layout})
 
 
-def difference_map(
-    first: np.ndarray, second: np.ndarray, extent: Sequence[float], names: tuple[str, str],
-    axes: tuple[str, str] = ("x1", "x2"),
+def difference_maps(
+    reference: np.ndarray, maps: Sequence[np.ndarray], extent: Sequence[float], names: Sequence[str],
+    reference_name: str, axes: tuple[str, str] = ("x1", "x2"),
 ) -> go.Figure:  # fmt: skip
-    """Where two runs' (aligned) winning experts differ: dark where they do, white where they agree."""
-    differ = (np.asarray(first) != np.asarray(second)).astype(int)
+    """For each run, where its (aligned) winning experts differ from the reference run's: dark where
+    they do, white where they agree; each panel titled with the share of the plane routed apart (the
+    plane's cells, not test points: the maps' own measure)."""
+    cols = min(3, len(maps))
+    n_rows = math.ceil(len(maps) / cols)
+    differ = [(np.asarray(m) != np.asarray(reference)).astype(int) for m in maps]
+    titles = [f"{name}<br>{d.mean():.0%} of the plane apart" for name, d in zip(names, differ, strict=True)]
+    layout = base_layout(f"Where each run routes apart from {reference_name}", 130 + 300 * n_rows)
+    layout.update(subplot_grid(n_rows, cols, [*titles, *[""] * (n_rows * cols - len(maps))], (0.08, 0.22)))
+    layout["margin"] = {"l": 60, "r": 20, "t": 110, "b": 50}
     x0, x1, y0, y1 = extent
-    # two lines: beside the maps the chart is about 380 px wide, and one line of 17 px text is 400
-    title = f"{names[0].capitalize()} vs {names[1]}:<br>{differ.mean():.0%} of the plane routed apart"
-    layout = base_layout(title, 440)
-    layout["margin"]["t"] = 84
-    layout["xaxis"].update(title={"text": axes[0]})
-    layout["yaxis"].update(title={"text": axes[1]}, scaleanchor="x")
-    trace = {
-        "type": "heatmap",
-        "z": differ.tolist(),
-        "x": np.linspace(x0, x1, differ.shape[1]).tolist(),
-        "y": np.linspace(y0, y1, differ.shape[0]).tolist(),
-        "zmin": 0,
-        "zmax": 1,
-        "colorscale": [[0, "#FFFFFF"], [0.5, "#FFFFFF"], [0.5, "#3A3F47"], [1, "#3A3F47"]],
-        "colorbar": {"title": {"text": "experts"}, "tickvals": [0.25, 0.75], "ticktext": ["same", "different"]},
-        "hovertemplate": "x %{x:.2f}, y %{y:.2f}<extra></extra>",
-    }
-    return go.Figure({"data": [trace], "layout": layout})
+    scale = [[0, "#FFFFFF"], [0.5, "#FFFFFF"], [0.5, "#3A3F47"], [1, "#3A3F47"]]
+    bar = {"title": {"text": "experts"}, "tickvals": [0.25, 0.75], "ticktext": ["same", "different"]}
+    traces = []
+    for i, grid in enumerate(differ):
+        suffix = "" if i == 0 else str(i + 1)
+        traces.append({"type": "heatmap", "z": grid.tolist(), "x": np.linspace(x0, x1, grid.shape[1]).tolist(),
+                       "y": np.linspace(y0, y1, grid.shape[0]).tolist(), "zmin": 0, "zmax": 1, "colorscale": scale,
+                       "showscale": i == 0, "colorbar": bar, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
+                       "hovertemplate": "x %{x:.2f}, y %{y:.2f}<extra></extra>"})  # fmt: skip
+        frame = {"showline": True, "mirror": True, "linecolor": "#8A919C"}  # white cells agree: the plane's edge
+        layout[f"xaxis{suffix}"].update(nticks=5, title={"text": axes[0]}, **frame)
+        layout[f"yaxis{suffix}"].update(
+            nticks=5, scaleanchor=f"x{suffix}", title={"text": axes[1] if i % cols == 0 else ""}
+        )
+    return go.Figure({"data": traces, "layout": layout})

@@ -15,10 +15,8 @@ import plotly.graph_objects as go
 from moe_core.experiments.sweep import Row
 from moe_core.measure.align import Alignment, align_assignments
 from moe_core.measure.glossary import GLOSSARY
-from moe_explorer_app.figures.compare import map_grid
-from moe_explorer_app.figures.flipbook import DROPPED_COLOUR
-from moe_explorer_app.figures.palette import expert_colour, expert_name
-from moe_explorer_app.figures.routing_map import SYMBOLS
+from moe_explorer_app.figures.map_points import LEGEND_WIDTH, maps_with_points
+from moe_explorer_app.figures.palette import expert_colour
 from moe_explorer_app.figures.setting_words import option_words, setting_text, setting_words, value_words
 from moe_explorer_app.figures.style import SMALLEST, base_layout, legend_rows
 
@@ -214,27 +212,9 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
     alignments = _alignments(rows, n_experts)
     maps, agreements = _matched(rows, alignments)
     title, lines = _titles(rows, agreements, seed)
-    fig = map_grid(title, ["<br>".join(t) for t in lines], maps, [r.map["extent"] for r in rows], n_experts, axes)
-    points = [t for i, (r, a) in enumerate(zip(rows, alignments, strict=True)) for t in _points(r.map, i, a)]
-    own = [_own(r.map, a) for r, a in zip(rows, alignments, strict=True)]  # the markers' fills, where they have them
-    shown = sorted({int(e) for m in [*maps, *own] for e in np.unique(m)})
-    traces = [*map(_swatch, shown), *_marker_keys(rows[0].map.get("classes") or [], points), *points]
-    labels = [t["name"] for t in traces if t["showlegend"]]
-    grow = 24 * legend_rows(labels, LEGEND_WIDTH)
-    top = 60 + 22 * title.count("<br>") + 20 * max(1, *map(len, lines))  # the figure's title, then the panels'
-    layout = fig.layout.to_plotly_json()  # the legend in one flow: "grouped" would stack each group in a column
-    for note in layout["annotations"]:  # over its panel's middle: Plotly's "auto" pushes the outer ones outwards
-        note["xanchor"] = "center"
-    layout.update(height=layout["height"] + grow + top - 110, showlegend=True,
-                  margin={**layout["margin"], "t": top, "b": 50 + grow},
-                  legend={**layout["legend"], "traceorder": "normal"},
-                  title={**layout["title"], **TITLE_AT_TOP})  # fmt: skip
-    data = [{**t.to_plotly_json(), "showscale": False} for t in fig.data]  # the legend names the experts
-    return go.Figure({"data": data + traces, "layout": layout})
+    return maps_with_points(title, lines, maps, [r.map for r in rows], alignments, n_experts, axes)
 
 
-# Plotly sets a title's baseline mid-way down the top margin, among the panels' titles: at the top instead.
-TITLE_AT_TOP = {"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 20}}
 TITLE_WIDTH = 500  # px: the maps' plot width at 1024 x 768 with the sidebar open, which panel titles share
 TITLE_CHAR_PX = 8  # how wide a character of the figure's 17 px bold title is: 77 of them took 607 px
 PANEL_CHAR_PX = 8.5  # and of a panel's 14 px title in Chromium: 'bias, loss-free' beside '(Shazeer)' overlapped at 7.5
@@ -260,72 +240,3 @@ def _titles(rows: Sequence[Row], agreements: Sequence[float], seed: int) -> tupl
     if len(title) * TITLE_CHAR_PX > TITLE_WIDTH:  # two lines rather than a title cut at the chart's edge
         title = title.replace(": ", "<br>", 1)
     return title, [[*t, a] for t, a in zip(lines, agree, strict=True)]
-
-
-LEGEND_WIDTH = 540  # px: the maps' width on the narrowest page they are read on (1024, sidebar open)
-
-
-def _swatch(e: int) -> dict:
-    """A legend entry for an expert's colour on the maps (the maps themselves are heatmaps)."""
-    marker = {"symbol": "square", "size": 14, "color": expert_colour(e)}
-    return {"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": expert_name(e), "marker": marker,
-            "hoverinfo": "skip", "legendgroup": "experts", "showlegend": True}  # fmt: skip
-
-
-PLOTLY_SYMBOLS = {"triangle": "triangle-up"}  # the live map's symbol names that Plotly spells otherwise
-# Past the live map's four symbols (ten digit classes would repeat them): more shapes, never an x (dropped).
-MORE_SYMBOLS = ("triangle-down", "star", "hexagon", "pentagon", "cross", "hourglass", "bowtie", "star-square")
-
-
-def _class_marker(c: int, classes: Sequence[str]) -> dict:
-    """Class c's marker: the live map's symbols and fills (black and white alternating), then more shapes."""
-    dark = c % 2 or not classes
-    symbol = SYMBOLS[c] if c < len(SYMBOLS) else MORE_SYMBOLS[(c - len(SYMBOLS)) % len(MORE_SYMBOLS)]
-    return {"symbol": PLOTLY_SYMBOLS.get(symbol, symbol), "size": 7, "color": "#111111" if dark else "#FFFFFF",
-            "line": {"width": 1, "color": "#FFFFFF" if dark else "#111111"}}  # fmt: skip
-
-
-def _marker_keys(classes: Sequence[str], points: Sequence[dict]) -> list[dict]:
-    """Legend entries for the markers: each class drawn, then the red x where a point was dropped."""
-    drawn = {t["name"] for t in points if t["x"]}
-    keys = [
-        (f"class {n}" if classes else n, _class_marker(c, classes)) for c, n in enumerate(classes or ["data point"])
-    ]
-    keys.append(("no expert (dropped)", CROSS))
-    return [{"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": name, "marker": marker,
-             "hoverinfo": "skip", "showlegend": True} for name, marker in keys if name in drawn]  # fmt: skip
-
-
-CROSS = {"symbol": "x-thin", "size": 10, "line": {"width": 2.5, "color": DROPPED_COLOUR}}
-
-
-def _own(map_: dict, alignment: Alignment | None) -> np.ndarray:
-    """Each drawn point's first expert, renumbered as its map (none where the map does not keep them)."""
-    own = np.array((map_.get("points") or {}).get("expert", []), int)
-    return own if alignment is None else alignment.relabel(own)
-
-
-def _points(map_: dict, panel: int, alignment: Alignment | None) -> list[dict]:
-    """A panel's test points, one trace per class (`_class_marker`), and a red x over each point no expert
-    served (as the live map marks it). On a map of many inputs, where a point's own expert can differ from
-    the region's under it, each marker is filled with its expert's colour (matched as the map's)."""
-    points = map_.get("points")
-    if not points:
-        return []
-    axes = {"xaxis": f"x{panel + 1 if panel else ''}", "yaxis": f"y{panel + 1 if panel else ''}"}
-    classes = map_.get("classes") or []
-    x, y, dropped = np.array(points["x"]), np.array(points["y"]), np.array(points["dropped"], bool)
-    target = np.array(points["target"]).astype(int) if classes else np.zeros(len(x), int)
-    own = _own(map_, alignment) if "expert" in points else None
-    traces = []
-    for c, name in enumerate(classes or ["data point"]):
-        where, marker = target == c, _class_marker(c, classes)
-        if own is not None:
-            marker |= {"color": [expert_colour(e) for e in own[where]], "line": {"width": 1, "color": "#111111"}}
-        traces.append({"type": "scatter", "mode": "markers", "x": x[where].tolist(), "y": y[where].tolist(),
-                       "name": f"class {name}" if classes else name, "marker": marker, "legendgroup": f"class {c}",
-                       "showlegend": False, "hoverinfo": "skip", **axes})  # fmt: skip
-    traces.append({"type": "scatter", "mode": "markers", "x": x[dropped].tolist(), "y": y[dropped].tolist(),
-                   "name": "no expert (dropped)", "marker": CROSS, "legendgroup": "dropped", "showlegend": False,
-                   "hoverinfo": "skip", **axes})  # fmt: skip
-    return traces

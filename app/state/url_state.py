@@ -1,5 +1,6 @@
 """The page's address holds the whole setup: every option of the table and the view (map colouring,
-presentation mode, Play's speed), so that a shared link or a reload reopens it. Values travel as text; reading a
+presentation mode, Play's speed), so that a shared link or a reload reopens it; the Compare page's
+address holds each compared run as the settings it changes from the defaults. Values travel as text; reading a
 link back checks each one against its option and keeps the default, with one sentence, where a value
 is unknown or impossible.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moe_core.settings.config import ConfigError, RunConfig, check_value
+from moe_core.settings.config import ConfigError, RunConfig, check_value, config_changes
 from moe_core.settings.table import OPTIONS, Option
 from moe_explorer_app.figures.routing_map import MAP_MODES
 from moe_explorer_app.state.worker import SPEEDS
@@ -71,3 +72,24 @@ def notice(problems: list[str]) -> str | None:
     if not problems:
         return None
     return f"The link's {', '.join(problems)} could not be used; those settings keep their defaults."
+
+
+RUN_KEY = "run"  # the Compare page's parameter, once per compared run: "model.balance:none;model.top_k:2"
+DEFAULTS = "defaults"  # a run with every option at its default
+
+
+def encode_run(cfg: RunConfig) -> str:
+    """A run as the options it sets away from the defaults, "key:value" joined by ";"."""
+    changes = config_changes(RunConfig(), cfg)
+    return ";".join(f"{key}:{_text(new)}" for key, (_, new) in changes.items()) or DEFAULTS
+
+
+def decode_run(text: str) -> RunConfig:
+    """The run a link's "run" parameter names; ConfigError (one sentence) where it names none."""
+    values = {}
+    for part in text.split(";") if text != DEFAULTS else []:
+        key, sep, value = part.partition(":")
+        if not sep or key not in OPTIONS:
+            raise ConfigError(f"the link's run '{text}' names '{key}', which is not an option")
+        values[key] = _parse(OPTIONS[key], value)
+    return RunConfig.from_flat({**RunConfig().flat(), **values})

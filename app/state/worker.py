@@ -116,10 +116,14 @@ class Worker(Background):
                 self._playing.clear()
 
     def pause(self) -> None:
-        """Stop training; when this returns no further step runs (the locks wait out the current chunk)."""
+        """Stop training; when this returns no further step runs (the locks wait out the current chunk).
+        Runs played together stop at one step: those a chunk behind train up to the leader's."""
         was_playing = self._playing.is_set()
         self._playing.clear()
-        for run in list(self.runs):
+        runs = list(self.runs)
+        if was_playing and len(runs) > 1:
+            _in_step(runs)
+        for run in runs:
             with run.lock:
                 if was_playing:
                     LOG.info("paused at %.3f, step %d", time.time(), run.trainer.step_count)
@@ -194,6 +198,19 @@ class Worker(Background):
         """Seconds until the chosen speed's next step is due."""
         since, start = self._pace
         return since + (run.trainer.step_count - start) / self._speed - time.perf_counter() if self._speed else 0.0
+
+
+def _in_step(runs: list[Run]) -> None:
+    """Runs trained in turn (a chunk each, the one behind first) differ by at most a chunk: train each
+    up to the furthest one's step, so that they are compared at one step. Waits out a chunk in progress."""
+    for run in runs:
+        with run.lock:  # the chunk in progress ends (Pause has been asked for) before the leader is known
+            pass
+    target = max(run.trainer.step_count for run in runs)
+    for run in runs:
+        with run.lock:
+            if not run.trainer.diverged and run.trainer.step_count < target:
+                run.advance(target - run.trainer.step_count)
 
 
 def _name_os_thread(name: str) -> None:

@@ -1,25 +1,29 @@
 """The Compare page: the session's runs side by side. Duplicate a run with one setting changed (data and
-seeds stay shared), train the compared runs together, and see their routing maps with aligned colours,
-their metrics over training in one colour per run, where two runs route differently, and a table of
-what differs and how each run ends."""
+seeds stay shared), train the compared runs together (kept in step: a Pause stops them at one step),
+and see their routing maps with aligned colours, ticks and test points, their metrics over training in
+one colour per run, where each run routes apart from a chosen reference run, and a table of what
+differs and how each run ends. The compared runs are in the page's address, so a link reopens them."""
 
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 import streamlit as st
 
 from moe_core.experiments import results
-from moe_core.measure.align import align_assignments, first_choices
-from moe_core.measure.probe import probe_grid
+from moe_core.experiments.trials import small_map
+from moe_core.measure.align import Alignment, align_assignments, first_choices
 from moe_core.settings.config import ConfigError, parse_assignment
 from moe_core.settings.table import OPTIONS
 from moe_explorer_app.figures import compare as figures
-from moe_explorer_app.state import view_model
+from moe_explorer_app.figures.map_points import maps_with_points
+from moe_explorer_app.state import url_state, view_model
 from moe_explorer_app.state.runs import Run
 from moe_explorer_app.ui import components, session
 from moe_explorer_app.ui.sweep_page import SWEEPABLE
 
-COMPARED = "compare.numbers"
+COMPARED, REFERENCE, LINKED = "compare.numbers", "compare.reference", "compare.linked"
 MAP_SIDE = 60  # cells per side of each small map
 ALIGN_POINTS = 500  # test points of the first run on which the others' experts are matched to its
 ENDS = ("test_accuracy", "test_loss", "load_entropy", "dead_experts", "cluster_nmi")
@@ -27,7 +31,8 @@ ENDS = ("test_accuracy", "test_loss", "load_entropy", "dead_experts", "cluster_n
 
 def _duplicate(runs: list[Run]) -> None:
     """A copy of a run with one setting changed, kept beside the others."""
-    with st.expander("Add a run: a copy of one with one setting changed", expanded=len(runs) < 2):
+    # keyed: the form stays open (or closed) as the user left it while its widgets change
+    with st.expander("Add a run: a copy of one with one setting changed", expanded=len(runs) < 2, key="compare.form"):
         left, middle, right = st.columns([1.2, 1.2, 1])
         names = {run.number: run.name for run in runs}
         number = left.selectbox("Copy of", list(names), format_func=names.get, key="compare.source")
@@ -58,32 +63,29 @@ def _duplicate(runs: list[Run]) -> None:
                 st.info(notice)
 
 
-def _maps(runs: list[Run]) -> tuple[list[np.ndarray], list[float], list[list[float]]]:
-    """Each run's routing map with its experts renumbered to the first run's, matched on the first
-    run's test points (the same points for every run with inputs of the same size)."""
-    reference = runs[0]
+def _maps(runs: list[Run], reference: Run) -> tuple[list[np.ndarray], list[dict], list[Alignment | None], list[float]]:
+    """Each run's routing map (with its test points) and its experts renumbered to the reference run's,
+    matched on the reference's test points (the same points for every run with inputs of the same
+    size); and the share of those points each run routes to the matched expert (NaN: other inputs)."""
     x = reference.trainer.data.x_test[:ALIGN_POINTS]
     with reference.lock:
         ref_first = first_choices(reference.trainer.model, x.to(reference.trainer.device))
-    maps, agreements, extents = [], [], []
+    maps, smalls, alignments, agreements = [], [], [], []
     for run in runs:
         trainer = run.trainer
         with run.lock:
-            grid = probe_grid(trainer.model, trainer.data, MAP_SIDE, trainer.device)
+            small = small_map(trainer, MAP_SIDE)
             same_inputs = trainer.data.dim == reference.trainer.data.dim
-            mine = first_choices(trainer.model, x.to(trainer.device)) if same_inputs else None
-        winner = grid.winner_RR.astype(int)
-        if run is reference:
-            agreement = 1.0
-        elif mine is not None:
+            mine = first_choices(trainer.model, x.to(trainer.device)) if same_inputs and run is not reference else None
+        alignment = None
+        if mine is not None:
             alignment = align_assignments(ref_first, mine, reference.cfg.model.n_experts, run.cfg.model.n_experts)
-            winner, agreement = alignment.relabel(winner), alignment.agreement
-        else:
-            agreement = float("nan")
-        maps.append(winner)
-        agreements.append(agreement)
-        extents.append(grid.extent)
-    return maps, agreements, extents
+        winner = np.array(small["winner"])
+        maps.append(winner if alignment is None else alignment.relabel(winner))
+        smalls.append(small)
+        alignments.append(alignment)
+        agreements.append(1.0 if run is reference else alignment.agreement if alignment else float("nan"))
+    return maps, smalls, alignments, agreements
 
 
 def _differences(runs: list[Run]) -> list[dict]:
@@ -101,30 +103,32 @@ def _run_name(run: Run, differs: dict) -> str:
 def _agreement(share: float, reference: int) -> str:
     if np.isnan(share):
         return "other inputs: not matched"
-    return f"{share:.0%} agree with run {reference}"
+    return f"{share:.0%} of test points alike"
 
 
-def _live(numbers: list[int], playing: bool) -> None:
+def _live(numbers: list[int], reference_number: int, playing: bool) -> None:
     if playing and not session.worker().playing:
         st.rerun(scope="app")  # every compared run stopped (diverged): refresh the toolbar
     book = session.book()
     runs = [run for number in numbers for run in book.runs if run.number == number and run.trainer.is_moe]
     if not runs:
         return
+    reference = next((run for run in runs if run.number == reference_number), runs[0])
     differences = _differences(runs)
     names = [_run_name(run, d) for run, d in zip(runs, differences, strict=True)]
-    maps, agreements, extents = _maps(runs)
+    maps, smalls, alignments, agreements = _maps(runs, reference)
     n_experts = max(int(m.max()) + 1 for m in maps)
     axes = view_model.axis_names(runs[0].trainer.data.dim)
-    titles = [
-        f"{name}<br>step {run.trainer.step_count:,} · "
-        + ("the reference" if i == 0 else _agreement(agree, runs[0].number))
-        for i, (run, name, agree) in enumerate(zip(runs, names, agreements, strict=True))
-    ]
-    title = f"Routing maps, experts matched to run {runs[0].number}'s"
-    components.figure(figures.map_grid(title, titles, maps, extents, n_experts, axes), "compare_maps")
-    st.caption("The same colour is the same expert's job: each run's experts are renumbered to best match the "
-               "first run's on its test points; '% agree' is the share of those points they route alike.")  # fmt: skip
+    lines = [
+        [*textwrap.wrap(name, 30), f"step {run.trainer.step_count:,}",
+         "the reference" if run is reference else _agreement(agree, reference.number)]
+        for run, name, agree in zip(runs, names, agreements, strict=True)
+    ]  # fmt: skip
+    title = f"Routing maps, experts matched to run {reference.number}'s"
+    components.figure(maps_with_points(title, lines, maps, smalls, alignments, n_experts, axes), "compare_maps")
+    st.caption(f"The same colour is the same expert's job: each run's experts are renumbered to best match run "
+               f"{reference.number}'s on its test points; 'alike' is the share of those points a run sends to the "
+               "matched expert. Markers: test points by class; a red x where no expert took one.")  # fmt: skip
     curves = []
     for run, name in zip(runs, names, strict=True):
         with run.lock:
@@ -132,15 +136,23 @@ def _live(numbers: list[int], playing: bool) -> None:
     classification = all(run.trainer.data.classification for run in runs)
     components.figure(figures.overlaid_curves(curves, classification), "compare_curves")
     st.caption("One colour per run; dotted lines mark where a run's setting was changed while it trained.")
-    two = len(runs) == 2 and maps[0].shape == maps[1].shape and extents[0] == extents[1]
-    left, right = st.columns([1, 1.3], gap="large") if two else (None, st.container())
-    if two:
-        with left:
-            pair = (f"run {runs[0].number}", f"run {runs[1].number}")
-            components.figure(figures.difference_map(maps[0], maps[1], extents[0], pair, axes), "compare_diff")
-            st.caption("Dark: the two runs send this part of the plane to different (matched) experts.")
-    with right:
-        _table(runs, differences)
+    _apart(runs, reference, maps, smalls, axes)
+    _table(runs, differences)
+
+
+def _apart(runs: list[Run], reference: Run, maps: list[np.ndarray], smalls: list[dict], axes) -> None:
+    """Where each other run (on the reference's plane) routes apart from the reference run."""
+    i = runs.index(reference)
+    others = [j for j, small in enumerate(smalls) if j != i and small["extent"] == smalls[i]["extent"]
+              and maps[j].shape == maps[i].shape]  # fmt: skip
+    if not others:
+        return
+    names = [f"run {runs[j].number}" for j in others]
+    fig = figures.difference_maps(maps[i], [maps[j] for j in others], smalls[i]["extent"], names,
+                                  f"run {reference.number}", axes)  # fmt: skip
+    components.figure(fig, "compare_diff")
+    st.caption(f"Dark: this part of the plane goes to a different (matched) expert than in run {reference.number}; "
+               "'apart' is the share of the plane's cells, not of test points.")  # fmt: skip
 
 
 def _table(runs: list[Run], differences: list[dict]) -> None:
@@ -159,19 +171,56 @@ def _table(runs: list[Run], differences: list[dict]) -> None:
                        key="compare.download")  # fmt: skip
 
 
-def _toolbar(runs: list[Run]) -> None:
+def _toolbar(runs: list[Run], numbers: list[int]) -> int:
+    """Play and Pause for the compared runs, and the reference run chosen beside them."""
     worker = session.worker()
-    with st.container(horizontal=True, gap="small"):
+    if st.session_state.get(REFERENCE) not in numbers:
+        st.session_state[REFERENCE] = numbers[0]
+    with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
         st.button("Play these runs", icon=":material/play_arrow:", type="primary", disabled=worker.playing,
                   on_click=lambda: worker.play_together(runs), key="compare.play")  # fmt: skip
         st.button("Pause", icon=":material/pause:", disabled=not worker.playing, on_click=worker.pause,
                   key="compare.pause")  # fmt: skip
+        said = "The run the others' experts are matched to, and their differences drawn from."
+        return st.selectbox("Reference run", numbers, format_func=lambda n: f"Run {n}", key=REFERENCE, help=said,
+                            width=200)  # fmt: skip
+
+
+def _from_link() -> None:
+    """The runs a link names (?run=...&run=...), added to the session once and compared; a run it
+    names that cannot be made is one sentence, the others are kept."""
+    texts = st.query_params.get_all(url_state.RUN_KEY)
+    if not texts or st.session_state.get(LINKED) == texts:
+        return
+    st.session_state[LINKED] = texts
+    book, numbers, problems = session.book(), [], []
+    for text in texts:
+        try:
+            cfg = url_state.decode_run(text)
+        except ConfigError as err:
+            problems.append(str(err))
+            continue
+        same = (r for r in book.runs if r.cfg == cfg and r.number not in numbers)  # two alike in a link: two runs
+        run = next(same, None) or book.add(cfg, False, session.worker())[0]
+        numbers.append(run.number)
+    st.session_state[COMPARED] = numbers
+    if problems:
+        st.warning(f"{'; '.join(problems)[:1].upper()}{'; '.join(problems)[1:]}: the other runs are compared.")
+
+
+def _to_link(runs: list[Run]) -> None:
+    """The compared runs into the page's address, so that the link reopens them."""
+    texts = [url_state.encode_run(run.cfg) for run in runs]
+    if st.query_params.get_all(url_state.RUN_KEY) != texts:
+        st.session_state[LINKED] = texts
+        st.query_params.from_dict({url_state.RUN_KEY: texts})
 
 
 def render() -> None:
     """The whole Compare page."""
     components.ensure_plotly()
     st.title("Compare")
+    _from_link()
     book = session.book()
     if not book.runs:
         st.info("No run yet: open the Train page, choose settings, then come back to compare.")
@@ -185,6 +234,7 @@ def render() -> None:
     if not runs:
         st.info("Pick at least one run to see.")
         return
-    _toolbar(runs)
+    _to_link(runs)
+    reference = _toolbar(runs, numbers)
     playing = session.worker().playing
-    st.fragment(_live, run_every=1.0 if playing else None)(numbers, playing)
+    st.fragment(_live, run_every=1.0 if playing else None)(numbers, reference, playing)

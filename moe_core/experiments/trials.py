@@ -150,22 +150,22 @@ def _row(trial: Trial, trainer, with_history: bool, with_map: bool) -> Row:
         {name: json_ready(getattr(final, name)) for name in METRICS},
         [json_ready(m.to_dict()) for m in trainer.history] if with_history else None,
         trainer.diverged_at,
-        _small_map(trainer) if with_map else None,
+        small_map(trainer) if with_map else None,
         trial.name,
     )
 
 
-def _small_map(trainer) -> dict | None:
-    """The final routing map, and the first MAP_POINTS test points on it: view x and y, target, whether
-    no expert served the point (capacity was full, or no expert chose it), with the points routed as one
-    batch as in training, and for inputs of more than two dimensions the gate's first choice for each;
-    None for a network without a router."""
+def small_map(trainer, resolution: int = MAP_RESOLUTION) -> dict | None:
+    """The routing map now (`resolution` cells a side), and the first MAP_POINTS test points on it: view
+    x and y, target, whether no expert served the point (capacity was full, or no expert chose it), with
+    the points routed as one batch as in training, and for inputs of more than two dimensions the gate's
+    first choice for each; None for a network without a router."""
     from moe_core.measure.probe import probe_grid, probe_points
 
     if not trainer.is_moe:
         return None
     data, model = trainer.data, trainer.model
-    grid = probe_grid(model, data, MAP_RESOLUTION, trainer.device)
+    grid = probe_grid(model, data, resolution, trainer.device)
     x_ND, y_N = data.x_test[:MAP_POINTS], data.y_test[:MAP_POINTS]
     probe = probe_points(model, x_ND.to(trainer.device), y_N.to(trainer.device), data.classification)
     # a routing that never leaves a point out reports none, as the live map does
