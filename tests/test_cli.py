@@ -269,8 +269,9 @@ def test_replicate_prints_the_papers_table_and_its_json_at_tiny_size(capsys):
     code, out, _ = run(capsys, "replicate", "chen2022", "--seeds", "2", *tiny)
     lines = out.splitlines()
     assert (
-        code == 0 and lines[0].startswith("Chen et al. 2022") and lines[1].split()[:3] == ["model", "test", "accuracy"]
+        code == 0 and lines[0].startswith("Chen et al. 2022") and lines[2].split()[:3] == ["model", "test", "accuracy"]
     )
+    assert lines[1] == "each cell: mean ± one standard deviation over the seeds (n - 1)"
     assert any(line.startswith("MoE, cubic experts") and "99.46 ± 0.55 %" in line for line in lines)
     code, out, _ = run(capsys, "replicate", "chen2022", "--seeds", "2", *tiny, "--json")
     rows = json.loads(out.splitlines()[-1])

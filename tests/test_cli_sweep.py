@@ -50,6 +50,11 @@ def test_a_stopped_sweep_resumes_from_its_file_training_only_the_runs_it_lacks(c
     whole = sweep(BASE, grid, seeds=2)
     assert [r["test_loss"] for r in doc["rows"]] == [r.metrics["test_loss"] for r in whole.rows]
     assert len(results.read(tmp_path / "rows.csv").rows) == 8  # the file now holds every run
+    code, out, _ = run(capsys, "sweep", "--resume", str(tmp_path / "rows.csv"), "--seeds", "3")
+    assert (
+        code == 0
+        and out.splitlines()[-1] == f"resumed from {tmp_path / 'rows.csv'}: 8 runs kept from the file, 4 trained now"
+    )
     code, _, err = run(capsys, "sweep", "--resume", str(tmp_path / "rows.csv"), "--set", "model.n_experts=8")
     assert code == 2 and "trained with model.n_experts=4 where this sweep has 8" in err
 

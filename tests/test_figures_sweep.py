@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from moe_core.experiments.sweep import Row
-from moe_explorer_app.figures.map_points import class_marker
 from moe_explorer_app.figures.palette import expert_colour
 from moe_explorer_app.figures.setting_words import option_words, setting_text, setting_words
 from moe_explorer_app.figures.style import legend_rows
@@ -234,13 +233,6 @@ def test_on_a_map_of_many_inputs_each_point_is_filled_with_its_own_experts_colou
     assert "E3" in [t.name for t in map_multiples(rows, 4, seed=0).data if t.showlegend]  # its colour is named
     (key,) = [t for t in fig.data if t.name == "class a" and t.showlegend]
     assert key.marker.color == "#FFFFFF" and key.marker.symbol == "circle"  # the legend shows the class alone
-
-
-def test_classes_past_four_get_shapes_of_their_own():
-    markers = [class_marker(c, [str(i) for i in range(10)]) for c in range(10)]  # the digits' ten classes
-    assert [m["symbol"] for m in markers[:4]] == ["circle", "square", "diamond", "triangle-up"]  # the live map's
-    assert len({(m["symbol"], m["color"]) for m in markers}) == 10  # no two classes look the same
-    assert not any(m["symbol"].startswith("x") for m in markers)  # an x is a dropped point
 
 
 def test_one_run_alone_has_no_legend_to_name_it():

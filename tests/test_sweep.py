@@ -2,16 +2,13 @@
 number of workers, diverged runs kept as rows, a summary whose spread matches numpy and scipy,
 provenance in the result, and a stopped sweep resumed to the rows of one never stopped."""
 
-import dataclasses
 import math
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from scipy import stats
 
-from moe_core.experiments.summary import summarise
 from moe_core.experiments.sweep import BATCH_LIMIT, parse_grid, plan, sweep, units, unused_settings
 from moe_core.experiments.trials import METRICS, run_trial
 from moe_core.settings.config import ConfigError, RunConfig
@@ -65,18 +62,6 @@ def test_two_worker_processes_give_the_same_rows(result):
     agree(result.rows, sweep(BASE, GRID, seeds=2, workers=2).rows)
 
 
-def test_the_summary_gives_mean_sample_std_and_a_students_t_interval(result):
-    assert len(result.summary) == 4
-    entry = result.summary[0]
-    values = np.array([r.metrics["test_loss"] for r in result.rows[:2]])
-    assert (entry["model.top_k"], entry["model.balance"], entry["runs"], entry["diverged"]) == (1, "none", 2, 0)
-    assert entry["test_loss_mean"] == pytest.approx(values.mean())
-    assert entry["test_loss_std"] == pytest.approx(values.std(ddof=1))
-    assert entry["test_loss_ci95"] == pytest.approx(stats.t.ppf(0.975, 1) * values.std(ddof=1) / math.sqrt(2))
-    one = summarise(result.rows[:1], list(GRID))[0]
-    assert one["test_loss_std"] is None and one["test_loss_ci95"] is None
-
-
 def test_a_diverging_run_is_a_row_marked_at_its_step_and_the_sweep_goes_on():
     base = BASE.replace(
         **{"data.name": "clusters_regression", "model.expert_activation": "cubic", "train.optimizer": "sgd"}
@@ -111,13 +96,6 @@ def test_grids_are_parsed_and_checked_before_anything_trains():
         plan(BASE, {"model.top_k": [1, 1]})
     with pytest.raises(ConfigError, match=r"The seeds \[3, 3\] repeat one"):
         plan(BASE, {}, [3, 3])
-
-
-def test_the_summary_leaves_out_values_that_are_not_finite(result):
-    broken = [dataclasses.replace(result.rows[0], metrics={**result.rows[0].metrics, "test_loss": float("nan")}),
-              *result.rows[1:2]]  # fmt: skip
-    entry = summarise(broken, list(GRID))[0]
-    assert entry["test_loss_mean"] == result.rows[1].metrics["test_loss"] and entry["test_loss_std"] is None
 
 
 def test_a_local_ray_gives_the_same_rows_as_the_local_backend(result):
@@ -188,15 +166,6 @@ def test_the_result_carries_its_provenance_and_each_row_its_name_and_tags():
     assert told["label"] == "clusters, 4 experts, top-1, aux_loss" and told["backend"] == "local"
     assert [r.name for r in result.rows][:2] == ["top_k=1, seed 3", "top_k=1, seed 5"]
     assert all(r.tags == ("draft", "cpu") for r in result.rows) and result.rows[0].flat()["tags"] == ["draft", "cpu"]
-
-
-def test_the_summary_clips_each_interval_to_the_range_its_metric_can_take(result):
-    for entry in result.summary:
-        for name, (low, high) in (("cluster_nmi", (0, 1)), ("load_entropy", (0, 1)), ("dead_experts", (0, 4))):
-            mean, half = entry[f"{name}_mean"], entry[f"{name}_ci95"]
-            assert entry[f"{name}_low"] == max(low, mean - half) and entry[f"{name}_high"] == min(high, mean + half)
-    clipped = [e for e in result.summary if e["load_entropy_mean"] + e["load_entropy_ci95"] > 1]
-    assert clipped and all(e["load_entropy_high"] == 1 for e in clipped)  # two seeds: t's interval is wide
 
 
 def test_a_stopped_sweep_resumed_trains_only_the_missing_runs_and_equals_one_never_stopped(result):

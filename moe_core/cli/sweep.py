@@ -84,7 +84,10 @@ def run(args: argparse.Namespace) -> None:
         results.check_path(out)
     result, stopped = _train(args, spec, base, grid, seeds, resumed, search)
     written = results.write(result, out) if out and result.rows else []
+    kept = 0 if resumed is None else sum(row in resumed.rows for row in result.rows)
     _print(args, result, metrics, baseline, args.test or spec.test, len(trials), written, stopped)
+    if kept and not args.json:
+        print(f"resumed from {args.resume}: {kept} runs kept from the file, {len(result.rows) - kept} trained now")
 
 
 def _check_search(args: argparse.Namespace, resumed, spec) -> None:
@@ -186,8 +189,9 @@ def _print(args, result, metrics, baseline, test: str, total, written, stopped) 
         print(json.dumps(doc))
         return
     seeds = len(result.provenance["seeds"])
-    print(f"{total} runs: {total // seeds} {'samples' if 'search' in result.provenance else 'combinations'} x "
-          f"{seeds} seeds, {result.base.train.steps} steps each")  # fmt: skip
+    kind = "samples" if "search" in result.provenance else "combinations"
+    steps = result.base.train.steps
+    print(f"{total} runs: {total // seeds} {kind} x {seeds} seed{'s' * (seeds > 1)}, {steps} steps each")
     print(results.summary_table(result, metrics))
     if comparisons:
         from moe_core.experiments.trials import setting_label

@@ -210,7 +210,8 @@ def table(name: str, rows: list[dict[str, Any]]) -> str:
             cells += [_spread(metric, row[f"{metric}_mean"], row[f"{metric}_std"]), row.get(f"paper_{metric}", "")]
         lines.append([*cells, f"{row['seconds']:.0f}"])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+    body = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines]
+    return "\n".join(["each cell: mean ± one standard deviation over the seeds (n - 1)", *body])
 
 
 def _spread(metric: str, mean: float | None, std: float | None) -> str:
