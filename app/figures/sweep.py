@@ -69,7 +69,10 @@ def metric_bars(grid: dict[str, list], summary: Sequence[dict], metric: str, see
                 "<extra>%{fullData.name}</extra>",
             }
         )  # fmt: skip
-    layout = base_layout(f"{label}, {seeds} seed{'s' * (seeds > 1)}: mean and 95% interval", 380)
+    title = f"{label}, {seeds} seed{'s' * (seeds > 1)}: mean and 95% interval"
+    if len(title) * TITLE_CHAR_PX > HALF_WIDTH:  # two lines rather than a title cut at the chart's edge
+        title = title.replace(": ", ":<br>", 1)
+    layout = base_layout(title, 380)
     layout["scattermode"] = "group"
     layout["showlegend"] = True
     layout["xaxis"].update(title={"text": option_words(keys[0]) if keys else ""}, type="category")
@@ -172,10 +175,13 @@ def parallel_settings(grid: dict[str, list], rows: Sequence[Row], metric: str) -
         "dimensions": dimensions,
         # plotly.js draws a parcoords' labels, ticks and ranges at the layout's size / 1.2 (12 px) unless told
         **{key: {"size": SMALLEST} for key in ("labelfont", "tickfont", "rangefont")},
-        "line": {"color": values, "colorscale": "Viridis", "showscale": True, "colorbar": {"title": {"text": label}}},
-    }
+        # angled labels: four axes in half a 1280 page put level ones on top of each other
+        "labelangle": -20,
+        "line": {"color": values, "colorscale": "Viridis", "showscale": True,
+                 "colorbar": {"title": {"text": label, "side": "right"}}},
+    }  # fmt: skip
     layout = base_layout(f"Every run: settings → {label}", 400)
-    layout["margin"] = {"l": 70, "r": 40, "t": 90, "b": 40}
+    layout["margin"] = {"l": 70, "r": 40, "t": 150, "b": 40}  # room for the angled labels under the title
     return go.Figure({"data": [trace], "layout": layout})
 
 
@@ -216,6 +222,7 @@ def map_multiples(rows: Sequence[Row], n_experts: int, seed: int, axes: tuple[st
 
 
 TITLE_WIDTH = 500  # px: the maps' plot width at 1024 x 768 with the sidebar open, which panel titles share
+HALF_WIDTH = 360  # px: a chart's plot width in half a 1280 x 720 page, where 48 title characters were cut
 TITLE_CHAR_PX = 8  # how wide a character of the figure's 17 px bold title is: 77 of them took 607 px
 PANEL_CHAR_PX = 8.5  # and of a panel's 14 px title in Chromium: 'bias, loss-free' beside '(Shazeer)' overlapped at 7.5
 MAP_COLUMNS = 4  # as compare.map_grid lays them out
