@@ -233,7 +233,8 @@ def test_a_second_run_added_on_the_compare_page_shows_two_maps_side_by_side(brow
     page.get_by_role("link", name="Compare").click()
     page.get_by_role("button", name="Add the run").click()  # balancing off, the rest the same
     two_maps = """() => [...document.querySelectorAll('.moe-figure')].some(
-        (gd) => (gd.layout?.title?.text || '').startsWith('Routing maps') && gd.data.length === 2)"""
+        (gd) => (gd.layout?.title?.text || '').startsWith('Routing maps')
+            && gd.data.filter((t) => t.type === 'heatmap').length === 2)"""
     page.wait_for_function(two_maps, timeout=60_000)
     page.get_by_role("button", name="Play these runs").click()
     page.get_by_role("button", name="Pause").and_(page.locator(":enabled")).wait_for(timeout=30_000)
